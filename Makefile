@@ -1,0 +1,60 @@
+# The few commands people need. Every target sets up what it uses on first run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+CODE := src tests bench $(wildcard app.py)
+
+.PHONY: run chat ask index test lint format eval calibrate bench browser setup clean
+
+run: ask
+
+chat: $(STAMP)
+	$(BIN)/python app.py
+
+ask: $(STAMP)
+	$(BIN)/egov-qa ask
+
+index: $(STAMP)
+	$(BIN)/egov-qa index
+
+test: $(STAMP)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+format: $(STAMP)
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
+
+eval: $(STAMP)
+	$(BIN)/egov-qa eval
+
+calibrate: $(STAMP)
+	$(BIN)/egov-qa eval --calibrate
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
+setup: $(STAMP)
+
+# torch first and pinned: 2.13.0 is a local CPU build; anything else pulls CUDA.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The browser test drives Debian's Chromium (a browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy

@@ -1,0 +1,174 @@
+"""The public entry point: ``Assistant(corpus_dir, index_dir).ask(question) -> Answer``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from egov_qa import embedder as embedding
+from egov_qa.documents import Answer
+from egov_qa.errors import EgovQAError, IndexInvalidError, QuestionError
+from egov_qa.extractor import DEFAULT_THRESHOLD, AnswerExtractor
+from egov_qa.index import Index, IndexBuilder, index_lock, load_index, save_index
+from egov_qa.loader import DeckLoader
+from egov_qa.retriever import HybridRetriever
+from egov_qa.splitter import UnitSplitter
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MAX_QUESTION_CHARS = 500
+CONFIG_ENV = "EGOV_QA_CONFIG"
+
+
+def _default_dir(name: str, env: str) -> Path:
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    shipped = PROJECT_ROOT / name
+    return shipped if (PROJECT_ROOT / "corpus").is_dir() else Path.cwd() / name
+
+
+def default_corpus_dir() -> Path:
+    """``$EGOV_QA_CORPUS``, else the shipped ``corpus/``."""
+    return _default_dir("corpus", "EGOV_QA_CORPUS")
+
+
+def default_index_dir() -> Path:
+    """``$EGOV_QA_INDEX``, else the project's ``index/``."""
+    return _default_dir("index", "EGOV_QA_INDEX")
+
+
+def default_config_path() -> Path:
+    """``$EGOV_QA_CONFIG``, else ``evals/calibration.json`` (written by ``egov-qa eval --calibrate``)."""
+    return _default_dir("evals/calibration.json", CONFIG_ENV)
+
+
+def read_threshold(path: Path | None = None) -> float:
+    """The abstention threshold from the calibration file, or the built-in default."""
+    path = Path(path) if path else default_config_path()
+    if not path.is_file():
+        return DEFAULT_THRESHOLD
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EgovQAError(
+            f"the calibration file {path} is not valid ({exc}): "
+            "run `egov-qa eval --calibrate` again, or delete the file"
+        ) from exc
+    if not 0.0 <= value <= 1.0:
+        raise EgovQAError(f"the calibration file {path} has threshold {value}, outside [0, 1]")
+    return value
+
+
+def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
+    """Return the question stripped, or raise :class:`QuestionError` saying what is wrong."""
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be text, not {type(question).__name__}")
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("the question is empty: type a question about the deck")
+    if len(text) > limit:
+        raise QuestionError(
+            f"the question is {len(text)} characters long; the limit is {limit}: ask something shorter"
+        )
+    return text
+
+
+class Assistant:
+    """Answers questions about the decks in a corpus folder by quoting them.
+
+    The index in ``index_dir`` is loaded, or built when it is missing, stale or
+    damaged (with a message through ``progress``).
+
+    Args:
+        corpus_dir: the decks (default: the shipped ``corpus/``).
+        index_dir: where the index lives (default: ``index/``).
+        model: an embedding model name or folder (default: ``$EGOV_QA_MODEL`` or
+            all-MiniLM-L6-v2).
+        embedder: an embedder to use instead of loading ``model`` (tests use a fake).
+        top_k: how many slides to cite by default.
+        threshold: the least confidence to answer with (default: the calibration
+            file's, else 0.5).
+        progress: called with a message when the index is being built.
+
+    Raises:
+        CorpusError, ModelLoadError, EgovQAError: the index could not be loaded or built.
+    """
+
+    def __init__(
+        self,
+        corpus_dir: Path | str | None = None,
+        index_dir: Path | str | None = None,
+        *,
+        model: str | None = None,
+        embedder: embedding.Embedder | None = None,
+        top_k: int = 3,
+        threshold: float | None = None,
+        progress: Callable[[str], None] | None = None,
+        loader: DeckLoader | None = None,
+        splitter: UnitSplitter | None = None,
+    ) -> None:
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
+        self.corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
+        self.index_dir = Path(index_dir) if index_dir else default_index_dir()
+        self.embedder = embedder or embedding.load_embedder(model)
+        self.top_k = top_k
+        self.progress = progress or (lambda message: log.info("%s", message))
+        self.builder = IndexBuilder(self.embedder, loader, splitter)
+        self.index = self._open()
+        self.retriever = HybridRetriever(self.index, self.embedder)
+        self.extractor = AnswerExtractor(self.index, threshold if threshold is not None else read_threshold())
+
+    @property
+    def threshold(self) -> float:
+        return self.extractor.threshold
+
+    def _open(self) -> Index:
+        expected = self.builder.fingerprint(self.corpus_dir)
+        try:
+            return load_index(self.index_dir, expected)
+        except IndexInvalidError as exc:
+            self.progress(f"{exc}; building the index (this takes a moment)")
+            return build_index(self.builder, self.corpus_dir, self.index_dir, expected)
+
+    def ask(self, question: str, top_k: int | None = None, threshold: float | None = None) -> Answer:
+        """Answer ``question`` with a verbatim quote and its cited slides, or abstain.
+
+        Args:
+            top_k: how many distinct slides to cite (default: the constructor's).
+            threshold: overrides the abstention threshold for this call.
+
+        Raises:
+            QuestionError: the question is empty or too long.
+        """
+        text = validate_question(question)
+        k = self.top_k if top_k is None else top_k
+        if not isinstance(k, int) or k < 1:
+            raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
+        return self.extractor.extract(self.retriever.retrieve(text), top_k=k, threshold=threshold)
+
+
+def build_index(
+    builder: IndexBuilder, corpus_dir: Path, index_dir: Path, expected: dict | None = None
+) -> Index:
+    """Build and save the index under the folder's lock.
+
+    Another process may have built it while this one waited for the lock; then
+    that index is loaded instead of building it twice. A failed build leaves the
+    index that was there untouched.
+    """
+    with index_lock(Path(index_dir)):
+        if expected is not None:
+            try:
+                return load_index(index_dir, expected)
+            except IndexInvalidError:
+                pass
+        index = builder.build(corpus_dir)
+        save_index(index, index_dir)
+        return index

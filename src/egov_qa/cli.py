@@ -1,0 +1,180 @@
+"""The ``egov-qa`` command: build the index, ask questions, run the evals.
+
+The commands are thin: they call the library and turn its errors into one-line
+messages on stderr (exit status 1; 2 for a bad command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from egov_qa.errors import EgovQAError
+
+log = logging.getLogger("egov_qa")
+
+DEMO_QUESTION = "How long does export customs clearance take now?"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="folder of decks (.md, .pdf, .txt); default: the shipped corpus/",
+    )
+    parser.add_argument(
+        "--index",
+        type=Path,
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="folder of the built index; default: index/",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        default=argparse.SUPPRESS,
+        help="sentence-transformers model (default: $EGOV_QA_MODEL or all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only results and errors"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="egov-qa",
+        description="Answer questions about a slide deck by quoting it, with the slide cited.",
+    )
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    index = commands.add_parser("index", help="build the index (only if missing or stale, unless --force)")
+    _common(index)
+    index.add_argument("--force", action="store_true", help="rebuild even if the index is current")
+    index.set_defaults(func=cmd_index)
+
+    ask = commands.add_parser("ask", help="answer one question")
+    _common(ask)
+    ask.add_argument(
+        "question",
+        nargs="?",
+        default=None,
+        help=f"the question (default: a demo question, {DEMO_QUESTION!r})",
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--top-k", type=int, default=3, metavar="K", help="slides to cite (default 3)")
+    ask.set_defaults(func=cmd_ask)
+
+    return parser
+
+
+def _assistant(args: argparse.Namespace, **kwargs):
+    from egov_qa.assistant import Assistant
+
+    return Assistant(
+        getattr(args, "corpus", None),
+        getattr(args, "index", None),
+        model=getattr(args, "model", None),
+        progress=lambda m: log.warning("%s", m),
+        **kwargs,
+    )
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from egov_qa import embedder
+    from egov_qa.assistant import build_index, default_corpus_dir, default_index_dir
+    from egov_qa.errors import IndexInvalidError
+    from egov_qa.index import IndexBuilder, load_index
+
+    corpus = getattr(args, "corpus", None) or default_corpus_dir()
+    index_dir = getattr(args, "index", None) or default_index_dir()
+    builder = IndexBuilder(embedder.load_embedder(getattr(args, "model", None)))
+    expected = builder.fingerprint(corpus)
+    if not args.force:
+        try:
+            index = load_index(index_dir, expected)
+            print(f"index in {index_dir} is current: {len(index.slides)} slides, {len(index.units)} units")
+            return 0
+        except IndexInvalidError as exc:
+            log.warning("%s; building it", exc)
+    index = build_index(builder, corpus, index_dir, None)
+    print(
+        f"built index in {index_dir}: {len(index.slides)} slides, {len(index.units)} units "
+        f"from {len(expected['corpus']['files'])} file(s), model {index.manifest['model']}"
+    )
+    for warning in index.manifest.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def format_answer(answer) -> str:
+    """A readable rendering of an :class:`Answer` for the terminal."""
+    lines = []
+    if answer.abstained:
+        lines.append("The deck does not say.")
+        if answer.reason:
+            lines.append(f"  ({answer.reason})")
+        if answer.citations:
+            lines.append("Closest slides:")
+            lines += [f"  - Slide {c.slide}: {c.title} [{c.source}]" for c in answer.citations]
+        return "\n".join(lines)
+    first = answer.citations[0]
+    lines.append(textwrap.fill(f"“{answer.answer}”", width=88))
+    if answer.span is not None and answer.span.text != answer.answer:
+        lines.append(f"Key fact: {answer.span.text}")
+    lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]")
+    lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
+    if len(answer.citations) > 1:
+        lines.append("See also: " + "; ".join(f"Slide {c.slide}: {c.title}" for c in answer.citations[1:]))
+    return "\n".join(lines)
+
+
+def confidence_words(confidence: float) -> str:
+    """``high``, ``medium`` or ``low`` for a confidence in [0, 1]."""
+    return "high" if confidence >= 0.8 else "medium" if confidence >= 0.6 else "low"
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from egov_qa.assistant import validate_question
+
+    question = validate_question(DEMO_QUESTION if args.question is None else args.question)
+    if args.top_k < 1:
+        raise EgovQAError(f"--top-k must be at least 1, not {args.top_k}")
+    answer = _assistant(args).ask(question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        if args.question is None:
+            print(f"Q: {question}")
+        print(format_answer(answer))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    quiet = getattr(args, "quiet", False)
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.WARNING, format="egov-qa: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except EgovQAError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("egov-qa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The records the stages hand each other: slides, units, hits and answers.
+
+All are frozen dataclasses; change one with ``dataclasses.replace``. Every unit
+keeps the source file, the slide number and the character span in the slide's
+text, so a citation can always point at the exact words it quotes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """Return a short, stable hex id for ``parts`` (the same text gives the same id)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell inside a row unit: its column header and its value's span."""
+
+    header: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """One line of a slide's clean text, with what kind of line it was in the deck.
+
+    ``kind`` is ``heading``, ``bullet``, ``row`` (a table row, with ``cells``) or
+    ``text``. ``start`` and ``end`` index into :attr:`Slide.text`.
+    """
+
+    kind: str
+    start: int
+    end: int
+    cells: tuple[Cell, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide (or PDF page) of a deck, as people are shown it.
+
+    ``number`` is 1-based within its source file. ``text`` is the slide's clean
+    text: markup removed, each table row on one line with its column headers.
+    """
+
+    source: str
+    number: int
+    title: str
+    text: str
+    blocks: tuple[Block, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return content_hash(self.source, str(self.number), self.text)
+
+    @property
+    def label(self) -> str:
+        """A short reference such as ``Slide 12: Online civil services``."""
+        return f"Slide {self.number}: {self.title}" if self.title else f"Slide {self.number}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The smallest quotable piece of a slide: a sentence, bullet, heading or table row."""
+
+    id: str
+    source: str
+    slide: int
+    start: int
+    end: int
+    text: str
+    kind: str
+    cells: tuple[Cell, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """A span of a slide's text: ``text == slide.text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ScoredUnit:
+    """A unit with its retrieval evidence."""
+
+    unit: Unit
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScoredSlide:
+    """A slide with its fused retrieval score and rank (0 is best)."""
+
+    slide: Slide
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited slide. ``start``/``end`` locate the quoted answer in ``text`` (or are None)."""
+
+    source: str
+    slide: int
+    title: str
+    text: str
+    start: int | None
+    end: int | None
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :meth:`egov_qa.Assistant.ask` returns.
+
+    ``answer`` is a verbatim quote from ``citations[0].text`` (or None when the
+    assistant abstains); ``span`` is the key fact inside it, when the question
+    asks for one, in the cited slide's offsets.
+    """
+
+    question: str
+    answer: str | None
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...] = ()
+    span: Span | None = None
+    answer_type: str | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``egov-qa ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.to_dict() for c in self.citations],
+            "span": None if self.span is None else asdict(self.span),
+            "answer_type": self.answer_type,
+            "reason": self.reason,
+        }

@@ -1,0 +1,25 @@
+"""The library's own exceptions; the CLI and the app turn them into messages."""
+
+
+class EgovQAError(Exception):
+    """Base class of every error egov-qa raises on purpose."""
+
+
+class CorpusError(EgovQAError):
+    """The corpus folder is missing or holds nothing readable."""
+
+
+class IndexInvalidError(EgovQAError):
+    """A saved index is missing, stale or damaged; the message says which."""
+
+
+class ModelLoadError(EgovQAError):
+    """The embedding model could not be loaded."""
+
+
+class QuestionError(EgovQAError):
+    """A question that cannot be asked (empty, too long)."""
+
+
+class EvalSetError(EgovQAError):
+    """An eval set file that does not follow the schema."""

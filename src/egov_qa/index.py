@@ -1,0 +1,348 @@
+"""Building, saving and loading the index: FAISS vectors beside BM25, with a manifest.
+
+An index folder holds the slides and units as JSON, two FAISS inner-product
+indexes (units in their slide's context, and whole slides) over normalized
+vectors, two BM25 indexes, and ``manifest.json``: how the index was built (model,
+dimension, library versions, the corpus files' hashes, chunking settings) and
+the hash of every file. Saving writes into a temporary folder and moves the files
+in with the manifest last, so a crash never leaves an index that loads; loading
+checks everything the manifest says and raises :class:`IndexInvalidError` with
+the reason when the index is missing, stale or damaged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from egov_qa.documents import Block, Cell, Slide, Unit
+from egov_qa.embedder import Embedder
+from egov_qa.errors import IndexInvalidError
+from egov_qa.loader import DeckLoader
+from egov_qa.splitter import UnitSplitter
+from egov_qa.text import terms
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1
+MANIFEST = "manifest.json"
+SLIDES_FILE = "slides.json"
+UNITS_FILE = "units.json"
+UNIT_VECTORS = "units.faiss"
+SLIDE_VECTORS = "slides.faiss"
+_BM25_PARTS = ("data", "indices", "indptr", "vocab", "params")
+
+
+def _bm25_names(prefix: str) -> dict[str, str]:
+    names = {f"{part}_name": f"{prefix}.{part}.index.npy" for part in _BM25_PARTS[:3]}
+    names["vocab_name"] = f"{prefix}.vocab.index.json"
+    names["params_name"] = f"{prefix}.params.index.json"
+    names["nnoc_name"] = f"{prefix}.nonoccurrence.index.npy"
+    return names
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def unit_passage(unit: Unit, slide: Slide) -> str:
+    """The text embedded for a unit: the unit in its slide's context (its title)."""
+    if unit.text == slide.title or not slide.title:
+        return unit.text
+    return f"{slide.title}. {unit.text}"
+
+
+@dataclass
+class Index:
+    """A loaded index: slides, units, their vectors and their BM25 indexes."""
+
+    manifest: dict
+    slides: list[Slide]
+    units: list[Unit]
+    unit_vectors: faiss.Index
+    slide_vectors: faiss.Index
+    unit_bm25: bm25s.BM25
+    slide_bm25: bm25s.BM25
+
+    def __post_init__(self) -> None:
+        position = {(s.source, s.number): i for i, s in enumerate(self.slides)}
+        self.unit_slide = np.array([position[(u.source, u.slide)] for u in self.units], dtype=np.int64)
+        self.slide_units: list[list[int]] = [[] for _ in self.slides]
+        for i, slide_pos in enumerate(self.unit_slide):
+            self.slide_units[slide_pos].append(i)
+        self.vocabulary = frozenset(t for s in self.slides for t in terms(s.text, keep_stopwords=True))
+
+    def slide_of(self, unit_pos: int) -> Slide:
+        return self.slides[int(self.unit_slide[unit_pos])]
+
+
+class IndexBuilder:
+    """Builds an :class:`Index` from a corpus folder.
+
+    Args:
+        embedder: embeds unit passages and slides.
+        loader: reads the decks.
+        splitter: cuts slides into answer units.
+    """
+
+    def __init__(
+        self, embedder: Embedder, loader: DeckLoader | None = None, splitter: UnitSplitter | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.loader = loader or DeckLoader()
+        self.splitter = splitter or UnitSplitter()
+
+    def fingerprint(self, corpus_dir: Path) -> dict:
+        """What the index must have been built from to be current for ``corpus_dir``."""
+        corpus_dir = Path(corpus_dir)
+        files = {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in self.loader.files(corpus_dir)}
+        return {
+            "format": INDEX_FORMAT,
+            "model": self.embedder.name,
+            "corpus": {"files": files, "exclude": list(self.loader.exclude)},
+            "chunking": self.splitter.settings(),
+        }
+
+    def build(self, corpus_dir: Path) -> Index:
+        """Read, split, embed and index every deck under ``corpus_dir``.
+
+        Raises:
+            CorpusError: nothing readable in the corpus.
+            ModelLoadError: the embedding model cannot be loaded.
+        """
+        started = time.perf_counter()
+        fingerprint = self.fingerprint(corpus_dir)
+        loaded = self.loader.load(corpus_dir)
+        slides = list(loaded.slides)
+        units = [u for s in slides for u in self.splitter.split(s)]
+        by_key = {(s.source, s.number): s for s in slides}
+        passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
+        vectors = self.embedder.embed(passages + [s.text for s in slides])
+        unit_vecs, slide_vecs = vectors[: len(units)], vectors[len(units) :]
+        dimension = int(vectors.shape[1])
+        unit_index = faiss.IndexFlatIP(dimension)
+        unit_index.add(unit_vecs)
+        slide_index = faiss.IndexFlatIP(dimension)
+        slide_index.add(slide_vecs)
+        manifest = {
+            **fingerprint,
+            "dimension": dimension,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "versions": {
+                "egov_qa": _version("egov-qa"),
+                "faiss": getattr(faiss, "__version__", None),
+                "bm25s": _version("bm25s"),
+                "sentence_transformers": _version("sentence-transformers"),
+                "numpy": np.__version__,
+            },
+            "counts": {"slides": len(slides), "units": len(units)},
+            "warnings": list(loaded.warnings),
+        }
+        index = Index(
+            manifest,
+            slides,
+            units,
+            unit_index,
+            slide_index,
+            _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
+            _bm25([s.text for s in slides]),
+        )
+        log.info(
+            "indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started
+        )
+        return index
+
+
+def _bm25(texts: list[str]) -> bm25s.BM25:
+    model = bm25s.BM25()
+    model.index([terms(t) or ["_"] for t in texts], show_progress=False)
+    return model
+
+
+def _slide_to_dict(slide: Slide) -> dict:
+    return asdict(slide)
+
+
+def _slide_from_dict(data: dict) -> Slide:
+    blocks = tuple(
+        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"])) for b in data["blocks"]
+    )
+    return Slide(data["source"], data["number"], data["title"], data["text"], blocks)
+
+
+def _unit_from_dict(data: dict) -> Unit:
+    return Unit(
+        data["id"],
+        data["source"],
+        data["slide"],
+        data["start"],
+        data["end"],
+        data["text"],
+        data["kind"],
+        tuple(Cell(**c) for c in data["cells"]),
+    )
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path):
+    """Hold an exclusive lock on ``index_dir`` so two builds never interleave."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_index(index: Index, index_dir: Path) -> None:
+    """Write ``index`` to ``index_dir`` atomically (files first, the manifest last)."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    try:
+        _write_json(staging / SLIDES_FILE, [_slide_to_dict(s) for s in index.slides])
+        _write_json(staging / UNITS_FILE, [asdict(u) for u in index.units])
+        faiss.write_index(index.unit_vectors, str(staging / UNIT_VECTORS))
+        faiss.write_index(index.slide_vectors, str(staging / SLIDE_VECTORS))
+        index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
+        index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
+        names = sorted(p.name for p in staging.iterdir() if p.is_file())
+        manifest = dict(index.manifest)
+        manifest["files"] = {
+            n: {"bytes": (staging / n).stat().st_size, "sha256": file_sha256(staging / n)} for n in names
+        }
+        _write_json(staging / MANIFEST, manifest)
+        for name in names:
+            _fsync(staging / name)
+        # From here until the new manifest lands, the folder has no manifest and
+        # so never loads as a mix of old and new files.
+        (index_dir / MANIFEST).unlink(missing_ok=True)
+        for name in names:
+            os.replace(staging / name, index_dir / name)
+        os.replace(staging / MANIFEST, index_dir / MANIFEST)
+        index.manifest = manifest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def stale_reason(manifest: dict, expected: dict) -> str | None:
+    """Why an index built as ``manifest`` does not serve ``expected``, or None."""
+    if manifest.get("format") != expected["format"]:
+        return f"it was built in format {manifest.get('format')}, this version uses {expected['format']}"
+    if manifest.get("model") != expected["model"]:
+        return f"it was built with model {manifest.get('model')!r}, not {expected['model']!r}"
+    old = manifest.get("corpus", {}).get("files", {})
+    new = expected["corpus"]["files"]
+    changed = sorted(
+        [f"{n} added" for n in new.keys() - old.keys()]
+        + [f"{n} removed" for n in old.keys() - new.keys()]
+        + [f"{n} changed" for n in new.keys() & old.keys() if new[n] != old[n]]
+    )
+    if changed:
+        return "the corpus changed (" + ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "") + ")"
+    if manifest.get("corpus", {}).get("exclude") != expected["corpus"]["exclude"]:
+        return "the corpus exclude patterns changed"
+    if manifest.get("chunking") != expected["chunking"]:
+        return f"the chunking settings changed ({manifest.get('chunking')} -> {expected['chunking']})"
+    return None
+
+
+def load_index(index_dir: Path, expected: dict | None = None) -> Index:
+    """Load the index in ``index_dir``, checking it against its manifest.
+
+    Args:
+        expected: a :meth:`IndexBuilder.fingerprint`; when given, an index built
+            from anything else is stale.
+
+    Raises:
+        IndexInvalidError: the index is missing, stale or damaged (the message says which).
+    """
+    index_dir = Path(index_dir)
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexInvalidError(f"no index in {index_dir}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        counts = manifest["counts"]
+        dimension = manifest["dimension"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexInvalidError(f"the index manifest in {index_dir} is damaged ({exc})") from exc
+    if expected is not None:
+        reason = stale_reason(manifest, expected)
+        if reason:
+            raise IndexInvalidError(f"the index in {index_dir} is stale: {reason}")
+    for name, info in files.items():
+        target = index_dir / name
+        if not target.is_file():
+            raise IndexInvalidError(f"the index in {index_dir} is damaged: {name} is missing")
+        if target.stat().st_size != info["bytes"] or file_sha256(target) != info["sha256"]:
+            raise IndexInvalidError(
+                f"the index in {index_dir} is damaged: {name} does not match its manifest"
+            )
+    try:
+        slides = [_slide_from_dict(d) for d in json.loads((index_dir / SLIDES_FILE).read_text("utf-8"))]
+        units = [_unit_from_dict(d) for d in json.loads((index_dir / UNITS_FILE).read_text("utf-8"))]
+        unit_vectors = faiss.read_index(str(index_dir / UNIT_VECTORS))
+        slide_vectors = faiss.read_index(str(index_dir / SLIDE_VECTORS))
+        unit_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_units"))
+        slide_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_slides"))
+    except Exception as exc:
+        raise IndexInvalidError(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc})") from exc
+    problems = []
+    if len(slides) != counts["slides"] or slide_vectors.ntotal != len(slides):
+        problems.append(
+            f"{len(slides)} slides, {slide_vectors.ntotal} slide vectors, manifest {counts['slides']}"
+        )
+    if len(units) != counts["units"] or unit_vectors.ntotal != len(units):
+        problems.append(f"{len(units)} units, {unit_vectors.ntotal} unit vectors, manifest {counts['units']}")
+    if unit_vectors.d != dimension or slide_vectors.d != dimension:
+        problems.append(f"vector dimension {unit_vectors.d}, manifest {dimension}")
+    if unit_bm25.scores["num_docs"] != len(units) or slide_bm25.scores["num_docs"] != len(slides):
+        problems.append("BM25 document counts do not match")
+    if problems:
+        raise IndexInvalidError(
+            f"the index in {index_dir} is damaged: counts do not match ({'; '.join(problems)})"
+        )
+    try:
+        return Index(manifest, slides, units, unit_vectors, slide_vectors, unit_bm25, slide_bm25)
+    except KeyError as exc:
+        raise IndexInvalidError(
+            f"the index in {index_dir} is damaged: a unit names a missing slide {exc}"
+        ) from exc

@@ -1,0 +1,325 @@
+"""Reading decks: Markdown, PDF and plain text files into clean slides.
+
+Markdown decks are split into slides at lines holding only ``---`` (the Marp and
+Slidev convention); PDF decks give one slide per page; text files are split at
+form feeds, else read as one slide. Each slide's clean text is what people are
+shown: markup removed, every table row on one line that carries its column
+headers, so that a row can be quoted on its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from egov_qa.documents import Block, Cell, Slide
+from egov_qa.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".md", ".markdown", ".pdf", ".txt")
+# Documentation and the raw extractions that decks were made from live beside
+# the decks but are not decks themselves.
+DEFAULT_EXCLUDE = ("README.md", "source/*", ".*")
+
+_BULLET = re.compile(r"^\s*(?:[-*+](?=\s)|[•■▪●◦※➢❖\ue000-\uf8ff])\s*")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_SLIDE_BREAK = re.compile(r"^\s*---\s*$")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$|>~])")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_SPACE = re.compile(r"[ \t\u00a0]+")
+_SENTENCE_END = re.compile(r"[.!?:;]$")
+CELL_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Slides read from a corpus, and a warning for each file or page skipped."""
+
+    slides: tuple[Slide, ...]
+    warnings: tuple[str, ...] = ()
+    files: tuple[Path, ...] = field(default=())
+
+
+class _SlideWriter:
+    """Accumulates one slide's clean text and its blocks with exact offsets."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.blocks: list[Block] = []
+        self.length = 0
+
+    def _start_line(self) -> int:
+        if self.parts:
+            self.parts.append("\n")
+            self.length += 1
+        return self.length
+
+    def line(self, text: str, kind: str) -> None:
+        text = _SPACE.sub(" ", text).strip()
+        if not text:
+            return
+        start = self._start_line()
+        self.parts.append(text)
+        self.length += len(text)
+        self.blocks.append(Block(kind, start, self.length))
+
+    def row(self, headers: list[str], values: list[str]) -> None:
+        pieces: list[tuple[str, str]] = []
+        for i, value in enumerate(values):
+            value = _SPACE.sub(" ", value).strip()
+            if not value:
+                continue
+            header = headers[i] if i < len(headers) else ""
+            pieces.append((header, value))
+        if not pieces:
+            return
+        start = self._start_line()
+        cells = []
+        for i, (header, value) in enumerate(pieces):
+            if i:
+                self.parts.append(CELL_SEPARATOR)
+                self.length += len(CELL_SEPARATOR)
+            if header:
+                self.parts.append(f"{header}: ")
+                self.length += len(header) + 2
+            cells.append(Cell(header, self.length, self.length + len(value)))
+            self.parts.append(value)
+            self.length += len(value)
+        self.blocks.append(Block("row", start, self.length, tuple(cells)))
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _inline(text: str) -> str:
+    """Remove inline Markdown markup, keeping the words."""
+    text = _LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    return _ESCAPE.sub(r"\1", text)
+
+
+def _split_row(line: str) -> list[str]:
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|") and not line.endswith("\\|"):
+        line = line[:-1]
+    cells = re.split(r"(?<!\\)\|", line)
+    return [_inline(c.replace("\\|", "|")).strip() for c in cells]
+
+
+TITLE_CHARS = 80
+
+
+def _title(slide_text: str, blocks: list[Block]) -> str:
+    """The slide's first heading, else its first line (a table row's first cell)."""
+    first = next((b for b in blocks if b.kind == "heading"), blocks[0] if blocks else None)
+    if first is None:
+        return ""
+    if first.kind == "row" and first.cells:
+        first = first.cells[0]
+    title = slide_text[first.start : first.end]
+    if len(title) > TITLE_CHARS:
+        title = title[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    return title
+
+
+def _finish(source: str, number: int, writer: _SlideWriter) -> Slide | None:
+    text = writer.text()
+    if not text.strip():
+        return None
+    return Slide(source, number, _title(text, writer.blocks), text, tuple(writer.blocks))
+
+
+def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
+    writer = _SlideWriter()
+    i = 0
+    while i < len(chunk):
+        line = chunk[i]
+        is_table = line.lstrip().startswith("|")
+        if is_table and i + 1 < len(chunk) and _TABLE_SEPARATOR.match(chunk[i + 1]):
+            headers = _split_row(line)
+            i += 2
+            while i < len(chunk) and chunk[i].lstrip().startswith("|"):
+                writer.row(headers, _split_row(chunk[i]))
+                i += 1
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            writer.line(_inline(heading.group(2)), "heading")
+        elif _BULLET.match(line):
+            writer.line(_inline(_BULLET.sub("", line, count=1)), "bullet")
+        else:
+            writer.line(_inline(line), "text")
+        i += 1
+    return _finish(source, number, writer)
+
+
+def split_markdown(text: str, source: str) -> list[Slide]:
+    """Split a Markdown deck into slides at ``---`` lines (front matter is skipped)."""
+    lines = text.splitlines()
+    if lines and _SLIDE_BREAK.match(lines[0]):
+        # Marp and Slidev decks open with YAML front matter between two --- lines.
+        try:
+            end = next(i for i in range(1, len(lines)) if _SLIDE_BREAK.match(lines[i]))
+            lines = lines[end + 1 :]
+        except StopIteration:
+            lines = lines[1:]
+    chunks: list[list[str]] = [[]]
+    fenced = False
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if not fenced and _SLIDE_BREAK.match(line):
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    slides = [_markdown_slide(chunk, source, n) for n, chunk in enumerate(chunks, 1)]
+    return [s for s in slides if s is not None]
+
+
+def plain_slide(text: str, source: str, number: int) -> Slide | None:
+    """Clean one page of plain or PDF-extracted text into a slide.
+
+    Lines broken mid-sentence (the next line starts in lower case) are joined, and
+    leading bullet glyphs are removed.
+    """
+    writer = _SlideWriter()
+    pending = ""
+    pending_kind = "text"
+    for raw in text.splitlines():
+        line = _SPACE.sub(" ", raw).strip()
+        if not line:
+            writer.line(pending, pending_kind)
+            pending = ""
+            continue
+        kind = "bullet" if _BULLET.match(line) else "text"
+        line = _BULLET.sub("", line, count=1)
+        if pending and line[:1].islower() and not _SENTENCE_END.search(pending):
+            pending = f"{pending} {line}"
+            continue
+        writer.line(pending, pending_kind)
+        pending, pending_kind = line, kind
+    writer.line(pending, pending_kind)
+    return _finish(source, number, writer)
+
+
+class DeckLoader:
+    """Reads every deck file under a corpus folder into slides.
+
+    Args:
+        exclude: glob patterns, relative to the corpus folder, of files that are
+            not decks (by default the folder's README.md, ``source/`` and hidden files).
+
+    A file that cannot be read is skipped with a warning naming it and the reason.
+    """
+
+    def __init__(self, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> None:
+        if isinstance(exclude, str):
+            raise ValueError(f"exclude must be a tuple of patterns, not the string {exclude!r}")
+        self.exclude = tuple(exclude)
+
+    def files(self, corpus_dir: Path) -> list[Path]:
+        """The deck files under ``corpus_dir``, sorted, excluded ones left out."""
+        corpus_dir = Path(corpus_dir)
+        if not corpus_dir.is_dir():
+            raise CorpusError(
+                f"corpus folder {corpus_dir} does not exist: "
+                "create it and put .md, .pdf or .txt decks in it, or pass --corpus DIR"
+            )
+        found = []
+        for path in sorted(corpus_dir.rglob("*")):
+            rel = path.relative_to(corpus_dir).as_posix()
+            if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+                continue
+            if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in self.exclude):
+                continue
+            if any(part.startswith(".") for part in Path(rel).parts):
+                continue
+            found.append(path)
+        return found
+
+    def load(self, corpus_dir: Path) -> LoadResult:
+        """Read all decks under ``corpus_dir``.
+
+        Raises:
+            CorpusError: the folder is missing or no file in it gave a slide.
+        """
+        corpus_dir = Path(corpus_dir)
+        files = self.files(corpus_dir)
+        slides: list[Slide] = []
+        warnings: list[str] = []
+        for path in files:
+            source = path.relative_to(corpus_dir).as_posix()
+            got, notes = self.load_file(path, source)
+            slides.extend(got)
+            warnings.extend(notes)
+        for note in warnings:
+            log.warning("%s", note)
+        if not slides:
+            what = f"{len(files)} deck file(s), none readable" if files else "no deck files"
+            raise CorpusError(f"corpus folder {corpus_dir} has {what}: add .md, .pdf or .txt decks with text")
+        return LoadResult(tuple(slides), tuple(warnings), tuple(files))
+
+    def load_file(self, path: Path, source: str) -> tuple[list[Slide], list[str]]:
+        """Read one deck file; returns its slides and warnings (never raises for bad files)."""
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".pdf":
+                return _read_pdf(path, source)
+            data = path.read_bytes()
+        except OSError as exc:
+            return [], [f"skipped {source}: cannot be read ({exc.strerror or exc})"]
+        if not data.strip():
+            return [], [f"skipped {source}: the file is empty"]
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return [], [f"skipped {source}: not UTF-8 text (byte {exc.start}); save it as UTF-8"]
+        if suffix in (".md", ".markdown"):
+            slides = split_markdown(text, source)
+        else:
+            pages = text.split("\f") if "\f" in text else [text]
+            slides = [s for n, p in enumerate(pages, 1) if (s := plain_slide(p, source, n))]
+        if not slides:
+            return [], [f"skipped {source}: it holds no text"]
+        return slides, []
+
+
+def _read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
+    from pypdf import PdfReader  # imported here: only PDF decks need it
+
+    warnings: list[str] = []
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except Exception:  # noqa: BLE001 - pypdf raises several kinds here
+                opened = 0
+            if not opened:
+                return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
+        pages = list(reader.pages)
+    except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways
+        return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
+    slides = []
+    for number, page in enumerate(pages, 1):
+        try:
+            text = page.extract_text() or ""
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"skipped {source} page {number}: text extraction failed ({exc})")
+            continue
+        slide = plain_slide(text, source, number)
+        if slide is None:
+            warnings.append(f"skipped {source} page {number}: no text layer (an image only?)")
+            continue
+        slides.append(slide)
+    if not slides:
+        return [], [f"skipped {source}: no page has a text layer", *warnings]
+    return slides, warnings

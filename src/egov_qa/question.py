@@ -1,0 +1,210 @@
+"""Reading a question: what kind of fact it asks for, and what it hinges on.
+
+The answer type (a year, a number, a percentage, a rank, a name) steers both the
+unit chosen and the key span emphasized inside it. The terms a question hinges on
+(numbers and proper names) must be found in the evidence, or the assistant
+abstains: a question about 2015's budget is not answered with 2011's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from egov_qa.text import QUESTION_WORDS, STOPWORDS, stem, terms, words
+
+# Checked in order: the first type whose cue appears wins.
+_TYPE_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("percent", r"\b(percent|percentage|per cent|proportion|share of|what share|rate)\b|%"),
+        ("rank", r"\b(rank|ranking|ranked|place|position)\b"),
+        (
+            "year",
+            r"\b(when|what years?|which years?|in what year|since when|what period|which period|"
+            r"what date|which date|what time frame|what years did)\b",
+        ),
+        (
+            "number",
+            r"\b(how many|how much|number of|how long|how fast|how quickly|amount|count|"
+            r"how big|how large|how often|what was the (budget|fund|total)|worth)\b",
+        ),
+        (
+            "name",
+            r"\b(who|whom|which (agency|agencies|organi[sz]ation|committee|ministry|act|law|"
+            r"president|administration|body|institute|system|award|prize|standard|"
+            r"certification|company|companies)|what (agency|organi[sz]ation|committee|ministry|"
+            r"award|prize|standard|certification) |stand for|stands for|abbreviation|acronym)\b",
+        ),
+    )
+)
+
+_YEAR = r"(?<![\d,.$])(?:19|20)\d{2}(?:\s*~\s*(?:(?:19|20)\d{2})?|\.\d{1,2})?(?![\d,])|'\d{2}\b"
+SPAN_PATTERNS: dict[str, re.Pattern] = {
+    "year": re.compile(_YEAR),
+    "percent": re.compile(r"\d+(?:\.\d+)?\s*%"),
+    "rank": re.compile(r"\d+\s*rank\b|\b\d+(?:st|nd|rd|th)\b"),
+    "number": re.compile(
+        r"(?:USD|US\$|\$)?\d[\d,]*(?:\.\d+)?"
+        r"(?:[+\-]?\s?(?!rank\b)(?:[a-z](?:[a-z-]{0,14}[a-z])?\b|[A-Z](?![A-Za-z])))?"
+        r"(?:\s*\((?:19|20)\d{2}\))?"
+    ),
+    "name": re.compile(r"\b[A-Z][\w'&./-]*(?:\s+(?:(?:of|on|and|for|the|&|in)\s+)*[A-Z][\w'&./-]*)*"),
+}
+
+AFTER_WORDS = frozenset(
+    "after now current currently today later latest recent recently became become reached "
+    "improved increased rose grew dropped fell reduced cut".split()
+)
+BEFORE_WORDS = frozenset(
+    "before previously prior originally initially earlier formerly first start started "
+    "starting used past".split()
+)
+_ARROW = re.compile(r"\s*[▶►→➔]\s*|\s+->\s+")
+_NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks for and the terms it hinges on.
+
+    ``terms``: its stemmed content words. ``numbers``: numbers it names (years
+    too), which the evidence must hold. ``names``: proper names and acronyms it
+    names. ``direction``: ``before`` or ``after`` when it asks for one side of a
+    change ("what is it now").
+    """
+
+    text: str
+    answer_type: str | None
+    terms: tuple[str, ...]
+    numbers: tuple[str, ...]
+    names: tuple[str, ...]
+    direction: str | None
+
+
+def analyze(text: str) -> Question:
+    """Read ``text`` as a question."""
+    answer_type = next((kind for kind, cue in _TYPE_CUES if cue.search(text)), None)
+    lowered = words(text)
+    numbers = tuple(dict.fromkeys(w.replace(",", "") for w in lowered if _NUMBER.match(w)))
+    tokens = re.findall(r"[A-Za-z][\w'-]*", text)
+    names = []
+    for position, token in enumerate(tokens):
+        bare = token.split("'")[0]
+        lower = bare.lower()
+        if lower in STOPWORDS or lower in QUESTION_WORDS or len(bare) < 2:
+            continue
+        is_acronym = bare.isupper() and any(c.isalpha() for c in bare)
+        if is_acronym or (position > 0 and bare[0].isupper()):
+            names.append(bare)
+    direction = None
+    lowered_set = set(lowered)
+    if lowered_set & AFTER_WORDS and not lowered_set & BEFORE_WORDS:
+        direction = "after"
+    elif lowered_set & BEFORE_WORDS and not lowered_set & AFTER_WORDS:
+        direction = "before"
+    content = tuple(t for t in terms(text) if t not in QUESTION_WORDS)
+    return Question(text, answer_type, content, numbers, tuple(dict.fromkeys(names)), direction)
+
+
+def holds_term(haystack_stems: frozenset[str] | set[str], word: str) -> bool:
+    """Whether ``word`` (a name or number) occurs among ``haystack_stems``.
+
+    A name also matches a longer or shorter form of itself ("Korean", "Korea").
+    """
+    target = stem(word.lower().replace(",", ""))
+    if target in haystack_stems:
+        return True
+    if target[:1].isdigit() or len(target) < 4:
+        return False
+    return any(len(s) >= 4 and (target.startswith(s) or s.startswith(target)) for s in haystack_stems)
+
+
+def find_spans(answer_type: str, text: str) -> list[tuple[int, int]]:
+    """Every match of ``answer_type``'s pattern in ``text`` as (start, end)."""
+    pattern = SPAN_PATTERNS[answer_type]
+    spans = []
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        while end > start and text[end - 1] in " ,;:":
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def _side_of_arrow(text: str, direction: str | None) -> tuple[int, int]:
+    """The part of ``text`` on the asked-for side of a change arrow (all of it if none)."""
+    arrow = _ARROW.search(text)
+    if not arrow or direction is None:
+        return 0, len(text)
+    # The text before an arrow reads "label : old"; the old value follows the label.
+    return (0, arrow.start()) if direction == "before" else (arrow.end(), len(text))
+
+
+def key_span(
+    question: Question, unit_text: str, cells: tuple = (), unit_start: int = 0
+) -> tuple[int, int] | None:
+    """The tight answer inside a unit, as offsets into ``unit_text``; None if there is none.
+
+    Args:
+        question: the analyzed question.
+        unit_text: the unit's text.
+        cells: the unit's table cells (offsets in slide coordinates).
+        unit_start: the unit's offset in its slide, to map cells into ``unit_text``.
+    """
+    lo, hi = 0, len(unit_text)
+    asked = set(words(question.text)) | ({question.direction} if question.direction else set())
+    chosen_cell = None
+    for cell in cells:
+        header = cell.header.lower()
+        if header and (header in asked or header.replace(",", "") in question.numbers):
+            chosen_cell = cell
+    if chosen_cell is not None:
+        lo, hi = chosen_cell.start - unit_start, chosen_cell.end - unit_start
+    else:
+        side = _side_of_arrow(unit_text, question.direction)
+        lo, hi = side
+    if question.answer_type is None:
+        return (lo, hi) if chosen_cell is not None else None
+    region = unit_text[lo:hi]
+    spans = [(s + lo, e + lo) for s, e in find_spans(question.answer_type, region)]
+    asked_numbers = set(question.numbers)
+    asked_words = {w.lower() for w in question.names} | set(words(question.text))
+    kept = []
+    for start, end in spans:
+        found = unit_text[start:end]
+        span_words = set(words(found))
+        if {w.replace(",", "") for w in span_words} <= asked_numbers:
+            continue  # the question's own year is not its answer
+        if question.answer_type == "name" and span_words <= asked_words:
+            continue
+        kept.append((start, end))
+    if question.answer_type == "number":
+        # A bare year is rarely the quantity asked for.
+        plain = [s for s in kept if not re.fullmatch(_YEAR, unit_text[s[0] : s[1]])]
+        kept = plain or kept
+    if not kept:
+        return (lo, hi) if chosen_cell is not None else None
+    return _nearest(kept, unit_text, question, asked_words)
+
+
+def _nearest(spans: list[tuple[int, int]], text: str, question: Question, asked: set[str]) -> tuple[int, int]:
+    """The span closest to what the question names: its numbers first, else its words."""
+    lowered = text.lower()
+
+    def places(needles) -> list[tuple[int, int]]:
+        return [
+            (m.start(), m.end())
+            for n in needles
+            for m in re.finditer(r"(?<![\w,.])" + re.escape(n) + r"(?![\w])", lowered)
+        ]
+
+    anchors = places(question.numbers) or places(w for w in asked if len(w) > 2 and w not in STOPWORDS)
+    if not anchors:
+        return spans[0]
+
+    def distance(span: tuple[int, int]) -> int:
+        return min(max(a_start - span[1], span[0] - a_end, 0) for a_start, a_end in anchors)
+
+    return min(spans, key=distance)

@@ -1,0 +1,54 @@
+"""Word-level helpers shared by BM25, answer scoring and the eval's normalizer."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
+
+STOPWORDS = frozenset(
+    """
+    a about above after again all also am an and any are as at be been before being
+    below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers him his how i if in into is it
+    its itself just me more most my no nor not now of off on once only or other our
+    out over own same she should so some such than that the their them then there
+    these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your yours tell give list
+    name named many much kind kinds say says said according deck slide slides show
+    shows shown mention mentioned
+    """.split()
+)
+
+# Words that ask for something rather than name it: they say nothing about where
+# the answer is. Kept apart from STOPWORDS so that BM25 still sees "before" etc.
+QUESTION_WORDS = frozenset("what which who whom when where why how whose".split())
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words; a number keeps its inner dots and commas (``12,155``, ``9.8``)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball stem of one lowercase word; numbers lose their thousands commas."""
+    if word[:1].isdigit():
+        return word.replace(",", "")
+    return _stemmer.stemWord(word)
+
+
+def terms(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Stemmed words of ``text`` for lexical matching, stopwords dropped unless asked."""
+    return [stem(w) for w in words(text) if keep_stopwords or w not in STOPWORDS]
+
+
+def normalize(text: str) -> str:
+    """The eval's normalizer: lowercase, keep ``a-z 0-9 . % $ / ~ +``, drop whitespace."""
+    lowered = re.sub(r"[^a-z0-9.%$/~+]", " ", text.lower())
+    return re.sub(r"\s+", "", lowered)

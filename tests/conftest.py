@@ -1,0 +1,79 @@
+"""Shared fixtures: a deterministic fake embedder and tiny decks."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egov_qa.text import terms
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+SHIPPED_CORPUS = ROOT / "corpus"
+
+TINY_DECK = """\
+# Budget of the Agency
+
+The agency spent 120 million dollars in 2010.
+
+| | 2009 | 2010 |
+| --- | --- | --- |
+| Budget | 100 | 120 |
+| Staff | 40 | 55 |
+
+---
+
+# Online Services
+
+- Passport renewal takes 3 days online
+- Tax filing moved online in 2008
+- Service satisfaction rose from 61% to 88%
+"""
+
+
+class FakeEmbedder:
+    """Hashes each stemmed word into one of 64 buckets: same words, close vectors.
+
+    Deterministic and instant, so unit tests need no model.
+    """
+
+    name = "fake-hash-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text) or ["_empty"]:
+                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "deck.md").write_text(TINY_DECK, encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture
+def shipped_corpus(tmp_path: Path) -> Path:
+    """A copy of the shipped corpus, safe to change."""
+    target = tmp_path / "shipped"
+    shutil.copytree(SHIPPED_CORPUS, target)
+    return target

@@ -1,0 +1,87 @@
+"""The assistant on a tiny deck with the fake embedder: quotes, citations, abstention."""
+
+import pytest
+
+from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant, validate_question
+from egov_qa.errors import QuestionError
+from egov_qa.extractor import NOT_IN_DECK
+
+
+@pytest.fixture
+def assistant(tiny_corpus, tmp_path, fake_embedder):
+    return Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+
+
+class TestAssistant:
+    def test_invalid_construction_names_the_value(self, tiny_corpus, tmp_path, fake_embedder):
+        with pytest.raises(ValueError, match=r"top_k .* 0"):
+            Assistant(tiny_corpus, tmp_path, embedder=fake_embedder, top_k=0)
+        with pytest.raises(ValueError, match=r"threshold .* 1.5"):
+            Assistant(tiny_corpus, tmp_path, embedder=fake_embedder, threshold=1.5)
+
+    def test_answer_is_a_verbatim_quote_of_the_first_citation(self, assistant):
+        answer = assistant.ask("How many days does passport renewal take online?")
+        assert not answer.abstained
+        first = answer.citations[0]
+        assert first.text[first.start : first.end] == answer.answer
+        assert answer.answer == "Passport renewal takes 3 days online"
+        assert first.slide == 2 and first.title == "Online Services"
+        assert answer.span is not None and answer.span.text == "3 days"
+        assert first.text[answer.span.start : answer.span.end] == "3 days"
+        assert 0.0 <= answer.confidence <= 1.0
+
+    def test_table_row_answers_with_the_cell_asked_for(self, assistant):
+        answer = assistant.ask("What was the budget in 2009?")
+        assert answer.answer == "Budget | 2009: 100 | 2010: 120"
+        assert answer.span.text == "100"
+
+    def test_citations_are_distinct_slides_at_most_k(self, assistant):
+        answer = assistant.ask("When did tax filing move online?", top_k=5)
+        slides = [(c.source, c.slide) for c in answer.citations]
+        assert len(slides) == len(set(slides)) <= 5
+        assert answer.span.text == "2008"
+        assert all(c.start is None for c in answer.citations[1:])
+
+    def test_abstains_on_what_the_deck_never_mentions(self, assistant):
+        answer = assistant.ask("What was the budget of Japan in 2010?")
+        assert answer.abstained and answer.answer is None
+        assert "Japan" in answer.reason
+        assert answer.citations, "an abstention still lists the closest slides"
+        assert answer.to_dict()["answer"] is None
+        assert NOT_IN_DECK == "The deck does not say."
+
+    def test_abstains_when_the_asked_year_is_not_in_the_evidence(self, assistant):
+        answer = assistant.ask("How many staff were there in 2011?")
+        assert answer.abstained and "2011" in answer.reason
+
+    def test_abstains_below_the_threshold(self, tiny_corpus, tmp_path, fake_embedder):
+        strict = Assistant(tiny_corpus, tmp_path / "i", embedder=fake_embedder, threshold=1.0)
+        answer = strict.ask("How many days does passport renewal take online?")
+        assert answer.abstained and "support is weak" in answer.reason
+
+    def test_json_shape(self, assistant):
+        data = assistant.ask("What share of users were satisfied?").to_dict()
+        assert {"question", "answer", "abstained", "confidence", "citations"} <= set(data)
+        assert set(data["citations"][0]) == {"source", "slide", "title", "text", "start", "end", "score"}
+
+
+class TestQuestionValidation:
+    @pytest.mark.parametrize(
+        ("question", "message"),
+        [
+            ("", "empty"),
+            ("   \n\t ", "empty"),
+            ("x" * (MAX_QUESTION_CHARS + 1), f"limit is {MAX_QUESTION_CHARS}"),
+            (None, "must be text"),
+        ],
+    )
+    def test_bad_questions_get_a_clear_message(self, question, message):
+        with pytest.raises(QuestionError, match=message):
+            validate_question(question)
+
+    def test_ask_rejects_bad_questions(self, assistant):
+        with pytest.raises(QuestionError, match="empty"):
+            assistant.ask("  ")
+
+    def test_spaces_are_folded(self):
+        assert validate_question("  what   is\nit ") == "what is it"

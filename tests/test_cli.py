@@ -1,0 +1,84 @@
+"""The egov-qa command, run in-process with the fake embedder."""
+
+import json
+
+import pytest
+from conftest import FakeEmbedder
+
+from egov_qa import cli, embedder
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+
+
+@pytest.fixture
+def dirs(tiny_corpus, tmp_path):
+    return ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_ask_json_prints_one_object(dirs, capsys, where):
+    question = "How many days does passport renewal take online?"
+    argv = [*dirs, "ask", question, "--json"] if where == "before" else ["ask", question, "--json", *dirs]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert out.count("\n") == 1
+    first = data["citations"][0]
+    assert data["question"] == question
+    assert first["text"][first["start"] : first["end"]] == data["answer"]
+
+
+def test_ask_top_k(dirs, capsys):
+    assert cli.main([*dirs, "ask", "online services budget", "--json", "--top-k", "1"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["citations"]) == 1
+
+
+def test_ask_plain_names_the_slide(dirs, capsys):
+    assert cli.main([*dirs, "ask", "How many days does passport renewal take online?"]) == 0
+    out = capsys.readouterr().out
+    assert "“Passport renewal takes 3 days online”" in out
+    assert "Slide 2: Online Services" in out
+    assert "Confidence:" in out
+
+
+def test_ask_without_a_question_asks_the_demo_question(dirs, capsys):
+    assert cli.main([*dirs, "ask"]) == 0
+    assert capsys.readouterr().out.startswith(f"Q: {cli.DEMO_QUESTION}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ask", "   "], "the question is empty"),
+        (["ask", "x" * 600], "the limit is 500"),
+        (["ask", "what?", "--top-k", "0"], "--top-k must be at least 1"),
+    ],
+)
+def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):
+    assert cli.main([*dirs, *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_corpus_is_a_message(tmp_path, capsys):
+    code = cli.main(["--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i"), "ask", "hi"])
+    assert code == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_index_builds_then_reports_current(dirs, capsys):
+    assert cli.main([*dirs, "index"]) == 0
+    assert "built index" in capsys.readouterr().out
+    assert cli.main([*dirs, "index"]) == 0
+    assert "is current" in capsys.readouterr().out
+    assert cli.main([*dirs, "index", "--force"]) == 0
+    assert "built index" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["frobnicate"])
+    assert exit_info.value.code == 2

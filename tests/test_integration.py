@@ -1,0 +1,92 @@
+"""The real model on the shipped deck, through the library and the installed command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import SHIPPED_CORPUS
+
+from egov_qa.assistant import Assistant
+from egov_qa.errors import ModelLoadError
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("shipped-index")
+
+
+@pytest.fixture(scope="session")
+def assistant(index_dir):
+    return Assistant(SHIPPED_CORPUS, index_dir)
+
+
+@pytest.mark.parametrize(
+    ("question", "quote_part", "span"),
+    [
+        ("When did Korea start digitizing public administration?", "1975 Korea commenced", "1975"),
+        ("What does MOPAS stand for?", "Ministry of Public Administration & Security", None),
+        ("What was the e-Government budget in 2005?", "2005: 20,272", "20,272"),
+        ("How many e-villages were established?", "363 e-villages", "363 e-villages"),
+    ],
+)
+def test_answers_from_the_right_slide(assistant, question, quote_part, span):
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.reason
+    assert quote_part in answer.answer
+    first = answer.citations[0]
+    assert first.text[first.start : first.end] == answer.answer
+    if span:
+        assert answer.span.text == span
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "What was Japan's rank in the UN e-Government index?"],
+)
+def test_abstains_on_what_the_deck_never_says(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.answer is None
+    assert answer.citations
+
+
+def test_every_answer_is_a_verbatim_slice(assistant):
+    questions = ["customs clearance", "UN Public Service Awards", "NCIA security", "smart government vision"]
+    for question in questions:
+        answer = assistant.ask(question, top_k=5)
+        if answer.answer is not None:
+            first = answer.citations[0]
+            assert first.text[first.start : first.end] == answer.answer
+            assert len(answer.answer) <= 300
+        assert len({(c.source, c.slide) for c in answer.citations}) == len(answer.citations) <= 5
+
+
+def test_a_model_that_cannot_load_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="cannot load embedding model 'no/such-model'"):
+        Assistant(SHIPPED_CORPUS, tmp_path / "index", model="no/such-model")
+
+
+def test_console_script_prints_json(index_dir):
+    command = [os.path.join(os.path.dirname(sys.executable), "egov-qa"), "--index", str(index_dir)]
+    result = subprocess.run(
+        [*command, "ask", "What is NIA?", "--json"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["question"] == "What is NIA?"
+    assert "Traceback" not in result.stderr
+
+
+def test_console_script_bad_model_is_a_message(tmp_path):
+    command = [os.path.join(os.path.dirname(sys.executable), "egov-qa"), "--index", str(tmp_path / "i")]
+    result = subprocess.run(
+        [*command, "--model", str(tmp_path / "nothing"), "ask", "hi"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "cannot load embedding model" in result.stderr and "Traceback" not in result.stderr

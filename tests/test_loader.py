@@ -1,0 +1,138 @@
+"""Reading decks: Markdown, PDF (real decks), text, and every kind of bad file."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+from pypdf import PdfWriter
+
+from egov_qa.errors import CorpusError
+from egov_qa.loader import DeckLoader, plain_slide, split_markdown
+
+REAL_PDF = DATA / "nist-oscal-slides-2020-03-26.pdf"
+
+
+class TestDeckLoader:
+    def test_default_construction_excludes_docs_and_sources(self):
+        assert "README.md" in DeckLoader().exclude
+
+    def test_invalid_construction_names_the_value(self):
+        with pytest.raises(ValueError, match=r"'README.md'"):
+            DeckLoader(exclude="README.md")
+
+    def test_missing_folder_is_a_clear_error(self, tmp_path):
+        with pytest.raises(CorpusError, match="does not exist"):
+            DeckLoader().load(tmp_path / "nope")
+
+    def test_empty_folder_is_a_clear_error(self, tmp_path):
+        with pytest.raises(CorpusError, match="no deck files"):
+            DeckLoader().load(tmp_path)
+
+    def test_folder_with_nothing_readable_names_the_count(self, tmp_path):
+        (tmp_path / "empty.md").write_text("")
+        with pytest.raises(CorpusError, match="1 deck file"):
+            DeckLoader().load(tmp_path)
+
+    def test_reads_every_kind_and_skips_bad_files_with_reasons(self, tmp_path):
+        (tmp_path / "deck.md").write_text("# One\n\nFirst fact.\n\n---\n\n# Two\n\nSecond fact.\n")
+        (tmp_path / "notes.txt").write_text("Page one text.\fPage two text.\n")
+        shutil.copy(REAL_PDF, tmp_path / "real.pdf")
+        (tmp_path / "empty.txt").write_text("   \n")
+        (tmp_path / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+        (tmp_path / "corrupt.pdf").write_bytes(b"%PDF-1.4\nthis is not a pdf at all")
+        encrypted = PdfWriter()
+        encrypted.add_blank_page(200, 200)
+        encrypted.encrypt("secret")
+        with open(tmp_path / "locked.pdf", "wb") as handle:
+            encrypted.write(handle)
+        blank = PdfWriter()
+        blank.add_blank_page(200, 200)
+        with open(tmp_path / "scan.pdf", "wb") as handle:
+            blank.write(handle)
+        (tmp_path / "README.md").write_text("# About these decks\n")
+
+        result = DeckLoader().load(tmp_path)
+
+        sources = {s.source for s in result.slides}
+        assert sources == {"deck.md", "notes.txt", "real.pdf"}
+        warnings = "\n".join(result.warnings)
+        assert "empty.txt: the file is empty" in warnings
+        assert "latin1.txt: not UTF-8" in warnings
+        assert "corrupt.pdf: not a readable PDF" in warnings
+        assert "locked.pdf: the PDF is encrypted" in warnings
+        assert "scan.pdf: no page has a text layer" in warnings
+        assert [s.number for s in result.slides if s.source == "notes.txt"] == [1, 2]
+
+
+class TestMarkdown:
+    def test_splits_at_rule_lines_and_skips_front_matter(self):
+        slides = split_markdown("---\nmarp: true\n---\n# A\n\ntext a\n\n---\n\n# B\n- b1\n", "d.md")
+        assert [(s.number, s.title) for s in slides] == [(1, "A"), (2, "B")]
+        assert slides[1].text == "B\nb1"
+        assert "marp" not in slides[0].text
+
+    def test_removes_markup_but_keeps_words(self):
+        (slide,) = split_markdown("# **Bold** title\n\n- a \\$3M [link](http://x) `code`\n", "d.md")
+        assert slide.text == "Bold title\na $3M link code"
+
+    def test_keeps_html_as_text(self):
+        (slide,) = split_markdown("# T\n\n<img src=x onerror=alert(1)>\n", "d.md")
+        assert "<img src=x onerror=alert(1)>" in slide.text
+
+    def test_table_rows_carry_headers_with_offsets(self):
+        md = "# T\n\n| | Before | After |\n|---|---|---|\n| Wait | 3 days | 2 min |\n| Cost | | 5 |\n"
+        (slide,) = split_markdown(md, "d.md")
+        rows = [b for b in slide.blocks if b.kind == "row"]
+        assert slide.text[rows[0].start : rows[0].end] == "Wait | Before: 3 days | After: 2 min"
+        assert slide.text[rows[1].start : rows[1].end] == "Cost | After: 5"
+        assert [(c.header, slide.text[c.start : c.end]) for c in rows[0].cells] == [
+            ("", "Wait"),
+            ("Before", "3 days"),
+            ("After", "2 min"),
+        ]
+
+    def test_title_falls_back_to_first_line_or_first_cell(self):
+        (plain,) = split_markdown("Just a line\nanother\n", "d.md")
+        assert plain.title == "Just a line"
+        (table,) = split_markdown("| | 2010 |\n|---|---|\n| Budget | 5 |\n", "d.md")
+        assert table.title == "Budget"
+
+    def test_rule_inside_code_fence_is_not_a_slide_break(self):
+        slides = split_markdown("# A\n```\n---\n```\n", "d.md")
+        assert len(slides) == 1
+
+
+class TestPlainText:
+    def test_joins_lines_broken_mid_sentence_and_strips_glyphs(self):
+        slide = plain_slide("Title\n\uf0a7 Facilitate an open\ndialog with users\nGoals:\n", "p.pdf", 3)
+        assert slide.text == "Title\nFacilitate an open dialog with users\nGoals:"
+        assert slide.number == 3
+
+    def test_blank_page_gives_no_slide(self):
+        assert plain_slide("  \n\n", "p.pdf", 1) is None
+
+
+class TestRealPdfs:
+    @pytest.mark.parametrize(
+        ("name", "pages", "phrase"),
+        [
+            ("nist-oscal-slides-2020-03-26.pdf", 14, "OSCAL"),
+            ("fedramp-developer-data-bites-2024-03-07.pdf", 28, "FedRAMP"),
+        ],
+    )
+    def test_one_slide_per_page_with_text(self, name, pages, phrase):
+        slides, _ = DeckLoader().load_file(DATA / name, name)
+        assert pages // 2 < len(slides) <= pages
+        assert all(s.number <= pages for s in slides)
+        assert any(phrase in s.text for s in slides)
+        for slide in slides:
+            assert slide.text.strip() and slide.title
+            for block in slide.blocks:
+                assert slide.text[block.start : block.end].strip()
+
+
+def test_unreadable_file_is_reported_not_raised(tmp_path: Path):
+    missing = tmp_path / "gone.md"
+    slides, warnings = DeckLoader().load_file(missing, "gone.md")
+    assert slides == [] and "gone.md: cannot be read" in warnings[0]
