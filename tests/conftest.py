@@ -30,6 +30,7 @@ The agency spent 120 million dollars in 2010.
 # Online Services
 
 - Passport renewal takes 3 days online
+  - Renewal needs a photo
 - Tax filing moved online in 2008
 - Service satisfaction rose from 61% to 88%
 """

@@ -25,6 +25,13 @@ class TestIndexRoundTrip:
         assert index.unit_vectors.ntotal == len(index.units) == index.manifest["counts"]["units"]
         assert index.slide_vectors.ntotal == 2
 
+    def test_loaded_records_equal_built_records(self, built):
+        builder, corpus, index_dir = built
+        fresh = builder.build(corpus)
+        loaded = load_index(index_dir, builder.fingerprint(corpus))
+        assert loaded.slides == fresh.slides
+        assert loaded.units == fresh.units
+
     def test_manifest_records_how_it_was_built(self, built):
         _, _, index_dir = built
         manifest = json.loads((index_dir / MANIFEST).read_text())

@@ -31,13 +31,15 @@ class Block:
     """One line of a slide's clean text, with what kind of line it was in the deck.
 
     ``kind`` is ``heading``, ``bullet``, ``row`` (a table row, with ``cells``) or
-    ``text``. ``start`` and ``end`` index into :attr:`Slide.text`.
+    ``text``. ``start`` and ``end`` index into :attr:`Slide.text`. ``level`` is a
+    bullet's nesting depth (0 at the top).
     """
 
     kind: str
     start: int
     end: int
     cells: tuple[Cell, ...] = ()
+    level: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,30 +15,34 @@ from collections import Counter
 from dataclasses import dataclass
 
 from egov_qa.documents import Answer, Citation, Slide, Span, Unit
-from egov_qa.index import Index
-from egov_qa.question import Question, analyze, find_spans, holds_term, key_span
+from egov_qa.index import Index, unit_context
+from egov_qa.question import Question, analyze, holds_term, key_span, named_cell, typed_spans
 from egov_qa.retriever import Retrieval
-from egov_qa.text import terms
+from egov_qa.text import related, terms
 
 NOT_IN_DECK = "The deck does not say."
 DEFAULT_THRESHOLD = 0.5
 # A name found on more than this share of slides is not specific to any of them.
 SPECIFIC_SHARE = 0.25
+# Below this share of new words, a unit is taken to echo the question.
+ECHO_NOVELTY = 0.5
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How the unit score is made; the confidence is a logistic of that score."""
+    """How a unit's score is made; the confidence is a logistic of the best score."""
 
-    dense: float = 1.0
-    lexical: float = 0.8
-    title: float = 0.25
-    slide: float = 0.3
-    type_match: float = 0.25
-    type_miss: float = -0.3
-    # logistic(score): centre and steepness
-    centre: float = 0.95
-    steepness: float = 6.0
+    dense: float = 1.0  # cosine of question and unit passage
+    lexical: float = 0.5  # IDF-weighted share of question words in the unit
+    context: float = 0.4  # ... in the unit with its title and heading
+    slide: float = 0.2  # 1 / (1 + rank of the unit's slide)
+    type_match: float = 0.25  # holds the kind of fact asked for
+    type_miss: float = -0.35  # asked for a kind of fact it does not hold
+    cell: float = 0.15  # a table row whose column the question names
+    echo: float = -0.6  # the unit only repeats the question's words (scaled by novelty)
+    related: float = 0.75  # credit for a related word form ("issued", "issuance")
+    centre: float = 0.95  # logistic centre
+    steepness: float = 6.0  # logistic steepness
 
 
 @dataclass(frozen=True)
@@ -81,22 +85,54 @@ class AnswerExtractor:
         self.weights = weights or Weights()
         units = index.units
         self._unit_terms = [frozenset(terms(u.text, keep_stopwords=True)) for u in units]
+        self._unit_content = [frozenset(terms(u.text)) for u in units]
+        self._context_terms = [
+            frozenset(terms(" ".join(unit_context(u, index.slide_of(i))))) | self._unit_terms[i]
+            for i, u in enumerate(units)
+        ]
         self._title_terms = [frozenset(terms(s.title)) for s in index.slides]
         self._slide_terms = [frozenset(terms(s.text, keep_stopwords=True)) for s in index.slides]
         df = Counter(t for ts in self._unit_terms for t in ts)
         n = max(len(units), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._idf_unknown = math.log(1 + n)
+        self._vocabulary = frozenset().union(*self._context_terms) if units else frozenset()
+        self._form_cache: dict[str, frozenset[str]] = {}
         self._unit_positions = {u.id: i for i, u in enumerate(units)}
         self._slide_positions = {(s.source, s.number): i for i, s in enumerate(index.slides)}
         self._name_slides: dict[str, frozenset[int]] = {}
 
+    def _forms(self, term: str) -> frozenset[str]:
+        """The index's stems that are forms of ``term`` (itself included), cached."""
+        found = self._form_cache.get(term)
+        if found is None:
+            found = frozenset({term} | {v for v in self._vocabulary if related(term, v)})
+            if len(self._form_cache) < 65536:
+                self._form_cache[term] = found
+        return found
+
     def _overlap(self, qterms: tuple[str, ...], have: frozenset[str]) -> float:
+        """IDF-weighted share of ``qterms`` found in ``have`` (related forms count part)."""
         if not qterms:
             return 0.0
-        total = sum(self._idf.get(t, self._idf_unknown) for t in qterms)
-        hit = sum(self._idf.get(t, self._idf_unknown) for t in qterms if t in have)
+        total = hit = 0.0
+        for term in qterms:
+            weight = self._idf.get(term, self._idf_unknown)
+            total += weight
+            if term in have:
+                hit += weight
+            elif not self._forms(term).isdisjoint(have):
+                hit += self.weights.related * weight
         return hit / total
+
+    def _novelty(self, qterms: tuple[str, ...], unit_terms: frozenset[str]) -> float:
+        """Share of the unit's content words that the question does not already say."""
+        # One-character terms are labels ("3." before a title), not content.
+        content = [t for t in unit_terms if len(t) > 1]
+        if not content:
+            return 0.0
+        said = frozenset().union(*(self._forms(q) for q in qterms)) if qterms else frozenset()
+        return sum(t not in said for t in content) / len(content)
 
     def _candidates(self, retrieval: Retrieval) -> list[int]:
         positions: dict[int, None] = {}
@@ -112,18 +148,33 @@ class AnswerExtractor:
         w = self.weights
         unit = self.index.units[unit_pos]
         slide_pos = int(self.index.unit_slide[unit_pos])
-        dense = float(retrieval.dense[unit_pos])
-        lexical = self._overlap(question.terms, self._unit_terms[unit_pos])
-        title = self._overlap(question.terms, self._title_terms[slide_pos])
-        slide_rank = retrieval.slide_rank.get(slide_pos, len(self.index.slides))
-        slide = 1.0 / (1 + slide_rank)
-        typed = 0.0
+        # Numbers are hinges, checked on their own: as topic words they would let
+        # any line with the same year look relevant.
+        topic = tuple(t for t in question.terms if not t[:1].isdigit())
+        features = {
+            "dense": float(retrieval.dense[unit_pos]),
+            "lexical": self._overlap(topic, self._unit_terms[unit_pos]),
+            "context": self._overlap(topic, self._context_terms[unit_pos]),
+            "slide": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, len(self.index.slides))),
+            "novelty": self._novelty(question.terms + question.numbers, self._unit_content[unit_pos]),
+        }
+        score = (
+            w.dense * features["dense"]
+            + w.lexical * features["lexical"]
+            + w.context * features["context"]
+            + w.slide * features["slide"]
+        )
+        cell = named_cell(question, unit.cells) is not None
+        typed = cell or bool(typed_spans(question, unit.text))
         if question.answer_type:
-            spans = key_span(question, unit.text, unit.cells, unit.start)
-            has_type = bool(find_spans(question.answer_type, unit.text)) and spans is not None
-            typed = w.type_match if has_type else w.type_miss
-        score = w.dense * dense + w.lexical * lexical + w.title * title + w.slide * slide + typed
-        features = {"dense": dense, "lexical": lexical, "title": title, "slide": slide, "typed": typed}
+            # Names are found by capitals alone, too loosely to hold their absence against a unit.
+            score += w.type_match if typed else (0.0 if question.answer_type == "name" else w.type_miss)
+        if cell:
+            score += w.cell
+        if not typed:
+            # A unit that only repeats the question (a heading naming the topic) is
+            # no answer; one that adds the number or name asked for is.
+            score += w.echo * max(0.0, 1.0 - features["novelty"] / ECHO_NOVELTY)
         return Candidate(unit_pos, score, features)
 
     def confidence(self, score: float) -> float:
@@ -164,9 +215,7 @@ class AnswerExtractor:
         """
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
-        unknown = [
-            t for t in (*question.numbers, *question.names) if not holds_term(self.index.vocabulary, t)
-        ]
+        unknown = [t for t in (*question.numbers, *question.names) if not holds_term(self.index.vocabulary, t)]
         candidates = [self.score(question, retrieval, i) for i in self._candidates(retrieval)]
         candidates.sort(key=lambda c: -c.score)
         # Prefer a unit that holds every number and name the question hinges on.
@@ -208,18 +257,12 @@ class AnswerExtractor:
             span = Span(start, end, slide.text[start:end])
         top = retrieval.slides[0].score if retrieval.slides else 1.0
         slide_score = next(
-            (
-                s.score
-                for s in retrieval.slides
-                if (s.slide.source, s.slide.number) == (slide.source, slide.number)
-            ),
+            (s.score for s in retrieval.slides if (s.slide.source, s.slide.number) == (slide.source, slide.number)),
             0.0,
         )
         citations = [self._cite(slide, slide_score / top, unit)]
         citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
-        return Answer(
-            question.text, unit.text, False, confidence, tuple(citations), span, question.answer_type
-        )
+        return Answer(question.text, unit.text, False, confidence, tuple(citations), span, question.answer_type)
 
     def _cite(self, slide: Slide, score: float, unit: Unit | None = None) -> Citation:
         return Citation(
@@ -245,10 +288,6 @@ class AnswerExtractor:
             cited.append(self._cite(scored.slide, scored.score / retrieval.slides[0].score))
         return cited
 
-    def _abstain(
-        self, question: Question, retrieval: Retrieval, top_k: int, confidence: float, reason: str
-    ) -> Answer:
+    def _abstain(self, question: Question, retrieval: Retrieval, top_k: int, confidence: float, reason: str) -> Answer:
         citations = self._other_citations(retrieval, exclude=None, top_k=top_k)
-        return Answer(
-            question.text, None, True, confidence, tuple(citations), None, question.answer_type, reason
-        )
+        return Answer(question.text, None, True, confidence, tuple(citations), None, question.answer_type, reason)

@@ -38,7 +38,9 @@ from egov_qa.text import terms
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+# Bump whenever what is stored or embedded changes (files, passages, tokens):
+# older indexes are then rebuilt.
+INDEX_FORMAT = 4
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
@@ -70,11 +72,36 @@ def _version(package: str) -> str | None:
         return None
 
 
+CONTEXT_CHARS = 100
+
+
+def unit_context(unit: Unit, slide: Slide) -> list[str]:
+    """What a reader of the slide sees around a unit: the slide's title, the heading
+    the unit sits under, the bullet a sub-bullet belongs to, and, for a later piece
+    of a long line, that line's start. A heading's context is the title alone.
+    """
+    heading = parent = line_start = None
+    own = next((b for b in slide.blocks if b.start <= unit.start < b.end), None)
+    if own is not None and own.kind != "heading":
+        for block in slide.blocks:
+            if block.start >= own.start:
+                break
+            if block.kind == "heading":
+                heading, parent = slide.text[block.start : block.end], None
+            elif block.kind == "bullet" and block.level < own.level:
+                parent = slide.text[block.start : block.end]
+        if own.start < unit.start:
+            line_start = slide.text[own.start : min(own.start + CONTEXT_CHARS, unit.start)]
+    context: list[str] = []
+    for part in (slide.title, heading, parent, line_start):
+        if part and part != unit.text and part not in context:
+            context.append(part)
+    return context
+
+
 def unit_passage(unit: Unit, slide: Slide) -> str:
-    """The text embedded for a unit: the unit in its slide's context (its title)."""
-    if unit.text == slide.title or not slide.title:
-        return unit.text
-    return f"{slide.title}. {unit.text}"
+    """The text embedded for a unit: the unit in its context (title, heading, line start)."""
+    return ". ".join([*unit_context(unit, slide), unit.text])
 
 
 @dataclass
@@ -172,9 +199,7 @@ class IndexBuilder:
             _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
             _bm25([s.text for s in slides]),
         )
-        log.info(
-            "indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started
-        )
+        log.info("indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started)
         return index
 
 
@@ -190,7 +215,7 @@ def _slide_to_dict(slide: Slide) -> dict:
 
 def _slide_from_dict(data: dict) -> Slide:
     blocks = tuple(
-        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"])) for b in data["blocks"]
+        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"]) for b in data["blocks"]
     )
     return Slide(data["source"], data["number"], data["title"], data["text"], blocks)
 
@@ -313,9 +338,7 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         if not target.is_file():
             raise IndexInvalidError(f"the index in {index_dir} is damaged: {name} is missing")
         if target.stat().st_size != info["bytes"] or file_sha256(target) != info["sha256"]:
-            raise IndexInvalidError(
-                f"the index in {index_dir} is damaged: {name} does not match its manifest"
-            )
+            raise IndexInvalidError(f"the index in {index_dir} is damaged: {name} does not match its manifest")
     try:
         slides = [_slide_from_dict(d) for d in json.loads((index_dir / SLIDES_FILE).read_text("utf-8"))]
         units = [_unit_from_dict(d) for d in json.loads((index_dir / UNITS_FILE).read_text("utf-8"))]
@@ -327,9 +350,7 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         raise IndexInvalidError(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc})") from exc
     problems = []
     if len(slides) != counts["slides"] or slide_vectors.ntotal != len(slides):
-        problems.append(
-            f"{len(slides)} slides, {slide_vectors.ntotal} slide vectors, manifest {counts['slides']}"
-        )
+        problems.append(f"{len(slides)} slides, {slide_vectors.ntotal} slide vectors, manifest {counts['slides']}")
     if len(units) != counts["units"] or unit_vectors.ntotal != len(units):
         problems.append(f"{len(units)} units, {unit_vectors.ntotal} unit vectors, manifest {counts['units']}")
     if unit_vectors.d != dimension or slide_vectors.d != dimension:
@@ -337,12 +358,8 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
     if unit_bm25.scores["num_docs"] != len(units) or slide_bm25.scores["num_docs"] != len(slides):
         problems.append("BM25 document counts do not match")
     if problems:
-        raise IndexInvalidError(
-            f"the index in {index_dir} is damaged: counts do not match ({'; '.join(problems)})"
-        )
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: counts do not match ({'; '.join(problems)})")
     try:
         return Index(manifest, slides, units, unit_vectors, slide_vectors, unit_bm25, slide_bm25)
     except KeyError as exc:
-        raise IndexInvalidError(
-            f"the index in {index_dir} is damaged: a unit names a missing slide {exc}"
-        ) from exc
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: a unit names a missing slide {exc}") from exc

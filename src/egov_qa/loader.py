@@ -60,14 +60,14 @@ class _SlideWriter:
             self.length += 1
         return self.length
 
-    def line(self, text: str, kind: str) -> None:
+    def line(self, text: str, kind: str, level: int = 0) -> None:
         text = _SPACE.sub(" ", text).strip()
         if not text:
             return
         start = self._start_line()
         self.parts.append(text)
         self.length += len(text)
-        self.blocks.append(Block(kind, start, self.length))
+        self.blocks.append(Block(kind, start, self.length, (), level))
 
     def row(self, headers: list[str], values: list[str]) -> None:
         pieces: list[tuple[str, str]] = []
@@ -154,7 +154,8 @@ def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
         if heading:
             writer.line(_inline(heading.group(2)), "heading")
         elif _BULLET.match(line):
-            writer.line(_inline(_BULLET.sub("", line, count=1)), "bullet")
+            indent = len(line) - len(line.lstrip(" \t"))
+            writer.line(_inline(_BULLET.sub("", line, count=1)), "bullet", indent // 2)
         else:
             writer.line(_inline(line), "text")
         i += 1

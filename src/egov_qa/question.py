@@ -57,8 +57,7 @@ AFTER_WORDS = frozenset(
     "improved increased rose grew dropped fell reduced cut".split()
 )
 BEFORE_WORDS = frozenset(
-    "before previously prior originally initially earlier formerly first start started "
-    "starting used past".split()
+    "before previously prior originally initially earlier formerly first start started starting used past".split()
 )
 _ARROW = re.compile(r"\s*[▶►→➔]\s*|\s+->\s+")
 _NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?$")
@@ -142,9 +141,44 @@ def _side_of_arrow(text: str, direction: str | None) -> tuple[int, int]:
     return (0, arrow.start()) if direction == "before" else (arrow.end(), len(text))
 
 
-def key_span(
-    question: Question, unit_text: str, cells: tuple = (), unit_start: int = 0
-) -> tuple[int, int] | None:
+def named_cell(question: Question, cells: tuple = ()):
+    """The table cell whose column header the question names ("in 2005", "before"), if any."""
+    asked = set(words(question.text)) | ({question.direction} if question.direction else set())
+    chosen = None
+    for cell in cells:
+        header = cell.header.lower()
+        if header and (header in asked or header.replace(",", "") in question.numbers):
+            chosen = cell
+    return chosen
+
+
+def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """Spans of ``text[lo:hi]`` of the asked-for type that could answer the question.
+
+    The question's own numbers are not answers to it ("in 2010" does not make 2010
+    the answer), nor names it already says; and a bare year is no quantity.
+    """
+    if question.answer_type is None:
+        return []
+    hi = len(text) if hi is None else hi
+    asked_words = {w.lower() for w in question.names} | set(words(question.text))
+    kept = []
+    for start, end in find_spans(question.answer_type, text[lo:hi]):
+        start, end = start + lo, end + lo
+        span_words = set(words(text[start:end]))
+        if {w.replace(",", "") for w in span_words} <= set(question.numbers):
+            continue
+        if question.answer_type == "name" and (
+            span_words <= asked_words or (start == 0 and " " not in text[start:end])
+        ):
+            continue  # a name it already says, or a sentence's capitalized first word
+        if question.answer_type == "number" and re.fullmatch(_YEAR, text[start:end]):
+            continue
+        kept.append((start, end))
+    return kept
+
+
+def key_span(question: Question, unit_text: str, cells: tuple = (), unit_start: int = 0) -> tuple[int, int] | None:
     """The tight answer inside a unit, as offsets into ``unit_text``; None if there is none.
 
     Args:
@@ -153,39 +187,15 @@ def key_span(
         cells: the unit's table cells (offsets in slide coordinates).
         unit_start: the unit's offset in its slide, to map cells into ``unit_text``.
     """
-    lo, hi = 0, len(unit_text)
-    asked = set(words(question.text)) | ({question.direction} if question.direction else set())
-    chosen_cell = None
-    for cell in cells:
-        header = cell.header.lower()
-        if header and (header in asked or header.replace(",", "") in question.numbers):
-            chosen_cell = cell
-    if chosen_cell is not None:
-        lo, hi = chosen_cell.start - unit_start, chosen_cell.end - unit_start
+    cell = named_cell(question, cells)
+    if cell is not None:
+        lo, hi = cell.start - unit_start, cell.end - unit_start
     else:
-        side = _side_of_arrow(unit_text, question.direction)
-        lo, hi = side
-    if question.answer_type is None:
-        return (lo, hi) if chosen_cell is not None else None
-    region = unit_text[lo:hi]
-    spans = [(s + lo, e + lo) for s, e in find_spans(question.answer_type, region)]
-    asked_numbers = set(question.numbers)
-    asked_words = {w.lower() for w in question.names} | set(words(question.text))
-    kept = []
-    for start, end in spans:
-        found = unit_text[start:end]
-        span_words = set(words(found))
-        if {w.replace(",", "") for w in span_words} <= asked_numbers:
-            continue  # the question's own year is not its answer
-        if question.answer_type == "name" and span_words <= asked_words:
-            continue
-        kept.append((start, end))
-    if question.answer_type == "number":
-        # A bare year is rarely the quantity asked for.
-        plain = [s for s in kept if not re.fullmatch(_YEAR, unit_text[s[0] : s[1]])]
-        kept = plain or kept
+        lo, hi = _side_of_arrow(unit_text, question.direction)
+    kept = typed_spans(question, unit_text, lo, hi)
     if not kept:
-        return (lo, hi) if chosen_cell is not None else None
+        return (lo, hi) if cell is not None else None
+    asked_words = {w.lower() for w in question.names} | set(words(question.text))
     return _nearest(kept, unit_text, question, asked_words)
 
 
@@ -200,7 +210,8 @@ def _nearest(spans: list[tuple[int, int]], text: str, question: Question, asked:
             for m in re.finditer(r"(?<![\w,.])" + re.escape(n) + r"(?![\w])", lowered)
         ]
 
-    anchors = places(question.numbers) or places(w for w in asked if len(w) > 2 and w not in STOPWORDS)
+    years = [f"'{n[2:]}" for n in question.numbers if re.fullmatch(r"(?:19|20)\d\d", n)]
+    anchors = places(question.numbers) or places(years) or places(w for w in asked if len(w) > 2 and w not in STOPWORDS)
     if not anchors:
         return spans[0]
 

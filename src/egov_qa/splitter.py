@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 from egov_qa.documents import Slide, Unit, content_hash
+from egov_qa.loader import CELL_SEPARATOR
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 _CLAUSE = re.compile(r"(?<=[;,])\s+")
+_CELL = re.compile(re.escape(CELL_SEPARATOR))
+_SPACE = re.compile(r"\s+")
 
 
 class UnitSplitter:
@@ -33,18 +36,20 @@ class UnitSplitter:
         """Return the units of ``slide``, in reading order, with offsets into its text."""
         units = []
         for block in slide.blocks:
-            for start, end in self._pieces(slide.text, block.start, block.end):
+            for start, end in self._pieces(slide.text, block.start, block.end, block.kind == "row"):
                 text = slide.text[start:end]
                 cells = tuple(c for c in block.cells if c.start >= start and c.end <= end)
                 uid = content_hash(slide.source, str(slide.number), slide.text, str(start), str(end))
                 units.append(Unit(uid, slide.source, slide.number, start, end, text, block.kind, cells))
         return units
 
-    def _pieces(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    def _pieces(self, text: str, start: int, end: int, row: bool = False) -> list[tuple[int, int]]:
         if end - start <= self.max_chars:
             return [(start, end)]
         pieces: list[tuple[int, int]] = []
-        for pattern in (_SENTENCE, _CLAUSE, re.compile(r"\s+")):
+        # A long table row is cut between cells first, so each piece keeps whole cells.
+        patterns = (_CELL, _SENTENCE, _CLAUSE, _SPACE) if row else (_SENTENCE, _CLAUSE, _SPACE)
+        for pattern in patterns:
             pieces = _pack(text, start, end, pattern, self.max_chars)
             if all(e - s <= self.max_chars for s, e in pieces):
                 return pieces

@@ -28,11 +28,24 @@ STOPWORDS = frozenset(
 QUESTION_WORDS = frozenset("what which who whom when where why how whose".split())
 
 _stemmer = Stemmer.Stemmer("english")
+_COMPOUND = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
+
+
+_SHORT_YEAR = re.compile(r"(?<![\w'])[‘'’](\d{2})\b")
+
+
+def _full_year(match: re.Match) -> str:
+    # Slides abbreviate years ('06); read them as the years they stand for.
+    two = int(match.group(1))
+    return f"{2000 + two if two <= 50 else 1900 + two}"
 
 
 def words(text: str) -> list[str]:
-    """Lowercase words; a number keeps its inner dots and commas (``12,155``, ``9.8``)."""
-    return [w.lower() for w in _WORD.findall(text)]
+    """Lowercase words; a number keeps its inner dots and commas (``12,155``, ``9.8``).
+
+    A year abbreviated with an apostrophe ('06) is read as the full year (2006).
+    """
+    return [w.lower() for w in _WORD.findall(_SHORT_YEAR.sub(_full_year, text))]
 
 
 @lru_cache(maxsize=65536)
@@ -45,7 +58,23 @@ def stem(word: str) -> str:
 
 def terms(text: str, keep_stopwords: bool = False) -> list[str]:
     """Stemmed words of ``text`` for lexical matching, stopwords dropped unless asked."""
-    return [stem(w) for w in words(text) if keep_stopwords or w not in STOPWORDS]
+    found = [stem(w) for w in words(text) if (keep_stopwords or w not in STOPWORDS) and (len(w) > 1 or w.isdigit())]
+    # A hyphenated name ("e-peopl", "e-Procurement") is a term of its own too, so
+    # that it is not mistaken for its parts ("people").
+    found += [stem(c.lower()) for c in _COMPOUND.findall(text)]
+    return found
+
+
+def related(a: str, b: str) -> bool:
+    """Whether two stems are forms of one word: equal, or one (4+ letters) begins the other.
+
+    Snowball leaves some pairs apart ("classifi" and "classif", "issu" and
+    "issuanc"); this joins them.
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 4 and not short[0].isdigit() and long_.startswith(short)
 
 
 def normalize(text: str) -> str:
