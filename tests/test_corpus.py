@@ -55,8 +55,7 @@ def test_each_table_row_carries_its_headers():
     slides = DeckLoader().load(SHIPPED_CORPUS).slides
     text = "\n".join(s.text for s in slides)
     assert (
-        "Services to the People | Customs Clearance Service (export clearance) "
-        "| Before: 1+days | After: 2-min" in text
+        "Services to the People | Customs Clearance Service (export clearance) | Before: 1+days | After: 2-min" in text
     )
     assert "Budget | 2002: 12,155 | 2005: 20,272 | 2010: 22,203 | 2011: 21,948" in text
     assert "Stages: Diffusion | Period: 2003~2007 | classification: 31 major tasks for e-Government" in text

@@ -71,9 +71,7 @@ def test_a_model_that_cannot_load_is_a_clear_error(tmp_path):
 
 def test_console_script_prints_json(index_dir):
     command = [os.path.join(os.path.dirname(sys.executable), "egov-qa"), "--index", str(index_dir)]
-    result = subprocess.run(
-        [*command, "ask", "What is NIA?", "--json"], capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run([*command, "ask", "What is NIA?", "--json"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["question"] == "What is NIA?"

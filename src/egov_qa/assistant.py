@@ -63,6 +63,16 @@ def read_threshold(path: Path | None = None) -> float:
     return value
 
 
+def write_calibration(calibration: dict, path: Path | None = None) -> Path:
+    """Save a calibration (with its ``threshold``) where :func:`read_threshold` finds it, atomically."""
+    path = Path(path) if path else default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(calibration, indent=1) + "\n", encoding="utf-8")
+    os.replace(staging, path)
+    return path
+
+
 def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
     """Return the question stripped, or raise :class:`QuestionError` saying what is wrong."""
     if not isinstance(question, str):
@@ -71,9 +81,7 @@ def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
     if not text:
         raise QuestionError("the question is empty: type a question about the deck")
     if len(text) > limit:
-        raise QuestionError(
-            f"the question is {len(text)} characters long; the limit is {limit}: ask something shorter"
-        )
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}: ask something shorter")
     return text
 
 
@@ -154,9 +162,7 @@ class Assistant:
         return self.extractor.extract(self.retriever.retrieve(text), top_k=k, threshold=threshold)
 
 
-def build_index(
-    builder: IndexBuilder, corpus_dir: Path, index_dir: Path, expected: dict | None = None
-) -> Index:
+def build_index(builder: IndexBuilder, corpus_dir: Path, index_dir: Path, expected: dict | None = None) -> Index:
     """Build and save the index under the folder's lock.
 
     Another process may have built it while this one waited for the lock; then

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from egov_qa.errors import EgovQAError
@@ -72,6 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=3, metavar="K", help="slides to cite (default 3)")
     ask.set_defaults(func=cmd_ask)
 
+    evaluate = commands.add_parser("eval", help="run the eval set and write a report")
+    _common(evaluate)
+    evaluate.add_argument(
+        "--set",
+        type=Path,
+        dest="eval_set",
+        metavar="FILE",
+        default=None,
+        help="eval set JSONL (default: evals/known_facts.jsonl)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--out", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)"
+    )
+    evaluate.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="choose the abstention threshold by cross-validation and save it",
+    )
+    evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    evaluate.add_argument("--no-baseline", action="store_true", help="skip the baseline row")
+    evaluate.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -154,6 +177,45 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.question is None:
             print(f"Q: {question}")
         print(format_answer(answer))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from egov_qa import evaluate, report
+    from egov_qa.assistant import PROJECT_ROOT, write_calibration
+    from egov_qa.baseline import ChunkBaseline
+
+    if args.folds < 2:
+        raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
+    eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
+    items = evaluate.load_eval_set(eval_set)
+    assistant = _assistant(args)
+    results = evaluate.run_eval(assistant, items)
+    calibration = None
+    if args.calibrate:
+        calibration = evaluate.calibrate(results, folds=args.folds)
+        saved = write_calibration(calibration)
+        log.warning("calibrated threshold %.2f saved to %s", calibration["threshold"], saved)
+        assistant.extractor.threshold = calibration["threshold"]
+        results = evaluate.run_eval(assistant, items)
+    summary = evaluate.summarize(results, assistant.threshold)
+    summary.update(
+        created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        eval_set=str(eval_set),
+        corpus=str(assistant.corpus_dir),
+        model=assistant.index.manifest["model"],
+        calibration=calibration,
+        baseline=None,
+    )
+    if not args.no_baseline:
+        baseline = ChunkBaseline(assistant.index.slides, assistant.embedder)
+        summary["baseline"] = evaluate.metrics(evaluate.run_baseline(baseline, items))
+    paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(report.render_table(summary))
+        print(f"\nreport: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
     return 0
 
 

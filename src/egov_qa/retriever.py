@@ -96,12 +96,7 @@ class HybridRetriever:
         ranked_slides = sorted(slide_scores, key=lambda i: -slide_scores[i])
 
         units = tuple(
-            ScoredUnit(index.units[i], unit_scores[i], float(dense[i]), float(bm25_norm[i]))
-            for i in ranked_units
+            ScoredUnit(index.units[i], unit_scores[i], float(dense[i]), float(bm25_norm[i])) for i in ranked_units
         )
-        slides = tuple(
-            ScoredSlide(index.slides[i], slide_scores[i], rank) for rank, i in enumerate(ranked_slides)
-        )
-        return Retrieval(
-            question, units, slides, dense, bm25_norm, {i: rank for rank, i in enumerate(ranked_slides)}
-        )
+        slides = tuple(ScoredSlide(index.slides[i], slide_scores[i], rank) for rank, i in enumerate(ranked_slides))
+        return Retrieval(question, units, slides, dense, bm25_norm, {i: rank for rank, i in enumerate(ranked_slides)})

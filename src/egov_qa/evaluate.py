@@ -1,0 +1,374 @@
+"""Measuring egov-qa on an eval set of known facts: accuracy, citations, abstention, retrieval.
+
+Scoring follows the eval set's definitions exactly:
+
+- ``normalize(s)``: lowercase; every character outside ``a-z 0-9 . % $ / ~ +`` becomes a
+  space; then all whitespace is removed.
+- An answer is correct when the question is answerable, the assistant did not
+  abstain, the answer is at most 300 characters, and some normalized accepted
+  answer is contained in the normalized answer.
+- A citation is correct when the normalized evidence is contained in the
+  normalized text of ``citations[0]``.
+- An abstention is correct when the question is unanswerable and the assistant
+  abstained; the false abstention rate is the share of answerable questions it
+  abstained on.
+- Retrieval alone: slide recall@1, @3, @5 and MRR, where the relevant slide is one
+  whose text contains the evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from egov_qa.documents import Answer
+from egov_qa.errors import EvalSetError
+from egov_qa.text import normalize
+
+MAX_ANSWER_CHARS = 300
+REQUIRED = {"id": str, "question": str, "answers": list, "evidence": str, "answerable": bool}
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One known fact: a question, its accepted answers and the evidence a citation must hold."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: str
+    answerable: bool
+    type: str = "other"
+    paraphrase: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """How the assistant did on one item."""
+
+    item: EvalItem
+    answer: Answer
+    raw: Answer  # the same question answered with no confidence threshold
+    correct: bool
+    cited_correct: bool
+    relevant_rank: int | None  # 1-based rank of the first relevant slide in retrieval
+    ms: float
+
+
+def load_eval_set(path: Path) -> list[EvalItem]:
+    """Read a JSONL eval set, checking every line against the schema.
+
+    Raises:
+        EvalSetError: the file is missing or a line breaks the schema (the message
+            names the line and the problem).
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalSetError(f"cannot read eval set {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise EvalSetError(f"eval set {path} is not UTF-8 text") from exc
+    items, seen = [], set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise EvalSetError(f"{where}: not JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise EvalSetError(f"{where}: expected an object")
+        for key, kind in REQUIRED.items():
+            if not isinstance(data.get(key), kind):
+                raise EvalSetError(f"{where}: {key!r} must be a {kind.__name__}")
+        if not all(isinstance(a, str) and normalize(a) for a in data["answers"]):
+            raise EvalSetError(f"{where}: every answer must be non-empty text")
+        if data["answerable"] and (not data["answers"] or not normalize(data["evidence"])):
+            raise EvalSetError(f"{where}: an answerable question needs answers and evidence")
+        if not data["answerable"] and (data["answers"] or data["evidence"]):
+            raise EvalSetError(f'{where}: an unanswerable question has answers [] and evidence ""')
+        if data["id"] in seen:
+            raise EvalSetError(f"{where}: id {data['id']!r} is used twice")
+        seen.add(data["id"])
+        items.append(
+            EvalItem(
+                data["id"],
+                data["question"],
+                tuple(data["answers"]),
+                data["evidence"],
+                data["answerable"],
+                str(data.get("type", "other")),
+                bool(data.get("paraphrase", False)),
+            )
+        )
+    if not items:
+        raise EvalSetError(f"eval set {path} holds no questions")
+    return items
+
+
+def answer_correct(item: EvalItem, answer: Answer) -> bool:
+    if not item.answerable or answer.abstained or answer.answer is None:
+        return False
+    if len(answer.answer) > MAX_ANSWER_CHARS:
+        return False
+    got = normalize(answer.answer)
+    return any(normalize(accepted) in got for accepted in item.answers)
+
+
+def citation_correct(item: EvalItem, answer: Answer) -> bool:
+    if not item.answerable or not answer.citations:
+        return False
+    return normalize(item.evidence) in normalize(answer.citations[0].text)
+
+
+def is_correct(item: EvalItem, answer: Answer) -> bool:
+    """Right answer for an answerable question; an abstention for an unanswerable one."""
+    return answer_correct(item, answer) if item.answerable else answer.abstained
+
+
+def with_threshold(raw: Answer, threshold: float) -> Answer:
+    """What ``raw`` (answered with no threshold) becomes under ``threshold``.
+
+    An abstention cites the closest slides with no quoted span, as the assistant does.
+    """
+    if raw.abstained or raw.confidence >= threshold:
+        return raw
+    citations = tuple(replace(c, start=None, end=None) for c in raw.citations)
+    reason = f"support is weak (confidence {raw.confidence:.2f} < {threshold:.2f})"
+    return replace(raw, answer=None, abstained=True, span=None, citations=citations, reason=reason)
+
+
+def run_eval(assistant, items: list[EvalItem], top_k: int = 5) -> list[QuestionResult]:
+    """Ask every item's question in this process and score it."""
+    results = []
+    for item in items:
+        started = time.perf_counter()
+        retrieval = assistant.retriever.retrieve(item.question)
+        answer = assistant.extractor.extract(retrieval, top_k=top_k)
+        elapsed = (time.perf_counter() - started) * 1000
+        raw = assistant.extractor.extract(retrieval, top_k=top_k, threshold=0.0)
+        rank = None
+        if item.answerable:
+            evidence = normalize(item.evidence)
+            rank = next((i for i, s in enumerate(retrieval.slides, 1) if evidence in normalize(s.slide.text)), None)
+        results.append(
+            QuestionResult(
+                item,
+                answer,
+                raw,
+                is_correct(item, answer),
+                citation_correct(item, answer),
+                rank,
+                elapsed,
+            )
+        )
+    return results
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def metrics(results: list[QuestionResult]) -> dict:
+    """The headline figures over ``results``."""
+    answerable = [r for r in results if r.item.answerable]
+    unanswerable = [r for r in results if not r.item.answerable]
+    ranks = [r.relevant_rank for r in answerable]
+    figures = {
+        "n": len(results),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "answer_accuracy": _share(sum(r.correct for r in answerable), len(answerable)),
+        "citation_accuracy": _share(sum(r.cited_correct for r in answerable), len(answerable)),
+        "abstention_accuracy": _share(sum(r.answer.abstained for r in unanswerable), len(unanswerable)),
+        "false_abstention_rate": _share(sum(r.answer.abstained for r in answerable), len(answerable)),
+    }
+    for k in (1, 3, 5):
+        figures[f"recall@{k}"] = _share(sum(1 for x in ranks if x is not None and x <= k), len(ranks))
+    figures["mrr"] = _share(sum(1.0 / x for x in ranks if x is not None), len(ranks))
+    latencies = [r.ms for r in results]
+    figures["p50_ms"] = percentile(latencies, 0.50)
+    figures["p95_ms"] = percentile(latencies, 0.95)
+    return figures
+
+
+def breakdown(results: list[QuestionResult]) -> list[dict]:
+    """Accuracy by answer type, and for paraphrased against literal questions."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        groups.setdefault(r.item.type, []).append(r)
+        if r.item.answerable:
+            groups.setdefault("paraphrased" if r.item.paraphrase else "deck wording", []).append(r)
+    return [
+        {"group": name, "n": len(group), "accuracy": _share(sum(r.correct for r in group), len(group))}
+        for name, group in sorted(groups.items())
+    ]
+
+
+def selective_curve(results: list[QuestionResult], steps: int = 101) -> list[dict]:
+    """Accuracy against coverage as the confidence threshold moves from 0 to 1.
+
+    Coverage is the share of all questions answered; accuracy is the share of the
+    answered ones answered correctly (an answered unanswerable question is wrong).
+    """
+    curve = []
+    for step in range(steps):
+        threshold = step / (steps - 1)
+        answered = correct = 0
+        for r in results:
+            answer = with_threshold(r.raw, threshold)
+            if not answer.abstained:
+                answered += 1
+                correct += answer_correct(r.item, answer)
+        curve.append(
+            {
+                "threshold": threshold,
+                "coverage": _share(answered, len(results)),
+                "accuracy": _share(correct, answered) if answered else 1.0,
+            }
+        )
+    return curve
+
+
+def objective(results: list[QuestionResult], threshold: float) -> tuple[float, dict]:
+    """Balanced accuracy at ``threshold``: the mean of answer and abstention accuracy."""
+    scored = [
+        replace(r, answer=(a := with_threshold(r.raw, threshold)), correct=is_correct(r.item, a)) for r in results
+    ]
+    figures = metrics(scored)
+    has_unanswerable = figures["n_unanswerable"] > 0
+    value = (
+        (figures["answer_accuracy"] + figures["abstention_accuracy"]) / 2
+        if has_unanswerable
+        else figures["answer_accuracy"]
+    )
+    return value, figures
+
+
+def fit_threshold(results: list[QuestionResult], grid: int = 101) -> float:
+    """The threshold with the best balanced accuracy; the middle of the best plateau."""
+    values = [(objective(results, step / (grid - 1))[0], step / (grid - 1)) for step in range(grid)]
+    best = max(v for v, _ in values)
+    plateau = [t for v, t in values if v >= best - 1e-12]
+    # The longest run of best thresholds, and its middle: far from both cliffs.
+    runs, run = [], [plateau[0]]
+    for t in plateau[1:]:
+        if abs(t - run[-1] - 1 / (grid - 1)) < 1e-9:
+            run.append(t)
+        else:
+            runs.append(run)
+            run = [t]
+    runs.append(run)
+    longest = max(runs, key=len)
+    return round(longest[len(longest) // 2], 2)
+
+
+def fold_of(item_id: str, folds: int) -> int:
+    """A stable fold for an item (from its id), so a rerun gives the same split."""
+    from egov_qa.documents import content_hash
+
+    return int(content_hash(item_id, length=8), 16) % folds
+
+
+def calibrate(results: list[QuestionResult], folds: int = 5) -> dict:
+    """Choose the abstention threshold by k-fold cross-validation.
+
+    For each fold, a threshold is fitted (best balanced accuracy) on the other
+    folds and scored on the held-out fold only; the pooled held-out results are
+    the cross-validated figures. The threshold shipped is then fitted on all the
+    questions, and the held-out figures are the honest estimate of how it does.
+    """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, not {folds!r}")
+    held_out: list[QuestionResult] = []
+    per_fold = []
+    for fold in range(folds):
+        train = [r for r in results if fold_of(r.item.id, folds) != fold]
+        test = [r for r in results if fold_of(r.item.id, folds) == fold]
+        if not train or not test:
+            continue
+        threshold = fit_threshold(train)
+        per_fold.append({"fold": fold, "threshold": threshold, "n_test": len(test)})
+        for r in test:
+            answer = with_threshold(r.raw, threshold)
+            held_out.append(replace(r, answer=answer, correct=is_correct(r.item, answer)))
+    cv = metrics(held_out)
+    return {
+        "threshold": fit_threshold(results),
+        "objective": "balanced accuracy: mean of answer accuracy and abstention accuracy",
+        "folds": folds,
+        "per_fold": per_fold,
+        "cross_validated": {
+            k: cv[k] for k in ("answer_accuracy", "citation_accuracy", "abstention_accuracy", "false_abstention_rate")
+        },
+        "n": len(results),
+    }
+
+
+def per_question(results: list[QuestionResult]) -> list[dict]:
+    rows = []
+    for r in results:
+        data = r.answer.to_dict()
+        rows.append(
+            {
+                "id": r.item.id,
+                "question": r.item.question,
+                "answerable": r.item.answerable,
+                "type": r.item.type,
+                "paraphrase": r.item.paraphrase,
+                "expected": list(r.item.answers),
+                "evidence": r.item.evidence,
+                "answer": data["answer"],
+                "abstained": data["abstained"],
+                "confidence": data["confidence"],
+                "correct": r.correct,
+                "cited_correct": r.cited_correct,
+                "relevant_rank": r.relevant_rank,
+                "reason": data["reason"],
+                "ms": round(r.ms, 2),
+                "citations": data["citations"][:5],
+            }
+        )
+    return rows
+
+
+def summarize(results: list[QuestionResult], threshold: float) -> dict:
+    """Everything a report holds: metrics, breakdown, curve and every question."""
+    return {
+        **metrics(results),
+        "threshold": threshold,
+        "breakdown": breakdown(results),
+        "curve": selective_curve(results),
+        "per_question": per_question(results),
+    }
+
+
+def run_baseline(baseline, items: list[EvalItem], top_k: int = 5) -> list[QuestionResult]:
+    """Ask every item's question of the baseline and score it like the assistant."""
+    results = []
+    for item in items:
+        started = time.perf_counter()
+        answer = baseline.ask(item.question, top_k=top_k)
+        elapsed = (time.perf_counter() - started) * 1000
+        rank = None
+        if item.answerable:
+            evidence = normalize(item.evidence)
+            rank = next((i for i, c in enumerate(answer.citations, 1) if evidence in normalize(c.text)), None)
+        results.append(
+            QuestionResult(
+                item, answer, answer, is_correct(item, answer), citation_correct(item, answer), rank, elapsed
+            )
+        )
+    return results

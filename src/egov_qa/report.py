@@ -1,0 +1,185 @@
+"""Rendering eval results: the terminal table, the Markdown and JSON reports, the plot."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+HEADLINE = (
+    ("answer_accuracy", "answer accuracy"),
+    ("citation_accuracy", "citation accuracy"),
+    ("abstention_accuracy", "abstention accuracy"),
+    ("false_abstention_rate", "false abstention rate"),
+    ("recall@1", "slide recall@1"),
+    ("recall@3", "slide recall@3"),
+    ("recall@5", "slide recall@5"),
+    ("mrr", "slide MRR"),
+)
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def metrics_rows(summary: dict) -> list[tuple[str, str, str]]:
+    baseline = summary.get("baseline") or {}
+    return [(label, _fmt(summary[key]), _fmt(baseline[key]) if key in baseline else "-") for key, label in HEADLINE]
+
+
+def failures(summary: dict) -> list[dict]:
+    return [q for q in summary["per_question"] if not q["correct"] or (q["answerable"] and not q["cited_correct"])]
+
+
+def _describe(q: dict) -> tuple[str, str, str]:
+    expected = " / ".join(q["expected"]) if q["answerable"] else "(abstain)"
+    got = "(abstained: " + q["reason"] + ")" if q["abstained"] else q["answer"]
+    cited = q["citations"][0] if q["citations"] else None
+    slide = f"Slide {cited['slide']}: {cited['title']}" if cited else "-"
+    return expected, got, slide
+
+
+def render_table(summary: dict) -> str:
+    """The plain-text report ``egov-qa eval`` prints."""
+    lines = [
+        f"egov-qa eval: {summary['n']} questions ({summary['n_answerable']} answerable, "
+        f"{summary['n_unanswerable']} unanswerable), threshold {summary['threshold']:.2f}",
+        "",
+        f"{'metric':<24}{'egov-qa':>10}{'baseline':>10}",
+    ]
+    lines += [f"{label:<24}{ours:>10}{base:>10}" for label, ours, base in metrics_rows(summary)]
+    lines += ["", f"latency per question: p50 {summary['p50_ms']:.1f} ms, p95 {summary['p95_ms']:.1f} ms", ""]
+    lines.append(f"{'group':<24}{'n':>5}{'accuracy':>10}")
+    lines += [f"{g['group']:<24}{g['n']:>5}{g['accuracy']:>10.3f}" for g in summary["breakdown"]]
+    failed = failures(summary)
+    lines += ["", f"failures ({len(failed)}):"]
+    for q in failed:
+        expected, got, slide = _describe(q)
+        wrong = "answer" if not q["correct"] else "citation"
+        lines += [
+            f"- {q['id']} [{wrong}] {q['question']}",
+            f"    expected: {expected}",
+            f"    got:      {got}",
+            f"    cited:    {slide}",
+        ]
+    if summary.get("calibration"):
+        cal = summary["calibration"]
+        cv = cal["cross_validated"]
+        lines += [
+            "",
+            f"calibrated threshold {cal['threshold']:.2f} ({cal['folds']}-fold cross-validated: "
+            f"answer {cv['answer_accuracy']:.3f}, citation {cv['citation_accuracy']:.3f}, "
+            f"abstention {cv['abstention_accuracy']:.3f}, false abstention {cv['false_abstention_rate']:.3f})",
+        ]
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(summary: dict, plot_name: str | None) -> str:
+    lines = [
+        "# egov-qa eval report",
+        "",
+        f"- when: {summary['created']}",
+        f"- eval set: `{summary['eval_set']}` ({summary['n']} questions: {summary['n_answerable']} answerable, "
+        f"{summary['n_unanswerable']} unanswerable)",
+        f"- corpus: `{summary['corpus']}`; model: `{summary['model']}`; threshold: {summary['threshold']:.2f}",
+        "",
+        "| metric | egov-qa | baseline: dense-only, fixed-size chunks, best sentence |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {label} | {ours} | {base} |" for label, ours, base in metrics_rows(summary)]
+    lines += [
+        f"| latency p50 / p95 (ms) | {summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} | - |",
+        "",
+        "## By answer type",
+        "",
+        "| group | n | accuracy |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {g['group']} | {g['n']} | {g['accuracy']:.3f} |" for g in summary["breakdown"]]
+    if summary.get("calibration"):
+        cal = summary["calibration"]
+        lines += [
+            "",
+            "## Calibration",
+            "",
+            f"Threshold {cal['threshold']:.2f}, chosen by {cal['objective']}.",
+        ]
+        lines += [
+            f"{cal['folds']}-fold cross-validated (each fold scored with a threshold fitted on the others):",
+            "",
+        ]
+        lines += [f"- {k.replace('_', ' ')}: {v:.3f}" for k, v in cal["cross_validated"].items()]
+    if plot_name:
+        lines += ["", "## Accuracy against coverage", "", f"![accuracy against coverage]({plot_name})"]
+    failed = failures(summary)
+    lines += [
+        "",
+        f"## Failures ({len(failed)})",
+        "",
+        "| id | question | expected | got | cited |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for q in failed:
+        expected, got, slide = _describe(q)
+        cells = [q["id"], q["question"], expected, got, slide]
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(summary: dict, path: Path) -> None:
+    """Accuracy against coverage as the threshold moves, with the chosen point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = summary["curve"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot([p["coverage"] for p in curve], [p["accuracy"] for p in curve], marker=".", label="egov-qa")
+    chosen = min(curve, key=lambda p: abs(p["threshold"] - summary["threshold"]))
+    ax.scatter(
+        [chosen["coverage"]],
+        [chosen["accuracy"]],
+        color="red",
+        zorder=3,
+        label=f"threshold {summary['threshold']:.2f}",
+    )
+    baseline = summary.get("baseline")
+    if baseline:
+        n_answerable = summary["n_answerable"]
+        acc = baseline["answer_accuracy"] * n_answerable / summary["n"]
+        ax.scatter([1.0], [acc], marker="x", color="gray", label="baseline (never abstains)")
+    ax.set_xlabel("coverage (share of questions answered)")
+    ax.set_ylabel("accuracy of the answers given")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_reports(summary: dict, out_dir: Path) -> dict[str, Path]:
+    """Write the JSON, Markdown and PNG reports, timestamped and as ``latest.*``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    paths = {kind: out_dir / f"report-{stamp}.{kind}" for kind in ("json", "md", "png")}
+    plot_curve(summary, paths["png"])
+    paths["json"].write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    paths["md"].write_text(render_markdown(summary, paths["png"].name), encoding="utf-8")
+    latest = {}
+    for kind, path in paths.items():
+        target = out_dir / f"latest.{kind}"
+        if kind == "md":
+            target.write_text(render_markdown(summary, "latest.png"), encoding="utf-8")
+        else:
+            shutil.copyfile(path, target)
+        latest[kind] = target
+    return {**{f"run_{k}": v for k, v in paths.items()}, **latest}
