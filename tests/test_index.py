@@ -119,3 +119,18 @@ class TestAssistantRebuilds:
         after = {p.name: p.read_bytes() for p in index_dir.iterdir() if p.is_file()}
         after.pop(".lock")  # the build's lock file, empty
         assert after == before
+
+
+def test_unit_context_is_what_a_reader_sees_around_the_unit():
+    from egov_qa.index import unit_context
+    from egov_qa.loader import split_markdown
+    from egov_qa.splitter import UnitSplitter
+
+    md = "# Title\n\n## Section\n\n- Parent bullet\n  - Child bullet\n\n※ A note\n\n## Other\n\n- Lone bullet\n"
+    (slide,) = split_markdown(md, "d.md")
+    context = {u.text: unit_context(u, slide) for u in UnitSplitter().split(slide)}
+    assert context["Title"] == []
+    assert context["Section"] == ["Title"]
+    assert context["Child bullet"] == ["Title", "Section", "Parent bullet"]
+    assert context["A note"] == ["Title", "Section", "Child bullet"]
+    assert context["Lone bullet"] == ["Title", "Other"]

@@ -136,3 +136,9 @@ def test_unreadable_file_is_reported_not_raised(tmp_path: Path):
     missing = tmp_path / "gone.md"
     slides, warnings = DeckLoader().load_file(missing, "gone.md")
     assert slides == [] and "gone.md: cannot be read" in warnings[0]
+
+
+def test_reference_notes_are_kept_apart_from_bullets():
+    (slide,) = split_markdown("# T\n\n- Used support agencies\n\n※ NIA, KLID\n", "d.md")
+    assert [b.kind for b in slide.blocks] == ["heading", "bullet", "note"]
+    assert slide.text == "T\nUsed support agencies\nNIA, KLID"

@@ -30,9 +30,9 @@ class Cell:
 class Block:
     """One line of a slide's clean text, with what kind of line it was in the deck.
 
-    ``kind`` is ``heading``, ``bullet``, ``row`` (a table row, with ``cells``) or
-    ``text``. ``start`` and ``end`` index into :attr:`Slide.text`. ``level`` is a
-    bullet's nesting depth (0 at the top).
+    ``kind`` is ``heading``, ``bullet``, ``note`` (a ※ remark on the line before),
+    ``row`` (a table row, with ``cells``) or ``text``. ``start`` and ``end`` index
+    into :attr:`Slide.text`. ``level`` is a bullet's nesting depth (0 at the top).
     """
 
     kind: str

@@ -243,22 +243,16 @@ def selective_curve(results: list[QuestionResult], steps: int = 101) -> list[dic
 
 
 def objective(results: list[QuestionResult], threshold: float) -> tuple[float, dict]:
-    """Balanced accuracy at ``threshold``: the mean of answer and abstention accuracy."""
+    """Overall accuracy at ``threshold``: the share of all questions handled right
+    (answered correctly, or abstained on when the deck does not say)."""
     scored = [
         replace(r, answer=(a := with_threshold(r.raw, threshold)), correct=is_correct(r.item, a)) for r in results
     ]
-    figures = metrics(scored)
-    has_unanswerable = figures["n_unanswerable"] > 0
-    value = (
-        (figures["answer_accuracy"] + figures["abstention_accuracy"]) / 2
-        if has_unanswerable
-        else figures["answer_accuracy"]
-    )
-    return value, figures
+    return _share(sum(r.correct for r in scored), len(scored)), metrics(scored)
 
 
 def fit_threshold(results: list[QuestionResult], grid: int = 101) -> float:
-    """The threshold with the best balanced accuracy; the middle of the best plateau."""
+    """The threshold with the best overall accuracy; the middle of the best plateau."""
     values = [(objective(results, step / (grid - 1))[0], step / (grid - 1)) for step in range(grid)]
     best = max(v for v, _ in values)
     plateau = [t for v, t in values if v >= best - 1e-12]
@@ -285,7 +279,7 @@ def fold_of(item_id: str, folds: int) -> int:
 def calibrate(results: list[QuestionResult], folds: int = 5) -> dict:
     """Choose the abstention threshold by k-fold cross-validation.
 
-    For each fold, a threshold is fitted (best balanced accuracy) on the other
+    For each fold, a threshold is fitted (best overall accuracy) on the other
     folds and scored on the held-out fold only; the pooled held-out results are
     the cross-validated figures. The threshold shipped is then fitted on all the
     questions, and the held-out figures are the honest estimate of how it does.
@@ -307,7 +301,7 @@ def calibrate(results: list[QuestionResult], folds: int = 5) -> dict:
     cv = metrics(held_out)
     return {
         "threshold": fit_threshold(results),
-        "objective": "balanced accuracy: mean of answer accuracy and abstention accuracy",
+        "objective": "overall accuracy: share of all questions answered correctly or rightly abstained on",
         "folds": folds,
         "per_fold": per_fold,
         "cross_validated": {

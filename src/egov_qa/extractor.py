@@ -166,9 +166,9 @@ class AnswerExtractor:
         )
         cell = named_cell(question, unit.cells) is not None
         typed = cell or bool(typed_spans(question, unit.text))
-        if question.answer_type:
-            # Names are found by capitals alone, too loosely to hold their absence against a unit.
-            score += w.type_match if typed else (0.0 if question.answer_type == "name" else w.type_miss)
+        # Names are found by capitals alone: too loosely to count for or against a unit.
+        if question.answer_type and question.answer_type != "name":
+            score += w.type_match if typed else w.type_miss
         if cell:
             score += w.cell
         if not typed:

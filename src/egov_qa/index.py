@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever what is stored or embedded changes (files, passages, tokens):
 # older indexes are then rebuilt.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
@@ -77,12 +77,14 @@ CONTEXT_CHARS = 100
 
 def unit_context(unit: Unit, slide: Slide) -> list[str]:
     """What a reader of the slide sees around a unit: the slide's title, the heading
-    the unit sits under, the bullet a sub-bullet belongs to, and, for a later piece
-    of a long line, that line's start. A heading's context is the title alone.
+    the unit sits under, the bullet a sub-bullet belongs to (or the line a ※ note
+    remarks on), and, for a later piece of a long line, that line's start. A
+    heading's context is the title alone.
     """
     heading = parent = line_start = None
     own = next((b for b in slide.blocks if b.start <= unit.start < b.end), None)
     if own is not None and own.kind != "heading":
+        previous = None
         for block in slide.blocks:
             if block.start >= own.start:
                 break
@@ -90,6 +92,9 @@ def unit_context(unit: Unit, slide: Slide) -> list[str]:
                 heading, parent = slide.text[block.start : block.end], None
             elif block.kind == "bullet" and block.level < own.level:
                 parent = slide.text[block.start : block.end]
+            previous = block
+        if own.kind == "note" and previous is not None and previous.kind != "heading":
+            parent = slide.text[previous.start : previous.end]
         if own.start < unit.start:
             line_start = slide.text[own.start : min(own.start + CONTEXT_CHARS, unit.start)]
     context: list[str] = []

@@ -26,6 +26,7 @@ SUFFIXES = (".md", ".markdown", ".pdf", ".txt")
 DEFAULT_EXCLUDE = ("README.md", "source/*", ".*")
 
 _BULLET = re.compile(r"^\s*(?:[-*+](?=\s)|[•■▪●◦※➢❖\ue000-\uf8ff])\s*")
+_NOTE = re.compile(r"^\s*※\s*")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _SLIDE_BREAK = re.compile(r"^\s*---\s*$")
@@ -153,6 +154,9 @@ def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
         heading = _HEADING.match(line)
         if heading:
             writer.line(_inline(heading.group(2)), "heading")
+        elif _NOTE.match(line):
+            # A reference mark (※) annotates the line before it: keep it a note.
+            writer.line(_inline(_NOTE.sub("", line, count=1)), "note")
         elif _BULLET.match(line):
             indent = len(line) - len(line.lstrip(" \t"))
             writer.line(_inline(_BULLET.sub("", line, count=1)), "bullet", indent // 2)

@@ -49,7 +49,7 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
         r"(?:[+\-]?\s?(?!rank\b)(?:[a-z](?:[a-z-]{0,14}[a-z])?\b|[A-Z](?![A-Za-z])))?"
         r"(?:\s*\((?:19|20)\d{2}\))?"
     ),
-    "name": re.compile(r"\b[A-Z][\w'&./-]*(?:\s+(?:(?:of|on|and|for|the|&|in)\s+)*[A-Z][\w'&./-]*)*"),
+    "name": re.compile(r"(?<![\w-])[A-Z][\w'&./-]*(?:\s+(?:(?:of|on|and|for|the|&|in)\s+)*[A-Z][\w'&./-]*)*"),
 }
 
 AFTER_WORDS = frozenset(

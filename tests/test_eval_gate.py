@@ -1,0 +1,47 @@
+"""The gate: the shipped deck's eval must stay at or above the floors stated in the README."""
+
+import json
+import re
+
+import pytest
+from conftest import ROOT
+
+from egov_qa import cli
+from egov_qa.evaluate import load_eval_set
+
+pytestmark = pytest.mark.model
+
+README = ROOT / "README.md"
+EVAL_SET = ROOT / "evals" / "known_facts.jsonl"
+
+
+def readme_floors() -> dict[str, float]:
+    """The floors as the README states them: rows of `| metric | >= value |` under "Eval gate"."""
+    section = README.read_text(encoding="utf-8").split("## Eval gate", 1)[1].split("\n## ", 1)[0]
+    floors = dict(re.findall(r"^\|\s*([a-z_]+)\s*\|\s*≥\s*([0-9.]+)\s*\|", section, re.MULTILINE))
+    return {name: float(value) for name, value in floors.items()}
+
+
+def test_readme_states_floors_no_lower_than_required():
+    floors = readme_floors()
+    assert floors["answer_accuracy"] >= 0.90
+    assert floors["citation_accuracy"] >= 0.90
+    assert floors["abstention_accuracy"] >= 0.80
+
+
+def test_eval_set_meets_its_brief():
+    items = load_eval_set(EVAL_SET)
+    assert len(items) >= 100
+    assert sum(i.paraphrase for i in items) >= 30
+    unanswerable = [i for i in items if not i.answerable]
+    assert len(unanswerable) >= 20
+    assert sum(i.type == "near-miss" for i in unanswerable) * 2 >= len(unanswerable)
+
+
+def test_shipped_deck_meets_the_floors(tmp_path, capsys):
+    argv = ["--index", str(tmp_path / "index"), "eval", "--json", "--out", str(tmp_path / "reports")]
+    assert cli.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    below = {name: (result[name], floor) for name, floor in readme_floors().items() if result[name] < floor}
+    assert not below, f"below the README's floors (got, floor): {below}"
+    assert (tmp_path / "reports" / "latest.md").is_file()
