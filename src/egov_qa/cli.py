@@ -180,6 +180,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(path: Path) -> str:
+    """A path as reports show it: relative to the project when inside it."""
+    from egov_qa.assistant import PROJECT_ROOT
+
+    try:
+        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from egov_qa import evaluate, report
     from egov_qa.assistant import PROJECT_ROOT, write_calibration
@@ -201,8 +211,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     summary = evaluate.summarize(results, assistant.threshold)
     summary.update(
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
-        eval_set=str(eval_set),
-        corpus=str(assistant.corpus_dir),
+        eval_set=_shown(eval_set),
+        corpus=_shown(assistant.corpus_dir),
         model=assistant.index.manifest["model"],
         calibration=calibration,
         baseline=None,
