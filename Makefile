@@ -8,7 +8,7 @@ CODE := src tests bench $(wildcard app.py)
 
 .PHONY: run chat ask index test lint format eval calibrate bench browser setup clean
 
-run: ask
+run: chat
 
 chat: $(STAMP)
 	$(BIN)/python app.py
@@ -19,7 +19,7 @@ ask: $(STAMP)
 index: $(STAMP)
 	$(BIN)/egov-qa index
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/python -m pytest
@@ -51,10 +51,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The browser test drives Debian's Chromium (a browser download cannot work offline).
+# Without root (or apt) the browser test is skipped on a person's machine; CI runs as root.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser test"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "could not install chromium: the browser test will be skipped"; }
 
 clean:
 	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy

@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=3, metavar="K", help="slides to cite (default 3)")
     ask.set_defaults(func=cmd_ask)
 
+    feedback = commands.add_parser("feedback", help="work with the chat's thumbs up/down log")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")
+    feedback_commands.required = True
+    export = feedback_commands.add_parser("export", help="print thumbs-down entries as eval lines to complete")
+    export.add_argument(
+        "--data", type=Path, metavar="DIR", default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)"
+    )
+    export.add_argument("--out", type=Path, metavar="FILE", default=None, help="write to FILE, not stdout")
+    export.set_defaults(func=cmd_feedback_export)
+
     evaluate = commands.add_parser("eval", help="run the eval set and write a report")
     _common(evaluate)
     evaluate.add_argument(
@@ -177,6 +187,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.question is None:
             print(f"Q: {question}")
         print(format_answer(answer))
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from egov_qa.feedback import export_candidates
+
+    lines = [json.dumps(c, ensure_ascii=False) for c in export_candidates(args.data)]
+    text = "".join(line + "\n" for line in lines)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(lines)} candidate eval line(s) to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

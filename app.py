@@ -1,0 +1,59 @@
+"""egov-qa's chat: `python app.py` opens it at http://127.0.0.1:7860 on the shipped deck.
+
+Host and port come from --host/--port or EGOV_QA_HOST/EGOV_QA_PORT. The index is
+built first if it is missing or stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from egov_qa.errors import EgovQAError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Open the egov-qa chat in the browser.")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("EGOV_QA_HOST", "127.0.0.1"),
+        help="address to listen on (default: $EGOV_QA_HOST or 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("EGOV_QA_PORT", "7860")),
+        help="port (default: $EGOV_QA_PORT or 7860)",
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="folder of decks (default: corpus/)")
+    parser.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    parser.add_argument("--model", default=None, help="embedding model name or folder")
+    parser.add_argument("--data", type=Path, default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="egov-qa: %(message)s")
+    from egov_qa.assistant import Assistant
+    from egov_qa.chat import CSS, build_app
+
+    try:
+        print("egov-qa: loading the model and the index…", flush=True)
+        assistant = Assistant(
+            args.corpus, args.index, model=args.model, progress=lambda message: print(f"egov-qa: {message}", flush=True)
+        )
+    except EgovQAError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 1
+    demo = build_app(assistant, data_dir=args.data)
+    print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, footer_links=["api"], quiet=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The Gradio chat: quoted answers on one side, the cited slides on the other.
+
+The app is a thin shell over :class:`egov_qa.Assistant`: one assistant (model and
+index) is shared by every session. Nothing from a deck or a question is ever
+rendered as HTML: every piece of text is escaped before it is put on the page,
+and Gradio's own sanitizing stays on.
+"""
+
+import functools
+import html
+import logging
+import re
+from pathlib import Path
+
+from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
+from egov_qa.cli import confidence_words
+from egov_qa.documents import Answer, Slide
+from egov_qa.errors import EgovQAError
+from egov_qa.feedback import record
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "How long does export customs clearance take now?",
+    "When did Korea start digitizing public administration?",
+    "What was the e-Government budget in 2005?",
+    "What share of public procurement went through KONEPS in 2009?",
+    "What does MOPAS stand for?",
+    "What is Japan's rank in the UN e-Government index?",
+]
+CSS = """
+.slide-text { white-space: pre-wrap; line-height: 1.5; font-size: 0.95rem; }
+.slide-text mark { background: #fde68a; padding: 0 2px; }
+.slide-text b { background: #f59e0b; color: #111; }
+.slide-title { margin: 0 0 0.5rem 0; }
+"""
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_text(text: str) -> str:
+    """``text`` made inert for a Markdown message: HTML escaped, Markdown marks escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def format_answer(answer: Answer) -> str:
+    """The chat message for an answer: the quote (key span in bold), its slide, the confidence."""
+    if answer.abstained:
+        lines = ["**The deck does not say.**"]
+        if answer.reason:
+            lines.append(f"_{md_text(answer.reason)}_")
+        if answer.citations:
+            lines.append(
+                "Closest slides: " + "; ".join(md_text(f"Slide {c.slide}: {c.title}") for c in answer.citations)
+            )
+        return "\n\n".join(lines)
+    first = answer.citations[0]
+    quote = md_text(answer.answer)
+    if answer.span is not None and answer.span.text != answer.answer:
+        before = first.text[first.start : answer.span.start]
+        after = first.text[answer.span.end : first.end]
+        quote = f"{md_text(before)}**{md_text(answer.span.text)}**{md_text(after)}"
+    reference = md_text(f"Slide {first.slide}: {first.title}")
+    words = confidence_words(answer.confidence)
+    return f"“{quote}”\n\n— {reference} · confidence: {words} ({answer.confidence:.2f})"
+
+
+def slide_html(slide: Slide, quote: tuple[int, int] | None = None, span: tuple[int, int] | None = None) -> str:
+    """A slide's text as escaped HTML, the quoted answer marked and its key span in bold."""
+    marks = []
+    if quote:
+        marks += [(quote[0], "<mark>"), (quote[1], "</mark>")]
+    if span and quote and quote[0] <= span[0] <= span[1] <= quote[1]:
+        marks += [(span[0], "<b>"), (span[1], "</b>")]
+    # Closing tags sort before opening ones at the same offset.
+    marks.sort(key=lambda m: (m[0], not m[1].startswith("</"), m[1] in ("<b>", "</mark>")))
+    parts, position = [], 0
+    for offset, tag in marks:
+        parts.append(html.escape(slide.text[position:offset]))
+        parts.append(tag)
+        position = offset
+    parts.append(html.escape(slide.text[position:]))
+    title = html.escape(slide.label)
+    source = html.escape(slide.source)
+    return (
+        f'<div class="slide"><h3 class="slide-title">{title}</h3>'
+        f'<div class="slide-source">{source}</div>'
+        f'<div class="slide-text">{"".join(parts)}</div></div>'
+    )
+
+
+class ChatApp:
+    """The chat's behaviour, apart from its layout, so it can be tested without a browser.
+
+    Args:
+        assistant: the shared assistant.
+        data_dir: where feedback is logged (default: ``$EGOV_QA_DATA`` or ``data/``).
+    """
+
+    def __init__(self, assistant: Assistant, data_dir: Path | None = None) -> None:
+        self.assistant = assistant
+        self.data_dir = data_dir
+        self.slides = list(assistant.index.slides)
+        self._position = {(s.source, s.number): i for i, s in enumerate(self.slides)}
+
+    def position(self, source: str, number: int) -> int:
+        return self._position.get((source, number), 0)
+
+    def ask(self, question: str, history: list, answers: list):
+        """Answer ``question``; returns the new history, answers, citation labels and slide view."""
+        history = list(history or [])
+        answers = list(answers or [])
+        try:
+            answer = self.assistant.ask(question)
+        except EgovQAError as exc:
+            history += [
+                {"role": "user", "content": md_text(question or "")},
+                {"role": "assistant", "content": f"⚠️ {md_text(str(exc))}"},
+            ]
+            answers += [None, None]
+            return history, answers, [], None, *self.view(0, None)
+        history += [
+            {"role": "user", "content": md_text(answer.question)},
+            {"role": "assistant", "content": format_answer(answer)},
+        ]
+        answers += [None, answer]
+        labels = [self.citation_label(i, c) for i, c in enumerate(answer.citations)]
+        first = answer.citations[0] if answer.citations else None
+        position = self.position(first.source, first.slide) if first else 0
+        return history, answers, labels, labels[0] if labels else None, *self.view(position, answer)
+
+    @staticmethod
+    def citation_label(rank: int, citation) -> str:
+        return f"{rank + 1}. Slide {citation.slide}: {citation.title}"
+
+    def open_citation(self, label: str | None, answers: list):
+        """Show the cited slide named by ``label`` (from the latest answer)."""
+        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        if not label or answer is None:
+            return self.view(0, None)
+        rank = int(label.split(".", 1)[0]) - 1
+        if not 0 <= rank < len(answer.citations):
+            return self.view(0, None)
+        citation = answer.citations[rank]
+        return self.view(self.position(citation.source, citation.slide), answer)
+
+    def view(self, position: int, answer: Answer | None):
+        """The slide viewer's content: page image, text with highlights, position, its
+        1-based number (for the go-to box), where it is, and a link to it."""
+        position = max(0, min(int(position), len(self.slides) - 1))
+        slide = self.slides[position]
+        quote = span = None
+        if answer is not None and not answer.abstained:
+            first = answer.citations[0]
+            if (first.source, first.slide) == (slide.source, slide.number):
+                quote = (first.start, first.end)
+                span = (answer.span.start, answer.span.end) if answer.span else None
+        image = self.page_image(slide)
+        where = f"Slide {position + 1} of {len(self.slides)}"
+        link = f"[Link to this slide](?slide={position + 1})"
+        return image, slide_html(slide, quote, span), position, position + 1, where, link
+
+    def step(self, position: int, delta: int, answers: list):
+        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        return self.view(int(position or 0) + delta, answer)
+
+    def goto(self, number, answers: list):
+        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        try:
+            position = int(number) - 1
+        except (TypeError, ValueError):
+            position = 0
+        return self.view(position, answer)
+
+    def page_image(self, slide: Slide):
+        """A PDF slide's page rendered as an image (None for other decks)."""
+        if not slide.source.lower().endswith(".pdf"):
+            return None
+        return _render_page(str(self.assistant.corpus_dir.resolve()), slide.source, slide.number)
+
+    def vote(self, answers: list, index, liked: bool) -> str:
+        """Log a thumbs up or down on the assistant message at ``index``."""
+        position = index[0] if isinstance(index, list | tuple) else index
+        answers = answers or []
+        if not isinstance(position, int) or not 0 <= position < len(answers) or answers[position] is None:
+            return "Nothing to rate there."
+        path = record(answers[position], bool(liked), self.data_dir)
+        log.info("feedback saved to %s", path)
+        return "Thanks: your feedback was saved."
+
+    def api_ask(self, question: str, top_k: int = 3) -> dict:
+        """The ``/ask`` endpoint: the same JSON object as ``egov-qa ask --json``."""
+        import gradio as gr
+
+        try:
+            return self.assistant.ask(question, top_k=int(top_k)).to_dict()
+        except (EgovQAError, ValueError, TypeError) as exc:
+            raise gr.Error(str(exc)) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _render_page(corpus_dir: str, source: str, number: int):
+    """Render page ``number`` of ``corpus_dir/source`` with pypdfium2 (only inside the corpus)."""
+    path = (Path(corpus_dir) / source).resolve()
+    if Path(corpus_dir) not in path.parents or not path.is_file():
+        return None
+    try:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(str(path))
+        try:
+            return document[number - 1].render(scale=1.2).to_pil()
+        finally:
+            document.close()
+    except Exception as exc:  # noqa: BLE001 - a page that will not render is shown as text only
+        log.warning("cannot render %s page %d: %s", source, number, exc)
+        return None
+
+
+def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: int = 2, queue_size: int = 32):
+    """Lay out the chat around a :class:`ChatApp`; returns the ``gr.Blocks``."""
+    import gradio as gr
+
+    app = ChatApp(assistant, data_dir)
+    with gr.Blocks(title="egov-qa: e-Government of Korea") as demo:
+        answers = gr.State([])
+        gr.Markdown(
+            "## e-Government of Korea: ask the deck\n"
+            "Answers are quoted word for word from the slides, with the slide cited. "
+            "When the deck does not say, the assistant says so."
+        )
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Chat", height=520, sanitize_html=True, feedback_options=("Like", "Dislike"), elem_id="chat"
+                )
+                question = gr.Textbox(
+                    placeholder="Ask about Korea's e-Government…",
+                    show_label=False,
+                    max_length=MAX_QUESTION_CHARS,
+                    elem_id="question",
+                    submit_btn=True,
+                )
+                with gr.Row():
+                    clear = gr.Button("Clear chat", elem_id="clear")
+                status = gr.Markdown("", elem_id="status")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+            with gr.Column(scale=2):
+                gr.Markdown("### Cited slides")
+                citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
+                page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
+                slide = gr.HTML(elem_id="slide")
+                with gr.Row():
+                    previous = gr.Button("◀ Previous", elem_id="previous")
+                    following = gr.Button("Next ▶", elem_id="next")
+                with gr.Row():
+                    number = gr.Number(
+                        value=1, label="Go to slide", precision=0, minimum=1, maximum=len(app.slides), elem_id="goto"
+                    )
+                    where = gr.Markdown(elem_id="where")
+                link = gr.Markdown(elem_id="link")
+                position = gr.State(0)
+
+        view = [page, slide, position, number, where, link]
+
+        def shown(image, *rest):
+            # Only PDF decks have a page to show; Markdown and text slides hide the frame.
+            return gr.Image(value=image, visible=image is not None), *rest
+
+        def respond(text, history, kept):
+            new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept)
+            return ("", new_history, new_answers, gr.Radio(choices=labels, value=chosen), *shown(*seen))
+
+        question.submit(
+            respond,
+            [question, chatbot, answers],
+            [question, chatbot, answers, citations, *view],
+            api_visibility="private",
+        )
+        citations.input(
+            lambda c, a: shown(*app.open_citation(c, a)), [citations, answers], view, api_visibility="private"
+        )
+        previous.click(lambda p, a: shown(*app.step(p, -1, a)), [position, answers], view, api_visibility="private")
+        following.click(lambda p, a: shown(*app.step(p, 1, a)), [position, answers], view, api_visibility="private")
+        number.submit(lambda n, a: shown(*app.goto(n, a)), [number, answers], view, api_visibility="private")
+        clear.click(
+            lambda: ([], [], gr.Radio(choices=[], value=None), ""),
+            None,
+            [chatbot, answers, citations, status],
+            api_visibility="private",
+        )
+
+        def on_like(kept, data: gr.LikeData):
+            return app.vote(kept, data.index, data.liked)
+
+        chatbot.like(on_like, [answers], status, api_visibility="private")
+
+        def on_load(request: gr.Request):
+            requested = request.query_params.get("slide") if request else None
+            try:
+                start = int(requested) - 1 if requested else 0
+            except ValueError:
+                start = 0
+            return shown(*app.view(start, None))
+
+        demo.load(on_load, None, view, api_visibility="private")
+        gr.api(app.api_ask, api_name="ask")
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    return demo

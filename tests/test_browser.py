@@ -1,0 +1,153 @@
+"""End to end in a real headless browser: Debian's Chromium driven by Playwright.
+
+The app runs as `python app.py` would for a person, on the real model. A browser
+download cannot work offline, so the test uses /usr/bin/chromium (installed by
+`make test`); without it the test is skipped on a person's machine and fails in CI.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (`make browser` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def start_app(tmp_path, *extra):
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EGOV_QA_DATA": str(tmp_path / "data")}
+    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(tmp_path / "index"), *extra]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the app exited: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(1)
+    process.kill()
+    raise AssertionError("the app did not start within 240 s")
+
+
+@pytest.fixture
+def shipped_app(tmp_path):
+    process, url = start_app(tmp_path)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    alerts = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.goto(shipped_app)
+    page.wait_for_selector("#slide .slide-title", timeout=60_000)
+    page.fill("#question textarea", "How long does export customs clearance take now?")
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector("#slide mark", timeout=60_000)
+    chat_text = page.inner_text("#chat")
+    assert "Customs Clearance Service (export clearance)" in chat_text
+    assert "2-min" in chat_text and "Slide 9: Services to the People" in chat_text
+    assert "2-min" in page.inner_text("#slide mark")
+    assert page.inner_text("#slide .slide-title") == "Slide 9: Services to the People"
+    page.wait_for_timeout(1000)  # let the panel settle before the picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+
+    labels = page.locator("#citations label")
+    assert labels.count() == 3
+    second = labels.nth(1).inner_text()
+    labels.nth(1).click()
+    slide_number = second.split("Slide ", 1)[1].split(":", 1)[0]
+    page.wait_for_function(
+        "n => document.querySelector('#slide .slide-title').innerText.startsWith('Slide ' + n + ':')",
+        arg=slide_number,
+        timeout=30_000,
+    )
+    page.click("#next")
+    page.wait_for_function(
+        "n => document.querySelector('#slide .slide-title').innerText.startsWith('Slide ' + n + ':')",
+        arg=str(int(slide_number) + 1),
+        timeout=30_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "chat-citation.png"))
+    assert alerts == []
+
+
+def test_link_opens_the_app_on_a_slide(browser, shipped_app):
+    page = browser.new_page()
+    page.goto(shipped_app + "?slide=21")
+    page.wait_for_function(
+        "() => (document.querySelector('#slide .slide-title') || {}).innerText === "
+        "'Slide 21: 4. Information Network Villages'",
+        timeout=60_000,
+    )
+
+
+def test_hostile_deck_shows_as_text_in_the_browser(browser, tmp_path):
+    corpus = tmp_path / "hostile"
+    corpus.mkdir()
+    (corpus / "deck.md").write_text(
+        "# Security\n\nThe portal rejects <img src=x onerror=alert(1)> in forms.\n\n<script>alert('x')</script>\n",
+        encoding="utf-8",
+    )
+    process, url = start_app(tmp_path, "--corpus", str(corpus))
+    try:
+        page = browser.new_page()
+        alerts = []
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        page.goto(url)
+        page.wait_for_selector("#slide .slide-title", timeout=60_000)
+        page.fill("#question textarea", "What does the portal reject in forms?")
+        page.press("#question textarea", "Enter")
+        page.wait_for_selector("#slide mark", timeout=60_000)
+        assert "<img src=x onerror=alert(1)>" in page.inner_text("#slide")
+        assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat")
+        assert page.locator("#slide img, #chat img[src='x']").count() == 0
+        assert page.locator("#slide script").count() == 0
+        assert alerts == []
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
