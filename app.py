@@ -49,9 +49,23 @@ def main(argv: list[str] | None = None) -> int:
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(
+            f"egov-qa: error: {exc.strerror or exc} ({exc.filename}): check the path and its permissions",
+            file=sys.stderr,
+        )
+        return 1
     demo = build_app(assistant, data_dir=args.data)
     print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, footer_links=["api"], quiet=True)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, css=CSS, footer_links=["api"], quiet=True)
+    except OSError as exc:
+        print(
+            f"egov-qa: error: cannot listen on {args.host}:{args.port} ({exc}): "
+            "pass another --port (or set EGOV_QA_PORT)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -78,15 +78,21 @@ def shipped_app(tmp_path):
     process.wait(timeout=30)
 
 
-def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
+def ask_in_browser(browser, url: str, question: str):
+    """Open the app, ask ``question`` with Enter, wait for the quote; returns the page and its alerts."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     alerts = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
-    page.goto(shipped_app)
+    page.goto(url)
     page.wait_for_selector("#slide .slide-title", timeout=60_000)
-    page.fill("#question textarea", "How long does export customs clearance take now?")
+    page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
     page.wait_for_selector("#slide mark", timeout=60_000)
+    return page, alerts
+
+
+def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
+    page, alerts = ask_in_browser(browser, shipped_app, "How long does export customs clearance take now?")
     chat_text = page.inner_text("#chat")
     assert "Customs Clearance Service (export clearance)" in chat_text
     assert "2-min" in chat_text and "Slide 9: Services to the People" in chat_text
@@ -135,14 +141,7 @@ def test_hostile_deck_shows_as_text_in_the_browser(browser, tmp_path):
     )
     process, url = start_app(tmp_path, "--corpus", str(corpus))
     try:
-        page = browser.new_page()
-        alerts = []
-        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
-        page.goto(url)
-        page.wait_for_selector("#slide .slide-title", timeout=60_000)
-        page.fill("#question textarea", "What does the portal reject in forms?")
-        page.press("#question textarea", "Enter")
-        page.wait_for_selector("#slide mark", timeout=60_000)
+        page, alerts = ask_in_browser(browser, url, "What does the portal reject in forms?")
         assert "<img src=x onerror=alert(1)>" in page.inner_text("#slide")
         assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat")
         assert page.locator("#slide img, #chat img[src='x']").count() == 0

@@ -82,3 +82,11 @@ def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["frobnicate"])
     assert exit_info.value.code == 2
+
+
+def test_an_index_path_that_is_a_file_is_a_message(tiny_corpus, tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(blocker), "ask", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "check the path" in err and "Traceback" not in err

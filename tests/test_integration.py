@@ -88,3 +88,43 @@ def test_console_script_bad_model_is_a_message(tmp_path):
     )
     assert result.returncode == 1
     assert "cannot load embedding model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_concurrent_questions_share_one_assistant_safely(assistant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [
+        "What does MOPAS stand for?",
+        "How many e-villages were established?",
+        "What was the e-Government budget in 2005?",
+        "When did Korea start digitizing public administration?",
+    ] * 3
+    alone = {q: assistant.ask(q).to_dict() for q in set(questions)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: assistant.ask(q).to_dict(), questions))
+    for question, result in zip(questions, together, strict=True):
+        assert result == alone[question]
+
+
+def test_app_on_a_busy_port_is_a_message(tiny_corpus, tmp_path):
+    import socket
+
+    from conftest import ROOT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--corpus",
+            str(tiny_corpus),
+            "--index",
+            str(tmp_path / "i"),
+            "--port",
+            str(port),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

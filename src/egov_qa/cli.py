@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        # A folder that cannot be written or read (a file where a folder should be, no permission).
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"egov-qa: error: {exc.strerror or exc}{where}: check the path and its permissions", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("egov-qa: interrupted", file=sys.stderr)
         return 130

@@ -224,31 +224,17 @@ class AnswerExtractor:
         if best is None:
             return self._abstain(question, retrieval, top_k, 0.0, "nothing was retrieved")
         confidence = self.confidence(best.score)
-        if unknown:
-            return self._abstain(
-                question,
-                retrieval,
-                top_k,
-                min(confidence, 0.05),
-                "the deck never mentions " + ", ".join(unknown),
-            )
         missing = self._missing(question, best.unit_pos)
-        if missing:
-            return self._abstain(
-                question,
-                retrieval,
-                top_k,
-                min(confidence, 0.1),
-                "no passage about this mentions " + ", ".join(missing),
-            )
-        if confidence < threshold:
-            return self._abstain(
-                question,
-                retrieval,
-                top_k,
-                confidence,
-                f"support is weak (confidence {confidence:.2f} < {threshold:.2f})",
-            )
+        if unknown:
+            reason, confidence = "the deck never mentions " + ", ".join(unknown), min(confidence, 0.05)
+        elif missing:
+            reason, confidence = "no passage about this mentions " + ", ".join(missing), min(confidence, 0.1)
+        elif confidence < threshold:
+            reason = f"support is weak (confidence {confidence:.2f} < {threshold:.2f})"
+        else:
+            reason = None
+        if reason:
+            return self._abstain(question, retrieval, top_k, confidence, reason)
         unit = self.index.units[best.unit_pos]
         slide = self.index.slide_of(best.unit_pos)
         span = None
