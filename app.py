@@ -7,7 +7,6 @@ built first if it is missing or stale.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -37,9 +36,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="egov-qa: %(message)s")
     from egov_qa.assistant import Assistant
     from egov_qa.chat import CSS, build_app
+    from egov_qa.cli import setup_logging
+
+    setup_logging()
 
     try:
         print("egov-qa: loading the model and the index…", flush=True)

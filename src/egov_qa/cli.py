@@ -252,15 +252,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    quiet = getattr(args, "quiet", False)
+def setup_logging(quiet: bool = False) -> None:
+    """egov-qa's own messages on stderr; the libraries' chatter (bm25s, faiss, transformers) hidden."""
     logging.basicConfig(
         level=logging.ERROR if quiet else logging.WARNING, format="egov-qa: %(message)s", stream=sys.stderr
     )
     for noisy in ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    quiet = getattr(args, "quiet", False)
+    setup_logging(quiet)
     try:
         return args.func(args)
     except EgovQAError as exc:
