@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
-CODE := src tests bench $(wildcard app.py)
+CODE := src tests bench app.py
 
 .PHONY: run chat ask index test lint format eval calibrate bench browser setup clean
 
@@ -19,14 +19,13 @@ ask: $(STAMP)
 index: $(STAMP)
 	$(BIN)/egov-qa index
 
-test: $(STAMP) browser
-	$(BIN)/ruff check $(CODE)
-	$(BIN)/ruff format --check $(CODE)
+test: lint browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format $(CODE)

@@ -54,7 +54,7 @@ def format_answer(answer: Answer) -> str:
             )
         return "\n\n".join(lines)
     first = answer.citations[0]
-    quote = md_text(answer.answer)
+    quote = md_text(answer.answer or "")
     if answer.span is not None and answer.span.text != answer.answer:
         before = first.text[first.start : answer.span.start]
         after = first.text[answer.span.end : first.end]
@@ -151,8 +151,8 @@ class ChatApp:
         quote = span = None
         if answer is not None and not answer.abstained:
             first = answer.citations[0]
-            if (first.source, first.slide) == (slide.source, slide.number):
-                quote = (first.start, first.end)
+            if (first.source, first.slide) == (slide.source, slide.number) and first.start is not None:
+                quote = (first.start, first.end or first.start)
                 span = (answer.span.start, answer.span.end) if answer.span else None
         image = self.page_image(slide)
         where = f"Slide {position + 1} of {len(self.slides)}"
@@ -290,7 +290,8 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
         )
 
         def on_like(kept, data: gr.LikeData):
-            return app.vote(kept, data.index, data.liked)
+            # ``liked`` is True or False for the thumbs (a string for other feedback options).
+            return app.vote(kept, data.index, data.liked is True)
 
         chatbot.like(on_like, [answers], status, api_visibility="private")
 

@@ -170,7 +170,7 @@ def run_eval(assistant, items: list[EvalItem], top_k: int = 5) -> list[QuestionR
     return results
 
 
-def _share(part: int, whole: int) -> float:
+def _share(part: float, whole: int) -> float:
     return part / whole if whole else 0.0
 
 

@@ -136,10 +136,10 @@ class AnswerExtractor:
 
     def _candidates(self, retrieval: Retrieval) -> list[int]:
         positions: dict[int, None] = {}
-        for scored in retrieval.units[: self.units_considered]:
-            positions[self._unit_positions[scored.unit.id]] = None
-        for scored in retrieval.slides[: self.slides_considered]:
-            slide_pos = self._slide_positions[(scored.slide.source, scored.slide.number)]
+        for scored_unit in retrieval.units[: self.units_considered]:
+            positions[self._unit_positions[scored_unit.unit.id]] = None
+        for scored_slide in retrieval.slides[: self.slides_considered]:
+            slide_pos = self._slide_positions[(scored_slide.slide.source, scored_slide.slide.number)]
             positions.update(dict.fromkeys(self.index.slide_units[slide_pos]))
         return list(positions)
 
@@ -262,7 +262,7 @@ class AnswerExtractor:
         )
 
     def _other_citations(self, retrieval: Retrieval, exclude: Slide | None, top_k: int) -> list[Citation]:
-        cited = []
+        cited: list[Citation] = []
         for scored in retrieval.slides:
             if len(cited) >= top_k:
                 break

@@ -123,9 +123,10 @@ def _title(slide_text: str, blocks: list[Block]) -> str:
     first = next((b for b in blocks if b.kind == "heading"), blocks[0] if blocks else None)
     if first is None:
         return ""
+    start, end = first.start, first.end
     if first.kind == "row" and first.cells:
-        first = first.cells[0]
-    title = slide_text[first.start : first.end]
+        start, end = first.cells[0].start, first.cells[0].end
+    title = slide_text[start:end]
     if len(title) > TITLE_CHARS:
         title = title[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
     return title
@@ -305,9 +306,9 @@ def _read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
         reader = PdfReader(path)
         if reader.is_encrypted:
             try:
-                opened = reader.decrypt("")
+                opened = bool(reader.decrypt(""))
             except Exception:  # noqa: BLE001 - pypdf raises several kinds here
-                opened = 0
+                opened = False
             if not opened:
                 return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
         pages = list(reader.pages)
