@@ -85,3 +85,14 @@ class TestQuestionValidation:
 
     def test_spaces_are_folded(self):
         assert validate_question("  what   is\nit ") == "what is it"
+
+
+def test_a_section_divider_is_not_an_answer(tmp_path, fake_embedder):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "d.md").write_text(
+        "# Overview of Online Services\n\n---\n\n# Services\n\n- Online services cut visits by half\n"
+    )
+    assistant = Assistant(corpus, tmp_path / "i", embedder=fake_embedder, threshold=0.0)
+    answer = assistant.ask("What did online services do?")
+    assert answer.answer == "Online services cut visits by half"

@@ -74,3 +74,11 @@ class TestKeySpan:
 
     def test_no_type_no_span(self):
         assert key_span(analyze("Tell me about the vision"), "Realize a world-best e-Government") is None
+
+
+def test_a_titles_enumeration_is_not_a_quantity():
+    from egov_qa.question import typed_spans
+
+    question = analyze("How much was invested in smart government in 2015?")
+    assert typed_spans(question, "3. Smart Government in 2015") == []
+    assert typed_spans(question, "3 projects cost 12 million in 2015") != []

@@ -39,6 +39,7 @@ class Weights:
     type_match: float = 0.25  # holds the kind of fact asked for
     type_miss: float = -0.35  # asked for a kind of fact it does not hold
     cell: float = 0.15  # a table row whose column the question names
+    divider: float = -0.3  # the only line of its slide (a section divider)
     echo: float = -0.6  # the unit only repeats the question's words (scaled by novelty)
     related: float = 0.75  # credit for a related word form ("issued", "issuance")
     centre: float = 0.95  # logistic centre
@@ -171,6 +172,9 @@ class AnswerExtractor:
             score += w.type_match if typed else w.type_miss
         if cell:
             score += w.cell
+        if len(self.index.slide_units[slide_pos]) == 1 and not typed:
+            # A slide of one line is a section divider: it names a topic, it states no fact.
+            score += w.divider
         if not typed:
             # A unit that only repeats the question (a heading naming the topic) is
             # no answer; one that adds the number or name asked for is.

@@ -61,6 +61,7 @@ BEFORE_WORDS = frozenset(
 )
 _ARROW = re.compile(r"\s*[▶►→➔]\s*|\s+->\s+")
 _NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?$")
+_ENUMERATION = re.compile(r"^\d{1,2}\.?\s+[A-Z]")
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
             continue  # a name it already says, or a sentence's capitalized first word
         if question.answer_type == "number" and re.fullmatch(_YEAR, text[start:end]):
             continue
+        if start == 0 and _ENUMERATION.match(text):
+            continue  # the "3." of "3. Smart Government" numbers a title; it counts nothing
         kept.append((start, end))
     return kept
 
