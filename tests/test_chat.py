@@ -2,6 +2,8 @@
 
 import json
 import socket
+import urllib.error
+import urllib.request
 
 import pytest
 from conftest import FakeEmbedder
@@ -149,6 +151,10 @@ def test_ask_endpoint_through_gradio_client(hostile_corpus, tmp_path, monkeypatc
         assert result == json.loads(json.dumps(expected))
         with pytest.raises(Exception, match="the question is empty"):
             client.predict("  ", 3, api_name="/ask")
+        for path in ("/etc/passwd", str(hostile_corpus / "deck.md"), "README.md"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/file={path}", timeout=10)
+            assert refused.value.code in (403, 404)
     finally:
         demo.close()
 
