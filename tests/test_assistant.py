@@ -96,3 +96,23 @@ def test_a_section_divider_is_not_an_answer(tmp_path, fake_embedder):
     assistant = Assistant(corpus, tmp_path / "i", embedder=fake_embedder, threshold=0.0)
     answer = assistant.ask("What did online services do?")
     assert answer.answer == "Online services cut visits by half"
+
+
+class TestCalibrationFile:
+    def test_reads_the_threshold_for_its_model(self, tmp_path):
+        from egov_qa.assistant import read_threshold, write_calibration
+
+        path = write_calibration({"threshold": 0.31, "model": "m1"}, tmp_path / "c.json")
+        assert read_threshold(path, model="m1") == 0.31
+        assert read_threshold(path, model="other") == 0.5  # calibrated for another model
+        assert read_threshold(tmp_path / "missing.json") == 0.5
+
+    @pytest.mark.parametrize("content", ["{", '{"threshold": "high"}', '{"threshold": 3}', "[]"])
+    def test_a_bad_file_is_a_clear_error(self, tmp_path, content):
+        from egov_qa.assistant import read_threshold
+        from egov_qa.errors import EgovQAError
+
+        path = tmp_path / "c.json"
+        path.write_text(content)
+        with pytest.raises(EgovQAError, match="calibration file"):
+            read_threshold(path)

@@ -46,20 +46,37 @@ def default_config_path() -> Path:
     return _default_dir("evals/calibration.json", CONFIG_ENV)
 
 
-def read_threshold(path: Path | None = None) -> float:
-    """The abstention threshold from the calibration file, or the built-in default."""
+def read_threshold(path: Path | None = None, model: str | None = None) -> float:
+    """The abstention threshold from the calibration file, or the built-in default.
+
+    A threshold calibrated for another embedding model than ``model`` does not
+    carry over (confidences differ between models): the default is used, with a
+    warning.
+    """
     path = Path(path) if path else default_config_path()
     if not path.is_file():
         return DEFAULT_THRESHOLD
     try:
-        value = float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        value = float(data["threshold"])
+        calibrated_for = data.get("model")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EgovQAError(
             f"the calibration file {path} is not valid ({exc}): "
             "run `egov-qa eval --calibrate` again, or delete the file"
         ) from exc
     if not 0.0 <= value <= 1.0:
         raise EgovQAError(f"the calibration file {path} has threshold {value}, outside [0, 1]")
+    if model and calibrated_for and calibrated_for != model:
+        log.warning(
+            "the threshold in %s was calibrated for model %s, not %s: using %.2f until "
+            "`egov-qa eval --calibrate` is run with this model",
+            path,
+            calibrated_for,
+            model,
+            DEFAULT_THRESHOLD,
+        )
+        return DEFAULT_THRESHOLD
     return value
 
 
@@ -131,7 +148,9 @@ class Assistant:
         self.builder = IndexBuilder(self.embedder, loader, splitter)
         self.index = self._open()
         self.retriever = HybridRetriever(self.index, self.embedder)
-        self.extractor = AnswerExtractor(self.index, threshold if threshold is not None else read_threshold())
+        if threshold is None:
+            threshold = read_threshold(model=self.embedder.name)
+        self.extractor = AnswerExtractor(self.index, threshold)
 
     @property
     def threshold(self) -> float:

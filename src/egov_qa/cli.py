@@ -226,7 +226,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate.run_eval(assistant, items)
     calibration = None
     if args.calibrate:
-        calibration = evaluate.calibrate(results, folds=args.folds)
+        calibration = {**evaluate.calibrate(results, folds=args.folds), "model": assistant.embedder.name}
         saved = write_calibration(calibration)
         log.warning("calibrated threshold %.2f saved to %s", calibration["threshold"], saved)
         assistant.extractor.threshold = calibration["threshold"]
