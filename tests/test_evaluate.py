@@ -221,6 +221,48 @@ def test_eval_command_prints_json_and_writes_reports(tiny_corpus, tmp_path, monk
     assert json.loads((tmp_path / "calibration.json").read_text())["threshold"] == data["threshold"]
 
 
+def test_eval_command_prints_a_table_with_failures(tiny_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    eval_set = tmp_path / "set.jsonl"
+    rows = [
+        {
+            "id": "right",
+            "question": "How many days does passport renewal take online?",
+            "answers": ["3 days"],
+            "evidence": "Passport renewal takes 3 days",
+            "answerable": True,
+            "type": "number",
+        },
+        {
+            "id": "wrong",
+            "question": "How many days does passport renewal take online?",
+            "answers": ["9 weeks"],
+            "evidence": "Passport renewal takes 3 days",
+            "answerable": True,
+            "type": "number",
+        },
+    ]
+    eval_set.write_text("\n".join(json.dumps(r) for r in rows))
+    argv = [
+        "--corpus",
+        str(tiny_corpus),
+        "--index",
+        str(tmp_path / "i"),
+        "eval",
+        "--set",
+        str(eval_set),
+        "--out",
+        str(tmp_path / "reports"),
+        "--no-baseline",
+    ]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "answer accuracy" in out and "0.500" in out
+    assert "failures (1):" in out and "- wrong [answer]" in out and "expected: 9 weeks" in out
+    assert "cited:    Slide 2: Online Services" in out
+    assert "latency per question: p50" in out and "report:" in out
+
+
 def test_eval_command_table_and_bad_set(tiny_corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
     bad = tmp_path / "bad.jsonl"
