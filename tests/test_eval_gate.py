@@ -38,6 +38,30 @@ def test_eval_set_meets_its_brief():
     assert sum(i.type == "near-miss" for i in unanswerable) * 2 >= len(unanswerable)
 
 
+def test_every_content_slide_and_every_table_cell_is_asked_about():
+    from egov_qa.loader import DeckLoader
+    from egov_qa.text import normalize
+
+    items = [i for i in load_eval_set(EVAL_SET) if i.answerable]
+    slides = DeckLoader().load(ROOT / "corpus").slides
+    asked = " ".join(normalize(f"{i.question} {' '.join(i.answers)} {i.evidence}") for i in items)
+    answers = [normalize(a) for i in items for a in i.answers]
+    for slide in slides:
+        if len(slide.blocks) > 1:  # a slide of one line is a divider or a picture's title
+            text = normalize(slide.text)
+            assert any(normalize(i.evidence) in text for i in items), f"no question on slide {slide.number}"
+        for block in slide.blocks:
+            row = normalize(slide.text[block.start : block.end])
+            row_asked = any(normalize(i.evidence) in row for i in items)
+            for cell in block.cells:
+                # A value cell is asked about when a question names it or an accepted answer
+                # lies in it; a row's label (no header) when a question's evidence is its row.
+                value = normalize(slide.text[cell.start : cell.end])
+                covered = value in asked or any(answer in value for answer in answers)
+                covered = covered or (not cell.header and row_asked)
+                assert covered, f"cell {slide.text[cell.start : cell.end]!r} on slide {slide.number}"
+
+
 def test_shipped_deck_meets_the_floors(tmp_path, capsys):
     argv = ["--index", str(tmp_path / "index"), "eval", "--json", "--out", str(tmp_path / "reports")]
     assert cli.main(argv) == 0
