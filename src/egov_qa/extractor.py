@@ -2,9 +2,10 @@
 
 Every candidate unit (the best fused units and all units of the best slides) is
 scored by meaning (cosine similarity), by shared words (IDF-weighted overlap with
-the unit and its slide's title), by its slide's rank, and by whether it holds the
-kind of fact asked for. The best unit is the answer, and its slide is cited
-first. The assistant abstains when the confidence is below the threshold, or when
+the unit and with what a reader sees around it), by its slide's rank, and by
+whether it holds the kind of fact asked for; a unit that only repeats the
+question, or a section divider, scores low. The best unit is the answer, and its
+slide is cited first. The assistant abstains when the confidence is below the threshold, or when
 the question hinges on a number or a name that the evidence does not hold.
 """
 
@@ -149,13 +150,10 @@ class AnswerExtractor:
         w = self.weights
         unit = self.index.units[unit_pos]
         slide_pos = int(self.index.unit_slide[unit_pos])
-        # Numbers are hinges, checked on their own: as topic words they would let
-        # any line with the same year look relevant.
-        topic = tuple(t for t in question.terms if not t[:1].isdigit())
         features = {
             "dense": float(retrieval.dense[unit_pos]),
-            "lexical": self._overlap(topic, self._unit_terms[unit_pos]),
-            "context": self._overlap(topic, self._context_terms[unit_pos]),
+            "lexical": self._overlap(question.topics, self._unit_terms[unit_pos]),
+            "context": self._overlap(question.topics, self._context_terms[unit_pos]),
             "slide": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, len(self.index.slides))),
             "novelty": self._novelty(question.terms + question.numbers, self._unit_content[unit_pos]),
         }

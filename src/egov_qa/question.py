@@ -68,10 +68,11 @@ _ENUMERATION = re.compile(r"^\d{1,2}\.?\s+[A-Z]")
 class Question:
     """What a question asks for and the terms it hinges on.
 
-    ``terms``: its stemmed content words. ``numbers``: numbers it names (years
-    too), which the evidence must hold. ``names``: proper names and acronyms it
-    names. ``direction``: ``before`` or ``after`` when it asks for one side of a
-    change ("what is it now").
+    ``terms``: its stemmed content words; ``topics``: those that are not numbers.
+    ``numbers``: numbers it names (years too), which the evidence must hold.
+    ``names``: proper names and acronyms it names. ``direction``: ``before`` or
+    ``after`` when it asks for one side of a change ("what is it now").
+    ``said``: its lowercase words, as written.
     """
 
     text: str
@@ -80,6 +81,8 @@ class Question:
     numbers: tuple[str, ...]
     names: tuple[str, ...]
     direction: str | None
+    topics: tuple[str, ...] = ()
+    said: frozenset[str] = frozenset()
 
 
 def analyze(text: str) -> Question:
@@ -104,7 +107,12 @@ def analyze(text: str) -> Question:
     elif lowered_set & BEFORE_WORDS and not lowered_set & AFTER_WORDS:
         direction = "before"
     content = tuple(t for t in terms(text) if t not in QUESTION_WORDS)
-    return Question(text, answer_type, content, numbers, tuple(dict.fromkeys(names)), direction)
+    # Numbers are hinges, checked on their own: as topic words they would let any
+    # line with the same year look relevant.
+    topics = tuple(t for t in content if not t[:1].isdigit())
+    return Question(
+        text, answer_type, content, numbers, tuple(dict.fromkeys(names)), direction, topics, frozenset(lowered)
+    )
 
 
 def holds_term(haystack_stems: frozenset[str] | set[str], word: str) -> bool:
@@ -144,7 +152,7 @@ def _side_of_arrow(text: str, direction: str | None) -> tuple[int, int]:
 
 def named_cell(question: Question, cells: tuple = ()):
     """The table cell whose column header the question names ("in 2005", "before"), if any."""
-    asked = set(words(question.text)) | ({question.direction} if question.direction else set())
+    asked = question.said | ({question.direction} if question.direction else set())
     chosen = None
     for cell in cells:
         header = cell.header.lower()
@@ -162,7 +170,6 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
     if question.answer_type is None:
         return []
     hi = len(text) if hi is None else hi
-    asked_words = {w.lower() for w in question.names} | set(words(question.text))
     kept = []
     for start, end in find_spans(question.answer_type, text[lo:hi]):
         start, end = start + lo, end + lo
@@ -170,7 +177,7 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
         if {w.replace(",", "") for w in span_words} <= set(question.numbers):
             continue
         if question.answer_type == "name" and (
-            span_words <= asked_words or (start == 0 and " " not in text[start:end])
+            span_words <= question.said or (start == 0 and " " not in text[start:end])
         ):
             continue  # a name it already says, or a sentence's capitalized first word
         if question.answer_type == "number" and re.fullmatch(_YEAR, text[start:end]):
@@ -198,11 +205,10 @@ def key_span(question: Question, unit_text: str, cells: tuple = (), unit_start: 
     kept = typed_spans(question, unit_text, lo, hi)
     if not kept:
         return (lo, hi) if cell is not None else None
-    asked_words = {w.lower() for w in question.names} | set(words(question.text))
-    return _nearest(kept, unit_text, question, asked_words)
+    return _nearest(kept, unit_text, question)
 
 
-def _nearest(spans: list[tuple[int, int]], text: str, question: Question, asked: set[str]) -> tuple[int, int]:
+def _nearest(spans: list[tuple[int, int]], text: str, question: Question) -> tuple[int, int]:
     """The span closest to what the question names: its numbers first, else its words."""
     lowered = text.lower()
 
@@ -214,7 +220,11 @@ def _nearest(spans: list[tuple[int, int]], text: str, question: Question, asked:
         ]
 
     years = [f"'{n[2:]}" for n in question.numbers if re.fullmatch(r"(?:19|20)\d\d", n)]
-    anchors = places(question.numbers) or places(years) or places(w for w in asked if len(w) > 2 and w not in STOPWORDS)
+    anchors = (
+        places(question.numbers)
+        or places(years)
+        or places(w for w in question.said if len(w) > 2 and w not in STOPWORDS)
+    )
     if not anchors:
         return spans[0]
 
