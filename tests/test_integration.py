@@ -128,3 +128,21 @@ def test_app_on_a_busy_port_is_a_message(tiny_corpus, tmp_path):
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_answers_from_a_real_pdf_deck_with_the_page_cited(tmp_path):
+    import shutil
+
+    from conftest import DATA
+
+    corpus = tmp_path / "pdf"
+    corpus.mkdir()
+    shutil.copy(DATA / "nist-oscal-slides-2020-03-26.pdf", corpus / "oscal.pdf")
+    answer = Assistant(corpus, tmp_path / "index").ask(
+        "When was Milestone 2, the System Security Plan model, completed?"
+    )
+    assert not answer.abstained, answer.reason
+    first = answer.citations[0]
+    assert (first.source, first.slide) == ("oscal.pdf", 5)
+    assert first.text[first.start : first.end] == answer.answer
+    assert "10/1/2019" in answer.answer
