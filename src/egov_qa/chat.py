@@ -99,11 +99,10 @@ class ChatApp:
     def __init__(self, assistant: Assistant, data_dir: Path | None = None) -> None:
         self.assistant = assistant
         self.data_dir = data_dir
-        self.slides = list(assistant.index.slides)
-        self._position = {(s.source, s.number): i for i, s in enumerate(self.slides)}
+        self.slides = assistant.index.slides
 
     def position(self, source: str, number: int) -> int:
-        return self._position.get((source, number), 0)
+        return self.assistant.index.slide_position.get((source, number), 0)
 
     def ask(self, question: str, history: list, answers: list):
         """Answer ``question``; returns the new history, answers, citation labels and slide view."""

@@ -94,6 +94,7 @@ class AnswerExtractor:
         ]
         self._title_terms = [frozenset(terms(s.title)) for s in index.slides]
         self._slide_terms = [frozenset(terms(s.text, keep_stopwords=True)) for s in index.slides]
+        self._corpus_terms = frozenset().union(*self._slide_terms)
         df = Counter(t for ts in self._unit_terms for t in ts)
         n = max(len(units), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -101,7 +102,6 @@ class AnswerExtractor:
         self._vocabulary = frozenset().union(*self._context_terms) if units else frozenset()
         self._form_cache: dict[str, frozenset[str]] = {}
         self._unit_positions = {u.id: i for i, u in enumerate(units)}
-        self._slide_positions = {(s.source, s.number): i for i, s in enumerate(index.slides)}
         self._name_slides: dict[str, frozenset[int]] = {}
 
     def _forms(self, term: str) -> frozenset[str]:
@@ -141,7 +141,7 @@ class AnswerExtractor:
         for scored_unit in retrieval.units[: self.units_considered]:
             positions[self._unit_positions[scored_unit.unit.id]] = None
         for scored_slide in retrieval.slides[: self.slides_considered]:
-            slide_pos = self._slide_positions[(scored_slide.slide.source, scored_slide.slide.number)]
+            slide_pos = self.index.slide_position[(scored_slide.slide.source, scored_slide.slide.number)]
             positions.update(dict.fromkeys(self.index.slide_units[slide_pos]))
         return list(positions)
 
@@ -217,7 +217,7 @@ class AnswerExtractor:
         """
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
-        unknown = [t for t in (*question.numbers, *question.names) if not holds_term(self.index.vocabulary, t)]
+        unknown = [t for t in (*question.numbers, *question.names) if not holds_term(self._corpus_terms, t)]
         candidates = [self.score(question, retrieval, i) for i in self._candidates(retrieval)]
         candidates.sort(key=lambda c: -c.score)
         # Prefer a unit that holds every number and name the question hinges on.

@@ -122,12 +122,12 @@ class Index:
     slide_bm25: bm25s.BM25
 
     def __post_init__(self) -> None:
-        position = {(s.source, s.number): i for i, s in enumerate(self.slides)}
-        self.unit_slide = np.array([position[(u.source, u.slide)] for u in self.units], dtype=np.int64)
+        # (source, slide number) -> position in ``slides``
+        self.slide_position = {(s.source, s.number): i for i, s in enumerate(self.slides)}
+        self.unit_slide = np.array([self.slide_position[(u.source, u.slide)] for u in self.units], dtype=np.int64)
         self.slide_units: list[list[int]] = [[] for _ in self.slides]
         for i, slide_pos in enumerate(self.unit_slide):
             self.slide_units[slide_pos].append(i)
-        self.vocabulary = frozenset(t for s in self.slides for t in terms(s.text, keep_stopwords=True))
 
     def slide_of(self, unit_pos: int) -> Slide:
         return self.slides[int(self.unit_slide[unit_pos])]
