@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from egov_qa.text import QUESTION_WORDS, STOPWORDS, stem, terms, words
+from egov_qa.text import QUESTION_WORDS, STOPWORDS, related, stem, terms, words
 
 # Checked in order: the first type whose cue appears wins.
 _TYPE_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
@@ -121,11 +121,7 @@ def holds_term(haystack_stems: frozenset[str] | set[str], word: str) -> bool:
     A name also matches a longer or shorter form of itself ("Korean", "Korea").
     """
     target = stem(word.lower().replace(",", ""))
-    if target in haystack_stems:
-        return True
-    if target[:1].isdigit() or len(target) < 4:
-        return False
-    return any(len(s) >= 4 and (target.startswith(s) or s.startswith(target)) for s in haystack_stems)
+    return target in haystack_stems or any(related(target, s) for s in haystack_stems)
 
 
 def find_spans(answer_type: str, text: str) -> list[tuple[int, int]]:
