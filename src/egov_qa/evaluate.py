@@ -131,6 +131,14 @@ def is_correct(item: EvalItem, answer: Answer) -> bool:
     return answer_correct(item, answer) if item.answerable else answer.abstained
 
 
+def relevant_rank(item: EvalItem, ranked_texts: list[str]) -> int | None:
+    """1-based rank of the first slide text holding the item's evidence; None if none does."""
+    if not item.answerable:
+        return None
+    evidence = normalize(item.evidence)
+    return next((i for i, text in enumerate(ranked_texts, 1) if evidence in normalize(text)), None)
+
+
 def with_threshold(raw: Answer, threshold: float) -> Answer:
     """What ``raw`` (answered with no threshold) becomes under ``threshold``.
 
@@ -152,10 +160,7 @@ def run_eval(assistant, items: list[EvalItem], top_k: int = 5) -> list[QuestionR
         answer = assistant.extractor.extract(retrieval, top_k=top_k)
         elapsed = (time.perf_counter() - started) * 1000
         raw = assistant.extractor.extract(retrieval, top_k=top_k, threshold=0.0)
-        rank = None
-        if item.answerable:
-            evidence = normalize(item.evidence)
-            rank = next((i for i, s in enumerate(retrieval.slides, 1) if evidence in normalize(s.slide.text)), None)
+        rank = relevant_rank(item, [s.slide.text for s in retrieval.slides])
         results.append(
             QuestionResult(
                 item,
@@ -356,10 +361,7 @@ def run_baseline(baseline, items: list[EvalItem], top_k: int = 5) -> list[Questi
         started = time.perf_counter()
         answer = baseline.ask(item.question, top_k=top_k)
         elapsed = (time.perf_counter() - started) * 1000
-        rank = None
-        if item.answerable:
-            evidence = normalize(item.evidence)
-            rank = next((i for i, c in enumerate(answer.citations, 1) if evidence in normalize(c.text)), None)
+        rank = relevant_rank(item, [c.text for c in answer.citations])
         results.append(
             QuestionResult(
                 item, answer, answer, is_correct(item, answer), citation_correct(item, answer), rank, elapsed
