@@ -104,9 +104,7 @@ class TestCalibration:
 
 class TestEvalSetSchema:
     def write(self, tmp_path, *rows):
-        path = tmp_path / "set.jsonl"
-        path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows))
-        return path
+        return write_set(tmp_path / "set.jsonl", rows)
 
     def test_reads_a_valid_set(self, tmp_path):
         good = {"id": "a", "question": "q?", "answers": ["x"], "evidence": "x", "answerable": True}
@@ -141,10 +139,27 @@ class TestEvalSetSchema:
             load_eval_set(tmp_path / "none.jsonl")
 
 
-def test_eval_command_prints_json_and_writes_reports(tiny_corpus, tmp_path, monkeypatch, capsys):
+def write_set(path, rows):
+    """An eval set file: dicts as JSON lines, strings as written."""
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows))
+    return path
+
+
+@pytest.fixture
+def eval_command(tiny_corpus, tmp_path, monkeypatch):
+    """Run `egov-qa eval` on the tiny deck with the fake embedder: rows in, exit status out."""
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+
+    def run(rows, *options):
+        eval_set = write_set(tmp_path / "set.jsonl", rows)
+        argv = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "i"), "eval", "--set", str(eval_set)]
+        return cli.main([*argv, "--out", str(tmp_path / "reports"), *options])
+
+    return run
+
+
+def test_eval_command_prints_json_and_writes_reports(eval_command, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EGOV_QA_CONFIG", str(tmp_path / "calibration.json"))
-    eval_set = tmp_path / "set.jsonl"
     rows = [
         {
             "id": "a",
@@ -168,24 +183,8 @@ def test_eval_command_prints_json_and_writes_reports(tiny_corpus, tmp_path, monk
             "answerable": False,
         },
     ]
-    eval_set.write_text("\n".join(json.dumps(r) for r in rows))
+    assert eval_command(rows, "--json", "--calibrate", "--folds", "2") == 0
     out = tmp_path / "reports"
-    argv = [
-        "--corpus",
-        str(tiny_corpus),
-        "--index",
-        str(tmp_path / "i"),
-        "eval",
-        "--set",
-        str(eval_set),
-        "--out",
-        str(out),
-        "--json",
-        "--calibrate",
-        "--folds",
-        "2",
-    ]
-    assert cli.main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     for key in (
         "n",
@@ -221,9 +220,7 @@ def test_eval_command_prints_json_and_writes_reports(tiny_corpus, tmp_path, monk
     assert json.loads((tmp_path / "calibration.json").read_text())["threshold"] == data["threshold"]
 
 
-def test_eval_command_prints_a_table_with_failures(tiny_corpus, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
-    eval_set = tmp_path / "set.jsonl"
+def test_eval_command_prints_a_table_with_failures(eval_command, capsys):
     rows = [
         {
             "id": "right",
@@ -242,20 +239,7 @@ def test_eval_command_prints_a_table_with_failures(tiny_corpus, tmp_path, monkey
             "type": "number",
         },
     ]
-    eval_set.write_text("\n".join(json.dumps(r) for r in rows))
-    argv = [
-        "--corpus",
-        str(tiny_corpus),
-        "--index",
-        str(tmp_path / "i"),
-        "eval",
-        "--set",
-        str(eval_set),
-        "--out",
-        str(tmp_path / "reports"),
-        "--no-baseline",
-    ]
-    assert cli.main(argv) == 0
+    assert eval_command(rows, "--no-baseline") == 0
     out = capsys.readouterr().out
     assert "answer accuracy" in out and "0.500" in out
     assert "failures (1):" in out and "- wrong [answer]" in out and "expected: 9 weeks" in out
@@ -263,10 +247,6 @@ def test_eval_command_prints_a_table_with_failures(tiny_corpus, tmp_path, monkey
     assert "latency per question: p50" in out and "report:" in out
 
 
-def test_eval_command_table_and_bad_set(tiny_corpus, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": 1}\n')
-    argv = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "i"), "eval", "--set", str(bad)]
-    assert cli.main(argv) == 1
+def test_eval_command_names_a_bad_line_in_the_set(eval_command, capsys):
+    assert eval_command(['{"id": 1}']) == 1
     assert "line 1: 'id' must be a str" in capsys.readouterr().err
