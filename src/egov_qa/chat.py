@@ -133,7 +133,7 @@ class ChatApp:
 
     def open_citation(self, label: str | None, answers: list):
         """Show the cited slide named by ``label`` (from the latest answer)."""
-        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        answer = _latest(answers)
         if not label or answer is None:
             return self.view(0, None)
         rank = int(label.split(".", 1)[0]) - 1
@@ -159,11 +159,11 @@ class ChatApp:
         return image, slide_html(slide, quote, span), position, position + 1, where, link
 
     def step(self, position: int, delta: int, answers: list):
-        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        answer = _latest(answers)
         return self.view(int(position or 0) + delta, answer)
 
     def goto(self, number, answers: list):
-        answer = next((a for a in reversed(answers or []) if a is not None), None)
+        answer = _latest(answers)
         try:
             position = int(number) - 1
         except (TypeError, ValueError):
@@ -194,6 +194,11 @@ class ChatApp:
             return self.assistant.ask(question, top_k=int(top_k)).to_dict()
         except (EgovQAError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
+
+
+def _latest(answers: list) -> Answer | None:
+    """The session's most recent answer (user turns and errors are kept as None)."""
+    return next((a for a in reversed(answers or []) if a is not None), None)
 
 
 @functools.lru_cache(maxsize=64)
