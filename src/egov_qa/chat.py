@@ -59,7 +59,7 @@ def format_answer(answer: Answer) -> str:
         before = first.text[first.start : answer.span.start]
         after = first.text[answer.span.end : first.end]
         quote = f"{md_text(before)}**{md_text(answer.span.text)}**{md_text(after)}"
-    reference = md_text(f"Slide {first.slide}: {first.title}")
+    reference = md_text(f"Slide {first.slide}: {first.title}" + (" (speaker notes)" if first.notes else ""))
     words = confidence_words(answer.confidence)
     return f"“{quote}”\n\n— {reference} · confidence: {words} ({answer.confidence:.2f})"
 

@@ -31,7 +31,9 @@ class Block:
     """One line of a slide's clean text, with what kind of line it was in the deck.
 
     ``kind`` is ``heading``, ``bullet``, ``note`` (a ※ remark on the line before),
-    ``row`` (a table row, with ``cells``) or ``text``. ``start`` and ``end`` index
+    ``row`` (a table row, with ``cells``), ``text``, ``notes`` (the speaker's notes
+    of a PowerPoint slide) or ``furniture`` (footers and page numbers: shown, never
+    an answer unit). ``start`` and ``end`` index
     into :attr:`Slide.text`. ``level`` is a bullet's nesting depth (0 at the top).
     """
 
@@ -110,7 +112,10 @@ class ScoredSlide:
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited slide. ``start``/``end`` locate the quoted answer in ``text`` (or are None)."""
+    """A cited slide. ``start``/``end`` locate the quoted answer in ``text`` (or are None).
+
+    ``notes`` is True when the quote comes from the slide's speaker notes.
+    """
 
     source: str
     slide: int
@@ -119,6 +124,7 @@ class Citation:
     start: int | None
     end: int | None
     score: float
+    notes: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

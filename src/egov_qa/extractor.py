@@ -261,6 +261,7 @@ class AnswerExtractor:
             unit.start if unit else None,
             unit.end if unit else None,
             round(score, 4),
+            unit is not None and unit.kind == "notes",
         )
 
     def _other_citations(self, retrieval: Retrieval, exclude: Slide | None, top_k: int) -> list[Citation]:

@@ -1,8 +1,9 @@
-"""Reading decks: Markdown, PDF and plain text files into clean slides.
+"""Reading decks: Markdown, PDF, PowerPoint and plain text files into clean slides.
 
 Markdown decks are split into slides at lines holding only ``---`` (the Marp and
-Slidev convention); PDF decks give one slide per page; text files are split at
-form feeds, else read as one slide. Each slide's clean text is what people are
+Slidev convention); PDF decks give one slide per page, their layout rebuilt
+(``pdf_deck``); PowerPoint decks one slide per slide (``pptx_deck``); text files
+are split at form feeds, else read as one slide. Each slide's clean text is what people are
 shown: markup removed, every table row on one line that carries its column
 headers, so that a row can be quoted on its own.
 """
@@ -20,7 +21,7 @@ from egov_qa.errors import CorpusError
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".md", ".markdown", ".pdf", ".txt")
+SUFFIXES = (".md", ".markdown", ".pdf", ".pptx", ".txt")
 # Documentation and the raw extractions that decks were made from live beside
 # the decks but are not decks themselves.
 DEFAULT_EXCLUDE = ("README.md", "source/*", ".*")
@@ -47,7 +48,7 @@ class LoadResult:
     files: tuple[Path, ...] = field(default=())
 
 
-class _SlideWriter:
+class SlideWriter:
     """Accumulates one slide's clean text and its blocks with exact offsets."""
 
     def __init__(self) -> None:
@@ -120,7 +121,8 @@ TITLE_CHARS = 80
 
 def _title(slide_text: str, blocks: list[Block]) -> str:
     """The slide's first heading, else its first line (a table row's first cell)."""
-    first = next((b for b in blocks if b.kind == "heading"), blocks[0] if blocks else None)
+    shown = [b for b in blocks if b.kind != "furniture"]
+    first = next((b for b in shown if b.kind == "heading"), shown[0] if shown else None)
     if first is None:
         return ""
     start, end = first.start, first.end
@@ -132,7 +134,7 @@ def _title(slide_text: str, blocks: list[Block]) -> str:
     return title
 
 
-def _finish(source: str, number: int, writer: _SlideWriter) -> Slide | None:
+def finish_slide(source: str, number: int, writer: SlideWriter) -> Slide | None:
     text = writer.text()
     if not text.strip():
         return None
@@ -140,7 +142,7 @@ def _finish(source: str, number: int, writer: _SlideWriter) -> Slide | None:
 
 
 def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
-    writer = _SlideWriter()
+    writer = SlideWriter()
     i = 0
     while i < len(chunk):
         line = chunk[i]
@@ -164,7 +166,7 @@ def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
         else:
             writer.line(_inline(line), "text")
         i += 1
-    return _finish(source, number, writer)
+    return finish_slide(source, number, writer)
 
 
 def split_markdown(text: str, source: str) -> list[Slide]:
@@ -196,7 +198,7 @@ def plain_slide(text: str, source: str, number: int) -> Slide | None:
     Lines broken mid-sentence (the next line starts in lower case) are joined, and
     leading bullet glyphs are removed.
     """
-    writer = _SlideWriter()
+    writer = SlideWriter()
     pending = ""
     pending_kind = "text"
     for raw in text.splitlines():
@@ -213,7 +215,7 @@ def plain_slide(text: str, source: str, number: int) -> Slide | None:
         writer.line(pending, pending_kind)
         pending, pending_kind = line, kind
     writer.line(pending, pending_kind)
-    return _finish(source, number, writer)
+    return finish_slide(source, number, writer)
 
 
 class DeckLoader:
@@ -278,7 +280,13 @@ class DeckLoader:
         suffix = path.suffix.lower()
         try:
             if suffix == ".pdf":
-                return _read_pdf(path, source)
+                from egov_qa.pdf_deck import read_pdf  # imported here: only PDF decks need it
+
+                return read_pdf(path, source)
+            if suffix == ".pptx":
+                from egov_qa.pptx_deck import read_pptx  # imported here: only PowerPoint decks need it
+
+                return read_pptx(path, source)
             data = path.read_bytes()
         except OSError as exc:
             return [], [f"skipped {source}: cannot be read ({exc.strerror or exc})"]
@@ -296,36 +304,3 @@ class DeckLoader:
         if not slides:
             return [], [f"skipped {source}: it holds no text"]
         return slides, []
-
-
-def _read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
-    from pypdf import PdfReader  # imported here: only PDF decks need it
-
-    warnings: list[str] = []
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            try:
-                opened = bool(reader.decrypt(""))
-            except Exception:  # noqa: BLE001 - pypdf raises several kinds here
-                opened = False
-            if not opened:
-                return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
-        pages = list(reader.pages)
-    except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways
-        return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
-    slides = []
-    for number, page in enumerate(pages, 1):
-        try:
-            text = page.extract_text() or ""
-        except Exception as exc:  # noqa: BLE001
-            warnings.append(f"skipped {source} page {number}: text extraction failed ({exc})")
-            continue
-        slide = plain_slide(text, source, number)
-        if slide is None:
-            warnings.append(f"skipped {source} page {number}: no text layer (an image only?)")
-            continue
-        slides.append(slide)
-    if not slides:
-        return [], [f"skipped {source}: no page has a text layer", *warnings]
-    return slides, warnings

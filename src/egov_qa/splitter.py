@@ -36,6 +36,8 @@ class UnitSplitter:
         """Return the units of ``slide``, in reading order, with offsets into its text."""
         units = []
         for block in slide.blocks:
+            if block.kind == "furniture":
+                continue  # page furniture (footers, page numbers) is shown, never quoted alone
             for start, end in self._pieces(slide.text, block.start, block.end, block.kind == "row"):
                 text = slide.text[start:end]
                 cells = tuple(c for c in block.cells if c.start >= start and c.end <= end)
