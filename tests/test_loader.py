@@ -1,6 +1,9 @@
 """Reading decks: Markdown, PDF (real decks), text, and every kind of bad file."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,47 @@ def test_reference_notes_are_kept_apart_from_bullets():
     (slide,) = split_markdown("# T\n\n- Used support agencies\n\n※ NIA, KLID\n", "d.md")
     assert [b.kind for b in slide.blocks] == ["heading", "bullet", "note"]
     assert slide.text == "T\nUsed support agencies\nNIA, KLID"
+
+
+LONG = 100_000
+
+
+@pytest.mark.parametrize(
+    "deck",
+    [
+        "# Title" + " " * LONG + "x",  # a heading's trailing spaces
+        "[" * LONG,  # an unclosed link
+        "![" * (LONG // 2),  # unclosed images
+        "| a | b |\n|" + " " * LONG + "x",  # a table's separator line
+        "- " + " " * LONG + "x",  # a bullet
+        "*a" * (LONG // 2),  # unclosed emphasis
+    ],
+    ids=["heading", "link", "image", "table", "bullet", "emphasis"],
+)
+def test_a_long_line_is_read_in_linear_time(tmp_path, deck):
+    # In a child process, so that a pattern that backtracks fails the test instead of hanging it.
+    (tmp_path / "deck.md").write_text(deck, encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path; from egov_qa.loader import split_markdown;"
+        "from egov_qa.splitter import UnitSplitter;"
+        "slides = split_markdown(Path(sys.argv[1]).read_text(), 'deck.md');"
+        "print(sum(len(UnitSplitter().split(s)) for s in slides))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "deck.md")], env=env, capture_output=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading one long line did not finish in 60 s: a pattern backtracks")
+    assert done.returncode == 0, done.stderr.decode()
+
+
+class TestInlineMarkup:
+    def test_only_real_markup_is_removed(self):
+        (slide,) = split_markdown("# C#\n\nwindow.__xss and snake_case_name, a * b ** c\n\n**bold** _it_\n", "d.md")
+        assert slide.text == "C#\nwindow.__xss and snake_case_name, a * b ** c\nbold it"
+
+    def test_closing_hashes_of_a_heading_are_markup(self):
+        (slide,) = split_markdown("## Title ##\n", "d.md")
+        assert slide.title == "Title"

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from markdown_it import MarkdownIt
+
 from egov_qa.documents import Block, Cell, Slide
 from egov_qa.errors import CorpusError
 
@@ -25,14 +27,16 @@ SUFFIXES = (".md", ".markdown", ".pdf", ".txt")
 # the decks but are not decks themselves.
 DEFAULT_EXCLUDE = ("README.md", "source/*", ".*")
 
+# Every pattern applied to deck text runs in linear time: a deck is untrusted
+# input, and one long line must not stall indexing (no nested or adjacent
+# unbounded quantifiers that can backtrack over the same characters).
 _BULLET = re.compile(r"^\s*(?:[-*+](?=\s)|[•■▪●◦※➢❖\ue000-\uf8ff])\s*")
 _NOTE = re.compile(r"^\s*※\s*")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_SLIDE_BREAK = re.compile(r"^\s*---\s*$")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$|>~])")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"\*\*|__|`")
+_SEPARATOR_CELL = re.compile(r":?-{3,}:?")
+# Inline markup (emphasis, code, links, escapes) is read by a CommonMark parser:
+# only real markup is removed, so ``window.__xss`` stays as written. Raw HTML and
+# entities stay text, exactly as the deck has them.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(["entity"])
 _SPACE = re.compile(r"[ \t\u00a0]+")
 _SENTENCE_END = re.compile(r"[.!?:;]$")
 CELL_SEPARATOR = " | "
@@ -99,10 +103,46 @@ class _SlideWriter:
 
 
 def _inline(text: str) -> str:
-    """Remove inline Markdown markup, keeping the words."""
-    text = _LINK.sub(r"\1", text)
-    text = _EMPHASIS.sub("", text)
-    return _ESCAPE.sub(r"\1", text)
+    """Remove inline Markdown markup, keeping the words (an image keeps its alt text)."""
+    if not text.strip():
+        return ""
+    pieces = []
+    for block in _MARKDOWN.parseInline(text):
+        for token in block.children or ():
+            if token.type in ("text", "code_inline", "image", "html_inline"):
+                pieces.append(token.content)
+            elif token.type in ("softbreak", "hardbreak"):
+                pieces.append(" ")
+    return "".join(pieces)
+
+
+def _is_slide_break(line: str) -> bool:
+    return line.strip() == "---"
+
+
+def _is_table_separator(line: str) -> bool:
+    """Whether ``line`` is a table's header separator (``|---|:---:|``)."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") else inner
+    return all(_SEPARATOR_CELL.fullmatch(cell.strip()) for cell in inner.split("|"))
+
+
+def _heading(line: str) -> str | None:
+    """The text of an ATX heading line (``## Title ##``), or None for another line."""
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
+        return None
+    rest = stripped.lstrip("#")
+    level = len(stripped) - len(rest)
+    if not 1 <= level <= 6 or not rest[:1].isspace():
+        return None
+    text = rest.strip()
+    # A closing run of # is markup only when a space sets it apart ("C#" keeps its #).
+    closed = text.rstrip("#")
+    if not closed or closed[-1].isspace():
+        text = closed.rstrip()
+    return text
 
 
 def _split_row(line: str) -> list[str]:
@@ -145,16 +185,16 @@ def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
     while i < len(chunk):
         line = chunk[i]
         is_table = line.lstrip().startswith("|")
-        if is_table and i + 1 < len(chunk) and _TABLE_SEPARATOR.match(chunk[i + 1]):
+        if is_table and i + 1 < len(chunk) and _is_table_separator(chunk[i + 1]):
             headers = _split_row(line)
             i += 2
             while i < len(chunk) and chunk[i].lstrip().startswith("|"):
                 writer.row(headers, _split_row(chunk[i]))
                 i += 1
             continue
-        heading = _HEADING.match(line)
-        if heading:
-            writer.line(_inline(heading.group(2)), "heading")
+        heading = _heading(line)
+        if heading is not None:
+            writer.line(_inline(heading), "heading")
         elif _NOTE.match(line):
             # A reference mark (※) annotates the line before it: keep it a note.
             writer.line(_inline(_NOTE.sub("", line, count=1)), "note")
@@ -170,10 +210,10 @@ def _markdown_slide(chunk: list[str], source: str, number: int) -> Slide | None:
 def split_markdown(text: str, source: str) -> list[Slide]:
     """Split a Markdown deck into slides at ``---`` lines (front matter is skipped)."""
     lines = text.splitlines()
-    if lines and _SLIDE_BREAK.match(lines[0]):
+    if lines and _is_slide_break(lines[0]):
         # Marp and Slidev decks open with YAML front matter between two --- lines.
         try:
-            end = next(i for i in range(1, len(lines)) if _SLIDE_BREAK.match(lines[i]))
+            end = next(i for i in range(1, len(lines)) if _is_slide_break(lines[i]))
             lines = lines[end + 1 :]
         except StopIteration:
             lines = lines[1:]
@@ -182,7 +222,7 @@ def split_markdown(text: str, source: str) -> list[Slide]:
     for line in lines:
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        if not fenced and _SLIDE_BREAK.match(line):
+        if not fenced and _is_slide_break(line):
             chunks.append([])
         else:
             chunks[-1].append(line)
