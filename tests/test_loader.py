@@ -24,6 +24,51 @@ class TestDeckLoader:
         with pytest.raises(ValueError, match=r"'README.md'"):
             DeckLoader(exclude="README.md")
 
+    def test_default_limits_bound_every_deck(self):
+        loader = DeckLoader()
+        assert loader.settings() == {"max_file_bytes": 32 * 1024 * 1024, "max_slides": 1000, "max_slide_chars": 20_000}
+
+    @pytest.mark.parametrize("setting", ["max_file_bytes", "max_slides", "max_slide_chars"])
+    @pytest.mark.parametrize("value", [0, -1, 2.5, None])
+    def test_invalid_limits_name_the_setting(self, setting, value):
+        with pytest.raises(ValueError, match=rf"{setting} must be a whole number of at least 1, not {value!r}"):
+            DeckLoader(**{setting: value})
+
+    @pytest.mark.parametrize("name", ["big.md", "big.txt", "big.pdf"])
+    def test_a_file_over_the_size_limit_is_skipped_unread(self, tmp_path, name):
+        (tmp_path / name).write_bytes(b"# Big\n\n" + b"x" * 3000)
+        (tmp_path / "small.md").write_text("# Small\n\nA fact.\n")
+        result = DeckLoader(max_file_bytes=2048).load(tmp_path)
+        assert {s.source for s in result.slides} == {"small.md"}
+        assert result.warnings == (
+            f"skipped {name}: the file is 2.9 KB, over the limit of 2.0 KB per deck file; split it into smaller decks",
+        )
+
+    def test_slides_past_the_limit_are_left_out_with_a_warning(self, tmp_path):
+        (tmp_path / "many.md").write_text("\n---\n".join(f"# Slide {n}\n\nFact {n}." for n in range(1, 8)))
+        result = DeckLoader(max_slides=3).load(tmp_path)
+        assert [s.number for s in result.slides] == [1, 2, 3]
+        assert result.warnings == (
+            "many.md: only its first 3 slides are indexed; it has 7, over the limit of 3 slides per deck",
+        )
+
+    def test_a_slide_past_the_character_limit_is_cut_with_a_warning(self, tmp_path):
+        (tmp_path / "long.md").write_text("# Long\n\n| | Before | After |\n|---|---|---|\n| Wait | 3 days | 2 min |\n")
+        (tmp_path / "pages.txt").write_text("short page\f" + "word " * 100)
+        result = DeckLoader(max_slide_chars=21).load(tmp_path)
+        long, short, cut = result.slides
+        assert long.text == "Long\nWait | Before: 3"
+        assert [(b.kind, long.text[b.start : b.end]) for b in long.blocks] == [
+            ("heading", "Long"),
+            ("row", long.text[5:]),
+        ]
+        assert [long.text[c.start : c.end] for c in long.blocks[1].cells] == ["Wait", "3"]
+        assert short.text == "short page" and len(cut.text) == 21
+        assert result.warnings == (
+            "long.md slide 1: only its first 21 characters are indexed; it has 41, over the limit of 21 per slide",
+            "pages.txt slide 2: only its first 21 characters are indexed; it has 499, over the limit of 21 per slide",
+        )
+
     def test_missing_folder_is_a_clear_error(self, tmp_path):
         with pytest.raises(CorpusError, match="does not exist"):
             DeckLoader().load(tmp_path / "nope")

@@ -32,7 +32,7 @@ import numpy as np
 from egov_qa.documents import Block, Cell, Slide, Unit
 from egov_qa.embedder import Embedder
 from egov_qa.errors import IndexInvalidError
-from egov_qa.loader import DeckLoader
+from egov_qa.loader import DeckLoader, source_name
 from egov_qa.splitter import UnitSplitter
 from egov_qa.text import terms
 
@@ -63,6 +63,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _deck_hash(path: Path) -> str:
+    """A deck file's hash, or why it cannot be read (the loader skips it with a warning)."""
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
 
 
 def _version(package: str) -> str | None:
@@ -152,11 +160,11 @@ class IndexBuilder:
     def fingerprint(self, corpus_dir: Path) -> dict:
         """What the index must have been built from to be current for ``corpus_dir``."""
         corpus_dir = Path(corpus_dir)
-        files = {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in self.loader.files(corpus_dir)}
+        files = {source_name(p, corpus_dir): _deck_hash(p) for p in self.loader.files(corpus_dir)}
         return {
             "format": INDEX_FORMAT,
             "model": self.embedder.name,
-            "corpus": {"files": files, "exclude": list(self.loader.exclude)},
+            "corpus": {"files": files, "exclude": list(self.loader.exclude), "limits": self.loader.settings()},
             "chunking": self.splitter.settings(),
         }
 
@@ -308,6 +316,8 @@ def stale_reason(manifest: dict, expected: dict) -> str | None:
         return "the corpus changed (" + ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "") + ")"
     if manifest.get("corpus", {}).get("exclude") != expected["corpus"]["exclude"]:
         return "the corpus exclude patterns changed"
+    if manifest.get("corpus", {}).get("limits") != expected["corpus"]["limits"]:
+        return "the deck limits changed"
     if manifest.get("chunking") != expected["chunking"]:
         return f"the chunking settings changed ({manifest.get('chunking')} -> {expected['chunking']})"
     return None

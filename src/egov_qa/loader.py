@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -256,20 +257,78 @@ def plain_slide(text: str, source: str, number: int) -> Slide | None:
     return _finish(source, number, writer)
 
 
+# Bounds on the work one deck can cause; a file or slide beyond them is refused
+# or cut with a warning naming it and the limit.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_SLIDES = 1000
+MAX_SLIDE_CHARS = 20_000
+# Reading a file this large takes a while: say so, so that the wait is explained.
+LARGE_FILE_BYTES = 1024 * 1024
+
+
+def source_name(path: Path, corpus_dir: Path) -> str:
+    """``path`` relative to ``corpus_dir``, as shown and cited.
+
+    A name that is not valid UTF-8 shows its bad bytes escaped (``deck-\\xff.md``),
+    so that it can always be printed and saved.
+    """
+    relative = os.fsencode(Path(path).relative_to(corpus_dir).as_posix())
+    return relative.decode("utf-8", "backslashreplace")
+
+
+def _size(size: int) -> str:
+    """``size`` bytes for people: ``50.0 MB``, ``2.0 KB``, ``12 bytes``."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
 class DeckLoader:
     """Reads every deck file under a corpus folder into slides.
 
     Args:
         exclude: glob patterns, relative to the corpus folder, of files that are
             not decks (by default the folder's README.md, ``source/`` and hidden files).
+        max_file_bytes: a larger deck file is skipped.
+        max_slides: a deck's slides after this many are left out.
+        max_slide_chars: a slide's text after this many characters is left out.
 
-    A file that cannot be read is skipped with a warning naming it and the reason.
+    A file that cannot be read, or goes past a limit, is skipped (or cut) with a
+    warning naming it and the reason.
+
+    Raises:
+        ValueError: a setting that is not valid (the message names it).
     """
 
-    def __init__(self, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> None:
+    def __init__(
+        self,
+        exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_slides: int = MAX_SLIDES,
+        max_slide_chars: int = MAX_SLIDE_CHARS,
+    ) -> None:
         if isinstance(exclude, str):
             raise ValueError(f"exclude must be a tuple of patterns, not the string {exclude!r}")
+        for name, value in (
+            ("max_file_bytes", max_file_bytes),
+            ("max_slides", max_slides),
+            ("max_slide_chars", max_slide_chars),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
         self.exclude = tuple(exclude)
+        self.max_file_bytes = max_file_bytes
+        self.max_slides = max_slides
+        self.max_slide_chars = max_slide_chars
+
+    def settings(self) -> dict:
+        """The limits, as recorded in the index manifest (other limits give other slides)."""
+        return {
+            "max_file_bytes": self.max_file_bytes,
+            "max_slides": self.max_slides,
+            "max_slide_chars": self.max_slide_chars,
+        }
 
     def files(self, corpus_dir: Path) -> list[Path]:
         """The deck files under ``corpus_dir``, sorted, excluded ones left out."""
@@ -302,8 +361,13 @@ class DeckLoader:
         slides: list[Slide] = []
         warnings: list[str] = []
         for path in files:
-            source = path.relative_to(corpus_dir).as_posix()
-            got, notes = self.load_file(path, source)
+            source = source_name(path, corpus_dir)
+            if source != path.relative_to(corpus_dir).as_posix():
+                # Its name could be neither hashed nor saved as text, nor cited faithfully.
+                notes = [f"skipped {source}: its file name is not valid UTF-8; rename it"]
+                got: list[Slide] = []
+            else:
+                got, notes = self.load_file(path, source)
             slides.extend(got)
             warnings.extend(notes)
         for note in warnings:
@@ -314,7 +378,42 @@ class DeckLoader:
         return LoadResult(tuple(slides), tuple(warnings), tuple(files))
 
     def load_file(self, path: Path, source: str) -> tuple[list[Slide], list[str]]:
-        """Read one deck file; returns its slides and warnings (never raises for bad files)."""
+        """Read one deck file within the limits; returns its slides and warnings (never raises for bad files)."""
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            return [], [f"skipped {source}: cannot be read ({exc.strerror or exc})"]
+        if size > self.max_file_bytes:
+            return [], [
+                f"skipped {source}: the file is {_size(size)}, over the limit of "
+                f"{_size(self.max_file_bytes)} per deck file; split it into smaller decks"
+            ]
+        if size > LARGE_FILE_BYTES:
+            log.warning("reading %s (%s): a large deck takes a while", source, _size(size))
+        slides, warnings = self._read(path, source)
+        return self._bounded(slides, source, warnings)
+
+    def _bounded(self, slides: list[Slide], source: str, warnings: list[str]) -> tuple[list[Slide], list[str]]:
+        """``slides`` cut to the limits on slides per deck and characters per slide."""
+        warnings = list(warnings)
+        if len(slides) > self.max_slides:
+            warnings.append(
+                f"{source}: only its first {self.max_slides} slides are indexed; it has {len(slides)}, "
+                f"over the limit of {self.max_slides} slides per deck"
+            )
+            slides = slides[: self.max_slides]
+        kept = []
+        for slide in slides:
+            if len(slide.text) > self.max_slide_chars:
+                warnings.append(
+                    f"{source} slide {slide.number}: only its first {self.max_slide_chars:,} characters are "
+                    f"indexed; it has {len(slide.text):,}, over the limit of {self.max_slide_chars:,} per slide"
+                )
+                slide = _cut(slide, self.max_slide_chars)
+            kept.append(slide)
+        return kept, warnings
+
+    def _read(self, path: Path, source: str) -> tuple[list[Slide], list[str]]:
         suffix = path.suffix.lower()
         try:
             if suffix == ".pdf":
@@ -336,6 +435,17 @@ class DeckLoader:
         if not slides:
             return [], [f"skipped {source}: it holds no text"]
         return slides, []
+
+
+def _cut(slide: Slide, limit: int) -> Slide:
+    """``slide`` with its text cut to ``limit`` characters, its blocks and cells clipped to match."""
+    blocks = []
+    for block in slide.blocks:
+        if block.start >= limit:
+            break
+        cells = tuple(replace(c, end=min(c.end, limit)) for c in block.cells if c.start < limit)
+        blocks.append(replace(block, end=min(block.end, limit), cells=cells))
+    return replace(slide, text=slide.text[:limit], blocks=tuple(blocks))
 
 
 def _read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
