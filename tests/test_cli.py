@@ -56,6 +56,8 @@ def test_ask_without_a_question_asks_the_demo_question(dirs, capsys):
         (["ask", "   "], "the question is empty"),
         (["ask", "x" * 600], "the limit is 500"),
         (["ask", "what?", "--top-k", "0"], "--top-k must be at least 1"),
+        # Invalid UTF-8 on a command line reaches Python as lone surrogates.
+        (["ask", os.fsdecode(b"budget \xff?")], "not valid text"),
     ],
 )
 def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):
