@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         launch(demo, args.host, args.port)
     except OSError:
         print(
-            f"egov-qa: error: port {args.port} on {args.host} is already in use: "
+            f"egov-qa: error: cannot listen on {args.host}:{args.port}: the port is already in use; "
             "choose another with --port N (or EGOV_QA_PORT=N)",
             file=sys.stderr,
         )

@@ -281,5 +281,5 @@ def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_pa
     captured = capsys.readouterr()
     assert code == 1
     assert "chat at" not in captured.out
-    assert f"port {port} on 127.0.0.1 is already in use" in captured.err
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in captured.err
     assert "--port" in captured.err and "EGOV_QA_PORT" in captured.err
