@@ -10,6 +10,7 @@ import pytest
 from conftest import DATA
 from pypdf import PdfWriter
 
+from egov_qa import loader
 from egov_qa.errors import CorpusError
 from egov_qa.loader import DeckLoader, plain_slide, split_markdown
 
@@ -43,6 +44,12 @@ class TestDeckLoader:
         assert result.warnings == (
             f"skipped {name}: the file is 2.9 KB, over the limit of 2.0 KB per deck file; split it into smaller decks",
         )
+
+    def test_a_large_file_says_it_takes_a_while(self, tmp_path, monkeypatch, caplog):
+        monkeypatch.setattr(loader, "LARGE_FILE_BYTES", 10)
+        (tmp_path / "deck.md").write_text("# Deck\n\nA fact about the agency.\n")
+        DeckLoader().load(tmp_path)
+        assert "reading deck.md (33 bytes): a large deck takes a while" in caplog.messages
 
     def test_slides_past_the_limit_are_left_out_with_a_warning(self, tmp_path):
         (tmp_path / "many.md").write_text("\n---\n".join(f"# Slide {n}\n\nFact {n}." for n in range(1, 8)))
