@@ -24,7 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("EGOV_QA_PORT", "7860")),
+        # A string default goes through type=int too: a bad $EGOV_QA_PORT is a usage error.
+        default=os.environ.get("EGOV_QA_PORT", "7860"),
         help="port (default: $EGOV_QA_PORT or 7860)",
     )
     parser.add_argument("--corpus", type=Path, default=None, help="folder of decks (default: corpus/)")
@@ -37,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from egov_qa.assistant import Assistant
-    from egov_qa.chat import CSS, build_app
+    from egov_qa.chat import build_app, launch
     from egov_qa.cli import setup_logging
 
     setup_logging()
@@ -57,16 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     demo = build_app(assistant, data_dir=args.data)
-    print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)
     try:
-        demo.launch(server_name=args.host, server_port=args.port, css=CSS, footer_links=["api"], quiet=True)
-    except OSError as exc:
+        launch(demo, args.host, args.port)
+    except OSError:
         print(
-            f"egov-qa: error: cannot listen on {args.host}:{args.port} ({exc}): "
-            "pass another --port (or set EGOV_QA_PORT)",
+            f"egov-qa: error: cannot listen on {args.host}:{args.port}: the port is already in use; "
+            "choose another with --port N (or EGOV_QA_PORT=N)",
             file=sys.stderr,
         )
         return 1
+    # Only now that it listens: the address printed is one that works.
+    print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)
+    demo.block_thread()
     return 0
 
 

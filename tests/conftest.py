@@ -78,3 +78,33 @@ def shipped_corpus(tmp_path: Path) -> Path:
     target = tmp_path / "shipped"
     shutil.copytree(SHIPPED_CORPUS, target)
     return target
+
+
+@pytest.fixture
+def make_unreadable(monkeypatch):
+    """Make a file unreadable: no read permission, and, for root (who reads anyway),
+    every open of it fails as it would for anyone else."""
+    import builtins
+    import errno
+    import io
+    import os
+
+    blocked: set[str] = set()
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if isinstance(file, str | os.PathLike) and os.path.abspath(os.fspath(file)) in blocked:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    def make(path: Path) -> Path:
+        path.chmod(0)
+        if os.geteuid() == 0:
+            blocked.add(os.path.abspath(path))
+            monkeypatch.setattr(builtins, "open", guarded_open)
+            monkeypatch.setattr(io, "open", guarded_open)
+        return path
+
+    yield make
+    for name in blocked:
+        Path(name).chmod(0o644)

@@ -1,5 +1,7 @@
 """The assistant on a tiny deck with the fake embedder: quotes, citations, abstention."""
 
+import re
+
 import pytest
 
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant, validate_question
@@ -116,3 +118,25 @@ class TestCalibrationFile:
         path.write_text(content)
         with pytest.raises(EgovQAError, match="calibration file"):
             read_threshold(path)
+
+
+class TestReasonsReadTrue:
+    def test_a_sentence_opening_word_is_no_name_the_deck_must_mention(self, assistant):
+        answer = assistant.ask("How many days does passport renewal take online? Please answer briefly.")
+        assert not answer.abstained, answer.reason
+        assert answer.answer == "Passport renewal takes 3 days online"
+
+    @pytest.mark.parametrize("above", [1e-4, 1e-3, 4e-3])
+    def test_weak_support_never_reads_as_a_tie(self, assistant, above):
+        question = "How many days does passport renewal take online?"
+        confidence = assistant.ask(question).confidence
+        answer = assistant.ask(question, threshold=min(confidence + above, 1.0))
+        found = re.search(r"support is weak \(confidence ([\d.]+) < ([\d.]+)\)", answer.reason)
+        assert answer.abstained and found, answer.reason
+        assert float(found.group(1)) < float(found.group(2))
+
+
+@pytest.mark.parametrize("question", ["budget \udcff?", "budget \ud800?", "\udcc3\udca9t\udce9?"])
+def test_a_question_that_is_not_valid_text_is_a_clear_error(assistant, question):
+    with pytest.raises(QuestionError, match=r"not valid text \(at position \d+: invalid UTF-8 or a lone surrogate\)"):
+        assistant.ask(question)

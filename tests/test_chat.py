@@ -5,12 +5,13 @@ import socket
 import urllib.error
 import urllib.request
 
+import gradio
 import pytest
 from conftest import FakeEmbedder
 
 from egov_qa import cli, embedder
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp, build_app, format_answer, md_text, slide_html
+from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text, slide_html
 from egov_qa.loader import split_markdown
 
 INJECTION = "<img src=x onerror=alert(1)>"
@@ -175,3 +176,110 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
     assert "Slide 3:" in shown
     (tmp_path / "outside.pdf").write_bytes((corpus / "oscal.pdf").read_bytes())
     assert _render_page(str(corpus.resolve()), "../outside.pdf", 1) is None
+
+
+class TestBadInputInTheChat:
+    def test_a_question_past_the_limit_is_refused_and_not_echoed_in_full(self, chat):
+        history, answers, *_ = chat.ask("why " * 25_000, [], [])
+        assert "the limit is 500" in history[-1]["content"]
+        assert len(history[0]["content"]) < 300 and "100,000 characters" in history[0]["content"]
+        assert answers == [None, None]
+
+    @pytest.mark.parametrize("question", ["How many attacks \udcff?", "How many \ud800 attacks?"])
+    def test_a_question_that_is_not_valid_text_gets_a_message(self, chat, question):
+        history, *_ = chat.ask(question, [], [])
+        assert "not valid text" in history[-1]["content"]
+        json.dumps(history, ensure_ascii=False).encode("utf-8")  # can be sent to the browser
+        with pytest.raises(gradio.Error, match="not valid text"):
+            chat.api_ask(question)
+
+    @pytest.mark.parametrize(("number", "position", "shown"), [(0, 0, "slide 0"), (99, 1, "slide 99"), (-3, 0, "")])
+    def test_go_to_a_slide_outside_the_deck_opens_the_nearest_and_says_the_range(self, chat, number, position, shown):
+        demo = build_app(chat.assistant)
+        (box,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "goto"]
+        # What Gradio hands the event from the box: it must accept any whole number.
+        value = box.preprocess(number)
+        *_, at, _, where, _ = chat.goto(value, [])
+        assert at == position
+        assert "slides run from 1 to 2" in where and shown in where.replace("\\", "")
+
+
+def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypatch):
+    import cachetools
+    from pypdf import PdfWriter
+
+    from egov_qa import chat as chat_module
+
+    corpus = tmp_path / "pdfs"
+    corpus.mkdir()
+    huge = PdfWriter()
+    huge.add_blank_page(14_400, 14_400)  # the largest page box PDF allows: 200 inches square
+    huge.add_blank_page(14_400, 7_200)
+    huge.add_blank_page(600, 400)
+    with open(corpus / "huge.pdf", "wb") as handle:
+        huge.write(handle)
+    budget = 2 * chat_module.MAX_PAGE_PIXELS**2 * 3
+    monkeypatch.setattr(chat_module, "_pages", cachetools.LRUCache(budget, getsizeof=chat_module._image_bytes))
+    sizes = [chat_module._render_page(str(corpus.resolve()), "huge.pdf", n).size for n in (1, 2, 3)]
+    assert sizes[0] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS)
+    assert sizes[1] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS // 2)
+    assert sizes[2] == (720, 480)  # a normal page keeps its scale
+    assert chat_module._pages.currsize <= budget
+    assert chat_module._pages.currsize == sum(chat_module._image_bytes(i) for i in chat_module._pages.values())
+    assert chat_module.PAGE_CACHE_BYTES <= 256 * 1024 * 1024
+
+
+def test_user_errors_are_one_log_line_not_a_traceback(hostile_corpus, tmp_path, capfd, caplog):
+    from gradio_client import Client
+
+    assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    demo = build_app(assistant, data_dir=tmp_path / "data")
+    port = free_port()
+    launch(demo, "127.0.0.1", port)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        for question, top_k in (("  ", 3), ("x" * 600, 3), ("What?", 0)):
+            with pytest.raises(Exception, match=r"the question is empty|the limit is 500|top_k"):
+                client.predict(question, top_k, api_name="/ask")
+    finally:
+        demo.close()
+    refused = [r for r in caplog.records if r.name.startswith("egov_qa") and "refused" in r.getMessage()]
+    assert len(refused) == 3
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_app_sends_no_analytics_and_bounds_uploads(hostile_corpus, tmp_path):
+    import httpx
+
+    assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    demo = build_app(assistant, data_dir=tmp_path / "data")
+    assert demo.analytics_enabled is False
+    port = free_port()
+    launch(demo, "127.0.0.1", port)
+    try:
+        url = f"http://127.0.0.1:{port}/gradio_api/upload"
+        big = httpx.post(url, files={"files": ("big.bin", b"\0" * (2 * 1024 * 1024))}, timeout=30)
+        assert big.status_code == 413
+    finally:
+        demo.close()
+
+
+def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("egov_qa_app", ROOT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = app.main(["--port", str(port), "--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "chat at" not in captured.out
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in captured.err
+    assert "--port" in captured.err and "EGOV_QA_PORT" in captured.err

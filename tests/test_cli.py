@@ -1,6 +1,7 @@
 """The egov-qa command, run in-process with the fake embedder."""
 
 import json
+import os
 
 import pytest
 from conftest import FakeEmbedder
@@ -55,6 +56,8 @@ def test_ask_without_a_question_asks_the_demo_question(dirs, capsys):
         (["ask", "   "], "the question is empty"),
         (["ask", "x" * 600], "the limit is 500"),
         (["ask", "what?", "--top-k", "0"], "--top-k must be at least 1"),
+        # Invalid UTF-8 on a command line reaches Python as lone surrogates.
+        (["ask", os.fsdecode(b"budget \xff?")], "not valid text"),
     ],
 )
 def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):
@@ -90,3 +93,26 @@ def test_an_index_path_that_is_a_file_is_a_message(tiny_corpus, tmp_path, capsys
     assert cli.main(["--corpus", str(tiny_corpus), "--index", str(blocker), "ask", "hi"]) == 1
     err = capsys.readouterr().err
     assert "check the path" in err and "Traceback" not in err
+
+
+def test_an_unreadable_deck_is_skipped_with_a_warning(dirs, tiny_corpus, make_unreadable, capsys):
+    secret = tiny_corpus / "secret.md"
+    secret.write_text("# Secret\n\nNothing to see.\n")
+    make_unreadable(secret)
+    assert cli.main([*dirs, "index"]) == 0
+    captured = capsys.readouterr()
+    assert "built index" in captured.out and "2 slides" in captured.out
+    assert "skipped secret.md: cannot be read (Permission denied)" in captured.err
+    assert cli.main([*dirs, "ask", "How many days does passport renewal take online?"]) == 0
+    assert "Passport renewal takes 3 days online" in capsys.readouterr().out
+
+
+def test_a_deck_named_in_invalid_utf8_is_skipped_with_a_warning(dirs, tiny_corpus, capsys):
+    with open(os.path.join(os.fsencode(tiny_corpus), b"deck-\xff.md"), "w") as handle:
+        handle.write("# Other\n\nAnother slide.\n")
+    for argv in (["index"], ["ask", "How many days does passport renewal take online?", "--json"]):
+        assert cli.main([*dirs, *argv]) == 0
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+    assert cli.main([*dirs, "index", "--force"]) == 0
+    assert "skipped deck-\\xff.md: its file name is not valid UTF-8; rename it" in capsys.readouterr().err

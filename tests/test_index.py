@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from egov_qa.assistant import Assistant
-from egov_qa.errors import CorpusError, IndexInvalidError
+from egov_qa.assistant import Assistant, build_index
+from egov_qa.errors import CorpusError, IndexInvalidError, IndexWriteError
 from egov_qa.index import MANIFEST, UNIT_VECTORS, UNITS_FILE, IndexBuilder, load_index, save_index
 
 
@@ -134,3 +134,119 @@ def test_unit_context_is_what_a_reader_sees_around_the_unit():
     assert context["Child bullet"] == ["Title", "Section", "Parent bullet"]
     assert context["A note"] == ["Title", "Section", "Child bullet"]
     assert context["Lone bullet"] == ["Title", "Other"]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda m: [m],
+        lambda m: {**m, "files": list(m["files"])},
+        lambda m: {**m, "files": {n: {"sha256": i["sha256"]} for n, i in m["files"].items()}},
+        lambda m: {**m, "files": {**m["files"], "../../etc/passwd": next(iter(m["files"].values()))}},
+        lambda m: {**m, "counts": {"slides": "2", "units": m["counts"]["units"]}},
+        lambda m: {k: v for k, v in m.items() if k != "counts"},
+        lambda m: {**m, "dimension": "64"},
+        lambda m: {**m, "corpus": ["deck.md"]},
+        lambda m: {**m, "corpus": {**m["corpus"], "files": None}},
+    ],
+    ids=[
+        "a-list",
+        "files-a-list",
+        "file-without-bytes",
+        "file-outside",
+        "count-as-text",
+        "no-counts",
+        "dimension-as-text",
+        "corpus-a-list",
+        "corpus-files-null",
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_damaged_and_rebuilt(built, fake_embedder, shape):
+    builder, corpus, index_dir = built
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    (index_dir / MANIFEST).write_text(json.dumps(shape(manifest)))
+    with pytest.raises(IndexInvalidError, match=r"the index manifest in .* is damaged"):
+        load_index(index_dir, builder.fingerprint(corpus))
+    messages = []
+    Assistant(corpus, index_dir, embedder=fake_embedder, progress=messages.append)
+    assert "is damaged" in messages[0]
+    assert load_index(index_dir, builder.fingerprint(corpus)).manifest["counts"] == manifest["counts"]
+
+
+def test_a_staging_folder_left_by_a_killed_build_is_removed_by_the_next(built, fake_embedder):
+    builder, corpus, index_dir = built
+    left = index_dir / ".build-killed"
+    left.mkdir()
+    (left / UNITS_FILE).write_text("[]")
+    build_index(builder, corpus, index_dir)
+    assert not left.exists()
+    assert load_index(index_dir, builder.fingerprint(corpus))
+
+
+@pytest.fixture
+def full_disk(tmp_path, monkeypatch):
+    """A folder on a disk about to be full: a small tmpfs when it can be mounted
+    (as root), else a disk whose JSON writes fail with ENOSPC once ``fill`` is called."""
+    import errno
+    import os
+    import subprocess
+
+    import egov_qa.index as index_module
+
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
+
+    def fill() -> None:
+        if not mounted:
+
+            def no_space(path, data):
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+            monkeypatch.setattr(index_module, "_write_json", no_space)
+            return
+        # Fill the disk, then free a little: the next save gets some way, then runs out.
+        with open(folder / "filler", "wb", buffering=0) as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 4096)
+            except OSError:
+                pass
+        os.truncate(folder / "filler", (folder / "filler").stat().st_size - 8192)
+
+    yield folder, fill
+    if mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_a_message_and_the_old_index_is_kept(tiny_corpus, fake_embedder, full_disk, capsys):
+    from egov_qa import cli, embedder
+
+    folder, fill = full_disk
+    index_dir = folder / "index"
+    builder = IndexBuilder(fake_embedder)
+    build_index(builder, tiny_corpus, index_dir)
+    before = {p.name: p.read_bytes() for p in index_dir.iterdir() if p.is_file()}
+    fill()
+    (tiny_corpus / "more.md").write_text("# More\n\n" + "A further fact about the agency. " * 200)
+    with pytest.raises(IndexWriteError, match=rf"the disk is full: cannot save the index in {index_dir}"):
+        build_index(builder, tiny_corpus, index_dir)
+    after = {p.name: p.read_bytes() for p in index_dir.iterdir() if p.is_file()}
+    assert after == before
+    assert not list(index_dir.glob(".build-*"))
+    assert load_index(index_dir).manifest["counts"]["slides"] == 2
+
+    embedder_factory = embedder.load_embedder
+    try:
+        embedder.load_embedder = lambda name=None: fake_embedder
+        code = cli.main(["--corpus", str(tiny_corpus), "--index", str(index_dir), "index"])
+    finally:
+        embedder.load_embedder = embedder_factory
+    err = capsys.readouterr().err
+    assert code == 1 and "the disk is full" in err and "Traceback" not in err

@@ -1,12 +1,16 @@
 """Reading decks: Markdown, PDF (real decks), text, and every kind of bad file."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import DATA
 from pypdf import PdfWriter
 
+from egov_qa import loader
 from egov_qa.errors import CorpusError
 from egov_qa.loader import DeckLoader, plain_slide, split_markdown
 
@@ -20,6 +24,57 @@ class TestDeckLoader:
     def test_invalid_construction_names_the_value(self):
         with pytest.raises(ValueError, match=r"'README.md'"):
             DeckLoader(exclude="README.md")
+
+    def test_default_limits_bound_every_deck(self):
+        loader = DeckLoader()
+        assert loader.settings() == {"max_file_bytes": 32 * 1024 * 1024, "max_slides": 1000, "max_slide_chars": 20_000}
+
+    @pytest.mark.parametrize("setting", ["max_file_bytes", "max_slides", "max_slide_chars"])
+    @pytest.mark.parametrize("value", [0, -1, 2.5, None])
+    def test_invalid_limits_name_the_setting(self, setting, value):
+        with pytest.raises(ValueError, match=rf"{setting} must be a whole number of at least 1, not {value!r}"):
+            DeckLoader(**{setting: value})
+
+    @pytest.mark.parametrize("name", ["big.md", "big.txt", "big.pdf"])
+    def test_a_file_over_the_size_limit_is_skipped_unread(self, tmp_path, name):
+        (tmp_path / name).write_bytes(b"# Big\n\n" + b"x" * 3000)
+        (tmp_path / "small.md").write_text("# Small\n\nA fact.\n")
+        result = DeckLoader(max_file_bytes=2048).load(tmp_path)
+        assert {s.source for s in result.slides} == {"small.md"}
+        assert result.warnings == (
+            f"skipped {name}: the file is 2.9 KB, over the limit of 2.0 KB per deck file; split it into smaller decks",
+        )
+
+    def test_a_large_file_says_it_takes_a_while(self, tmp_path, monkeypatch, caplog):
+        monkeypatch.setattr(loader, "LARGE_FILE_BYTES", 10)
+        (tmp_path / "deck.md").write_text("# Deck\n\nA fact about the agency.\n")
+        DeckLoader().load(tmp_path)
+        assert "reading deck.md (33 bytes): a large deck takes a while" in caplog.messages
+
+    def test_slides_past_the_limit_are_left_out_with_a_warning(self, tmp_path):
+        (tmp_path / "many.md").write_text("\n---\n".join(f"# Slide {n}\n\nFact {n}." for n in range(1, 8)))
+        result = DeckLoader(max_slides=3).load(tmp_path)
+        assert [s.number for s in result.slides] == [1, 2, 3]
+        assert result.warnings == (
+            "many.md: only its first 3 slides are indexed; it has 7, over the limit of 3 slides per deck",
+        )
+
+    def test_a_slide_past_the_character_limit_is_cut_with_a_warning(self, tmp_path):
+        (tmp_path / "long.md").write_text("# Long\n\n| | Before | After |\n|---|---|---|\n| Wait | 3 days | 2 min |\n")
+        (tmp_path / "pages.txt").write_text("short page\f" + "word " * 100)
+        result = DeckLoader(max_slide_chars=21).load(tmp_path)
+        long, short, cut = result.slides
+        assert long.text == "Long\nWait | Before: 3"
+        assert [(b.kind, long.text[b.start : b.end]) for b in long.blocks] == [
+            ("heading", "Long"),
+            ("row", long.text[5:]),
+        ]
+        assert [long.text[c.start : c.end] for c in long.blocks[1].cells] == ["Wait", "3"]
+        assert short.text == "short page" and len(cut.text) == 21
+        assert result.warnings == (
+            "long.md slide 1: only its first 21 characters are indexed; it has 41, over the limit of 21 per slide",
+            "pages.txt slide 2: only its first 21 characters are indexed; it has 499, over the limit of 21 per slide",
+        )
 
     def test_missing_folder_is_a_clear_error(self, tmp_path):
         with pytest.raises(CorpusError, match="does not exist"):
@@ -142,3 +197,47 @@ def test_reference_notes_are_kept_apart_from_bullets():
     (slide,) = split_markdown("# T\n\n- Used support agencies\n\n※ NIA, KLID\n", "d.md")
     assert [b.kind for b in slide.blocks] == ["heading", "bullet", "note"]
     assert slide.text == "T\nUsed support agencies\nNIA, KLID"
+
+
+LONG = 100_000
+
+
+@pytest.mark.parametrize(
+    "deck",
+    [
+        "# Title" + " " * LONG + "x",  # a heading's trailing spaces
+        "[" * LONG,  # an unclosed link
+        "![" * (LONG // 2),  # unclosed images
+        "| a | b |\n|" + " " * LONG + "x",  # a table's separator line
+        "- " + " " * LONG + "x",  # a bullet
+        "*a" * (LONG // 2),  # unclosed emphasis
+    ],
+    ids=["heading", "link", "image", "table", "bullet", "emphasis"],
+)
+def test_a_long_line_is_read_in_linear_time(tmp_path, deck):
+    # In a child process, so that a pattern that backtracks fails the test instead of hanging it.
+    (tmp_path / "deck.md").write_text(deck, encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path; from egov_qa.loader import split_markdown;"
+        "from egov_qa.splitter import UnitSplitter;"
+        "slides = split_markdown(Path(sys.argv[1]).read_text(), 'deck.md');"
+        "print(sum(len(UnitSplitter().split(s)) for s in slides))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "deck.md")], env=env, capture_output=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading one long line did not finish in 60 s: a pattern backtracks")
+    assert done.returncode == 0, done.stderr.decode()
+
+
+class TestInlineMarkup:
+    def test_only_real_markup_is_removed(self):
+        (slide,) = split_markdown("# C#\n\nwindow.__xss and snake_case_name, a * b ** c\n\n**bold** _it_\n", "d.md")
+        assert slide.text == "C#\nwindow.__xss and snake_case_name, a * b ** c\nbold it"
+
+    def test_closing_hashes_of_a_heading_are_markup(self):
+        (slide,) = split_markdown("## Title ##\n", "d.md")
+        assert slide.title == "Title"

@@ -95,6 +95,14 @@ def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"a question must be text, not {type(question).__name__}")
     text = " ".join(question.split())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Invalid UTF-8 on a command line arrives as lone surrogates; no model can read them.
+        raise QuestionError(
+            f"the question holds a character that is not valid text (at position {exc.start + 1}: "
+            "invalid UTF-8 or a lone surrogate): type it again as plain text"
+        ) from exc
     if not text:
         raise QuestionError("the question is empty: type a question about the deck")
     if len(text) > limit:

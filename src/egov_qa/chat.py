@@ -6,11 +6,14 @@ rendered as HTML: every piece of text is escaped before it is put on the page,
 and Gradio's own sanitizing stays on.
 """
 
-import functools
+import contextlib
 import html
 import logging
 import re
+import threading
 from pathlib import Path
+
+import cachetools
 
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
 from egov_qa.cli import confidence_words
@@ -35,11 +38,28 @@ CSS = """
 .slide-title { margin: 0 0 0.5rem 0; }
 """
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# A refused question is shown back only this far: it may be any size.
+ECHO_CHARS = 200
+# The app has no upload control; Gradio's upload route still takes files, so bound them.
+MAX_UPLOAD = "1mb"
+# A page is rendered at most this many pixels on its longer side, whatever its page box.
+MAX_PAGE_PIXELS = 2000
+PAGE_SCALE = 1.2
+# Rendered pages kept for reuse, bounded by their size in memory.
+PAGE_CACHE_BYTES = 128 * 1024 * 1024
 
 
 def md_text(text: str) -> str:
     """``text`` made inert for a Markdown message: HTML escaped, Markdown marks escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def echo(question: object) -> str:
+    """A refused question as shown back in the chat: valid text, at most :data:`ECHO_CHARS` long."""
+    text = question if isinstance(question, str) else ""
+    # Lone surrogates cannot be sent to the browser: show them as replacement marks.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}… ({len(text):,} characters)"
 
 
 def format_answer(answer: Answer) -> str:
@@ -111,8 +131,9 @@ class ChatApp:
         try:
             answer = self.assistant.ask(question)
         except EgovQAError as exc:
+            log.warning("question refused: %s", exc)
             history += [
-                {"role": "user", "content": md_text(question or "")},
+                {"role": "user", "content": md_text(echo(question))},
                 {"role": "assistant", "content": f"⚠️ {md_text(str(exc))}"},
             ]
             answers += [None, None]
@@ -163,12 +184,19 @@ class ChatApp:
         return self.view(int(position or 0) + delta, answer)
 
     def goto(self, number, answers: list):
+        """Open slide ``number`` (1-based); a number outside the deck opens the nearest end, saying the range."""
         answer = _latest(answers)
         try:
             position = int(number) - 1
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             position = 0
-        return self.view(position, answer)
+        shown = self.view(position, answer)
+        if not 0 <= position < len(self.slides):
+            image, text, at, box, where, link = shown
+            asked = "that number" if number is None else f"slide {number}"
+            where = f"There is no {md_text(str(asked))}: slides run from 1 to {len(self.slides)}. {where}"
+            shown = (image, text, at, box, where, link)
+        return shown
 
     def page_image(self, slide: Slide):
         """A PDF slide's page rendered as an image (None for other decks)."""
@@ -192,8 +220,10 @@ class ChatApp:
 
         try:
             return self.assistant.ask(question, top_k=int(top_k)).to_dict()
-        except (EgovQAError, ValueError, TypeError) as exc:
-            raise gr.Error(str(exc)) from exc
+        except (EgovQAError, ValueError, TypeError, OverflowError) as exc:
+            # A caller's mistake: one log line, not a traceback.
+            log.warning("/ask refused: %s", exc)
+            raise gr.Error(str(exc), print_exception=False) from exc
 
 
 def _latest(answers: list) -> Answer | None:
@@ -201,9 +231,28 @@ def _latest(answers: list) -> Answer | None:
     return next((a for a in reversed(answers or []) if a is not None), None)
 
 
-@functools.lru_cache(maxsize=64)
+def _image_bytes(image) -> int:
+    return 1 if image is None else image.width * image.height * len(image.getbands())
+
+
+_pages: cachetools.LRUCache = cachetools.LRUCache(maxsize=PAGE_CACHE_BYTES, getsizeof=_image_bytes)
+_pages_lock = threading.Lock()
+
+
 def _render_page(corpus_dir: str, source: str, number: int):
-    """Render page ``number`` of ``corpus_dir/source`` with pypdfium2 (only inside the corpus)."""
+    """Page ``number`` of ``corpus_dir/source`` as an image (only inside the corpus), cached by size."""
+    key = (corpus_dir, source, number)
+    with _pages_lock:
+        if key in _pages:
+            return _pages[key]
+    image = _render(corpus_dir, source, number)
+    with _pages_lock, contextlib.suppress(ValueError):  # ValueError: larger than the whole cache
+        _pages[key] = image
+    return image
+
+
+def _render(corpus_dir: str, source: str, number: int):
+    """Render one page with pypdfium2, at most :data:`MAX_PAGE_PIXELS` on its longer side."""
     path = (Path(corpus_dir) / source).resolve()
     if Path(corpus_dir) not in path.parents or not path.is_file():
         return None
@@ -212,7 +261,10 @@ def _render_page(corpus_dir: str, source: str, number: int):
 
         document = pdfium.PdfDocument(str(path))
         try:
-            return document[number - 1].render(scale=1.2).to_pil()
+            page = document[number - 1]
+            # A page box can be 200 inches wide: scale it down, never past the cap.
+            longest = max(page.get_size()) or 1.0
+            return page.render(scale=min(PAGE_SCALE, MAX_PAGE_PIXELS / longest)).to_pil()
         finally:
             document.close()
     except Exception as exc:  # noqa: BLE001 - a page that will not render is shown as text only
@@ -225,7 +277,8 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
     import gradio as gr
 
     app = ChatApp(assistant, data_dir)
-    with gr.Blocks(title="egov-qa: e-Government of Korea") as demo:
+    # No telemetry: the app talks to nobody but its users.
+    with gr.Blocks(title="egov-qa: e-Government of Korea", analytics_enabled=False) as demo:
         answers = gr.State([])
         gr.Markdown(
             "## e-Government of Korea: ask the deck\n"
@@ -257,9 +310,9 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
                     previous = gr.Button("◀ Previous", elem_id="previous")
                     following = gr.Button("Next ▶", elem_id="next")
                 with gr.Row():
-                    number = gr.Number(
-                        value=1, label="Go to slide", precision=0, minimum=1, maximum=len(app.slides), elem_id="goto"
-                    )
+                    # No minimum or maximum: Gradio would refuse 0 with an error badge on
+                    # every output; ChatApp.goto opens the nearest slide and says the range.
+                    number = gr.Number(value=1, label="Go to slide", precision=0, elem_id="goto")
                     where = gr.Markdown(elem_id="where")
                 link = gr.Markdown(elem_id="link")
                 position = gr.State(0)
@@ -311,3 +364,20 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
+
+
+def launch(demo, host: str, port: int) -> None:
+    """Start serving ``demo`` on ``host:port`` in the background; returns once it listens.
+
+    Raises:
+        OSError: the port cannot be listened on (already in use).
+    """
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        footer_links=["api"],
+        quiet=True,
+        max_file_size=MAX_UPLOAD,
+        prevent_thread_lock=True,
+    )

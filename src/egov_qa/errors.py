@@ -13,6 +13,10 @@ class IndexInvalidError(EgovQAError):
     """A saved index is missing, stale or damaged; the message says which."""
 
 
+class IndexWriteError(EgovQAError):
+    """The index could not be saved (the disk is full); the index that was there is kept."""
+
+
 class ModelLoadError(EgovQAError):
     """The embedding model could not be loaded."""
 

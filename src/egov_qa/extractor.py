@@ -47,6 +47,15 @@ class Weights:
     steepness: float = 6.0  # logistic steepness
 
 
+def _below(value: float, limit: float) -> str:
+    """``value < limit`` with as many decimals as it takes to read true (never ``0.27 < 0.27``)."""
+    for decimals in range(2, 8):
+        shown, bound = f"{value:.{decimals}f}", f"{limit:.{decimals}f}"
+        if shown != bound:
+            return f"{shown} < {bound}"
+    return f"{value!r} < {limit!r}"
+
+
 @dataclass(frozen=True)
 class Candidate:
     unit_pos: int
@@ -232,7 +241,7 @@ class AnswerExtractor:
         elif missing:
             reason, confidence = "no passage about this mentions " + ", ".join(missing), min(confidence, 0.1)
         elif confidence < threshold:
-            reason = f"support is weak (confidence {confidence:.2f} < {threshold:.2f})"
+            reason = f"support is weak (confidence {_below(confidence, threshold)})"
         else:
             reason = None
         if reason:

@@ -13,6 +13,7 @@ the reason when the index is missing, stale or damaged.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -31,8 +32,8 @@ import numpy as np
 
 from egov_qa.documents import Block, Cell, Slide, Unit
 from egov_qa.embedder import Embedder
-from egov_qa.errors import IndexInvalidError
-from egov_qa.loader import DeckLoader
+from egov_qa.errors import IndexInvalidError, IndexWriteError
+from egov_qa.loader import DeckLoader, source_name
 from egov_qa.splitter import UnitSplitter
 from egov_qa.text import terms
 
@@ -46,6 +47,10 @@ SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
 UNIT_VECTORS = "units.faiss"
 SLIDE_VECTORS = "slides.faiss"
+STAGING_PREFIX = ".build-"
+# A failed write with less than this left on the disk is taken for a full disk:
+# numpy reports one as "N requested and M written", without an errno.
+FULL_DISK_BYTES = 1024 * 1024
 _BM25_PARTS = ("data", "indices", "indptr", "vocab", "params")
 
 
@@ -63,6 +68,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _deck_hash(path: Path) -> str:
+    """A deck file's hash, or why it cannot be read (the loader skips it with a warning)."""
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
 
 
 def _version(package: str) -> str | None:
@@ -152,11 +165,11 @@ class IndexBuilder:
     def fingerprint(self, corpus_dir: Path) -> dict:
         """What the index must have been built from to be current for ``corpus_dir``."""
         corpus_dir = Path(corpus_dir)
-        files = {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in self.loader.files(corpus_dir)}
+        files = {source_name(p, corpus_dir): _deck_hash(p) for p in self.loader.files(corpus_dir)}
         return {
             "format": INDEX_FORMAT,
             "model": self.embedder.name,
-            "corpus": {"files": files, "exclude": list(self.loader.exclude)},
+            "corpus": {"files": files, "exclude": list(self.loader.exclude), "limits": self.loader.settings()},
             "chunking": self.splitter.settings(),
         }
 
@@ -240,36 +253,43 @@ def _unit_from_dict(data: dict) -> Unit:
 
 @contextlib.contextmanager
 def index_lock(index_dir: Path):
-    """Hold an exclusive lock on ``index_dir`` so two builds never interleave."""
+    """Hold an exclusive lock on ``index_dir`` so two builds never interleave.
+
+    Every build stages its files under this lock, so a staging folder found once
+    the lock is held was left by a build that was killed: it is removed.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            _remove_stale_staging(index_dir)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _remove_stale_staging(index_dir: Path) -> None:
+    for path in index_dir.glob(f"{STAGING_PREFIX}*"):
+        if path.is_dir() and not path.is_symlink():
+            log.info("removing %s, left by a build that did not finish", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def save_index(index: Index, index_dir: Path) -> None:
-    """Write ``index`` to ``index_dir`` atomically (files first, the manifest last)."""
+    """Write ``index`` to ``index_dir`` atomically (files first, the manifest last).
+
+    Call it under :func:`index_lock`. When it fails, the index that was in
+    ``index_dir`` is left as it was and nothing of the new one remains.
+
+    Raises:
+        IndexWriteError: the disk is full.
+        OSError: the folder cannot be written for another reason (permissions).
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
-        _write_json(staging / SLIDES_FILE, [_slide_to_dict(s) for s in index.slides])
-        _write_json(staging / UNITS_FILE, [asdict(u) for u in index.units])
-        faiss.write_index(index.unit_vectors, str(staging / UNIT_VECTORS))
-        faiss.write_index(index.slide_vectors, str(staging / SLIDE_VECTORS))
-        index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
-        index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
-        names = sorted(p.name for p in staging.iterdir() if p.is_file())
-        manifest = dict(index.manifest)
-        manifest["files"] = {
-            n: {"bytes": (staging / n).stat().st_size, "sha256": file_sha256(staging / n)} for n in names
-        }
-        _write_json(staging / MANIFEST, manifest)
-        for name in names:
-            _fsync(staging / name)
+        names, manifest = _stage(index, staging)
         # From here until the new manifest lands, the folder has no manifest and
         # so never loads as a mix of old and new files.
         (index_dir / MANIFEST).unlink(missing_ok=True)
@@ -277,8 +297,44 @@ def save_index(index: Index, index_dir: Path) -> None:
             os.replace(staging / name, index_dir / name)
         os.replace(staging / MANIFEST, index_dir / MANIFEST)
         index.manifest = manifest
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) or _free_bytes(staging) < FULL_DISK_BYTES:
+            raise IndexWriteError(
+                f"the disk is full: cannot save the index in {index_dir} "
+                f"({_free_bytes(index_dir) // 1024} KB free); the index there is unchanged: "
+                "free some space, or pass --index DIR on another disk, and build again"
+            ) from exc
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stage(index: Index, staging: Path) -> tuple[list[str], dict]:
+    """Write every file of ``index`` into ``staging``, the manifest last.
+
+    Returns the other files' names and the manifest written.
+    """
+    _write_json(staging / SLIDES_FILE, [_slide_to_dict(s) for s in index.slides])
+    _write_json(staging / UNITS_FILE, [asdict(u) for u in index.units])
+    # Through Python's own file writes, so that a full disk is an OSError that says so.
+    (staging / UNIT_VECTORS).write_bytes(faiss.serialize_index(index.unit_vectors).tobytes())
+    (staging / SLIDE_VECTORS).write_bytes(faiss.serialize_index(index.slide_vectors).tobytes())
+    index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
+    index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
+    names = sorted(p.name for p in staging.iterdir() if p.is_file())
+    manifest = dict(index.manifest)
+    manifest["files"] = {n: {"bytes": (staging / n).stat().st_size, "sha256": file_sha256(staging / n)} for n in names}
+    _write_json(staging / MANIFEST, manifest)
+    for name in [*names, MANIFEST]:
+        _fsync(staging / name)
+    return names, manifest
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return FULL_DISK_BYTES
 
 
 def _write_json(path: Path, data) -> None:
@@ -308,8 +364,41 @@ def stale_reason(manifest: dict, expected: dict) -> str | None:
         return "the corpus changed (" + ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "") + ")"
     if manifest.get("corpus", {}).get("exclude") != expected["corpus"]["exclude"]:
         return "the corpus exclude patterns changed"
+    if manifest.get("corpus", {}).get("limits") != expected["corpus"]["limits"]:
+        return "the deck limits changed"
     if manifest.get("chunking") != expected["chunking"]:
         return f"the chunking settings changed ({manifest.get('chunking')} -> {expected['chunking']})"
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _manifest_problem(manifest: object) -> str | None:
+    """What is wrong with the shape of a manifest read from disk, or None.
+
+    A manifest that is valid JSON can still be of the wrong shape (a list, a
+    count that is text, a key missing): that index is damaged, like any other.
+    """
+    if not isinstance(manifest, dict):
+        return f"it holds a JSON {type(manifest).__name__}, not an object"
+    for key, kind in (("files", dict), ("counts", dict), ("corpus", dict)):
+        if not isinstance(manifest.get(key), kind):
+            return f"{key!r} is missing or not a JSON object"
+    if not _is_int(manifest.get("dimension")):
+        return "'dimension' is missing or not a whole number"
+    if not isinstance(manifest["corpus"].get("files"), dict):
+        return "'corpus.files' is missing or not a JSON object"
+    for key in ("slides", "units"):
+        if not _is_int(manifest["counts"].get(key)):
+            return f"'counts.{key}' is missing or not a whole number"
+    for name, info in manifest["files"].items():
+        # Only plain names: the manifest must not point outside its folder.
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            return f"it lists the file {name!r}, which is no index file name"
+        if not isinstance(info, dict) or not _is_int(info.get("bytes")) or not isinstance(info.get("sha256"), str):
+            return f"the entry for {name} is not {{'bytes': N, 'sha256': HASH}}"
     return None
 
 
@@ -329,11 +418,12 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         raise IndexInvalidError(f"no index in {index_dir}")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        counts = manifest["counts"]
-        dimension = manifest["dimension"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise IndexInvalidError(f"the index manifest in {index_dir} is damaged ({exc})") from exc
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexInvalidError(f"the index manifest in {index_dir} is damaged ({problem})")
+    files, counts, dimension = manifest["files"], manifest["counts"], manifest["dimension"]
     if expected is not None:
         reason = stale_reason(manifest, expected)
         if reason:

@@ -61,6 +61,7 @@ BEFORE_WORDS = frozenset(
 )
 _ARROW = re.compile(r"\s*[▶►→➔]\s*|\s+->\s+")
 _NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?$")
+_TOKEN = re.compile(r"[A-Za-z][\w'-]*")
 _ENUMERATION = re.compile(r"^\d{1,2}\.?\s+[A-Z]")
 
 
@@ -90,15 +91,17 @@ def analyze(text: str) -> Question:
     answer_type = next((kind for kind, cue in _TYPE_CUES if cue.search(text)), None)
     lowered = words(text)
     numbers = tuple(dict.fromkeys(w.replace(",", "") for w in lowered if _NUMBER.match(w)))
-    tokens = re.findall(r"[A-Za-z][\w'-]*", text)
     names = []
-    for position, token in enumerate(tokens):
-        bare = token.split("'")[0]
+    for token in _TOKEN.finditer(text):
+        bare = token.group().split("'")[0]
         lower = bare.lower()
         if lower in STOPWORDS or lower in QUESTION_WORDS or len(bare) < 2:
             continue
         is_acronym = bare.isupper() and any(c.isalpha() for c in bare)
-        if is_acronym or (position > 0 and bare[0].isupper()):
+        # A sentence's first word is capitalized whatever it is ("Please ..."): no name.
+        before = text[: token.start()].rstrip(" \t\n\"'“‘(")
+        opens_sentence = not before or before.endswith((".", "!", "?"))
+        if is_acronym or (not opens_sentence and bare[0].isupper()):
             names.append(bare)
     direction = None
     lowered_set = set(lowered)
