@@ -133,7 +133,7 @@ def test_lines_on_most_pages_are_furniture():
 
 
 def test_page_numbers_printed_on_a_title_are_parted_from_it():
-    pages = [[line(f"{n} Topic number {n}", 50, 300)] for n in range(1, 5)]
+    pages = [[line(f"{n} Topic number {n}", 50, 300), line(f"Rev {n}", 50, 200)] for n in range(1, 5)]
     parted = split_page_numbers(pages)
-    assert [ln.text for ln in parted[2]] == ["Topic number 3", "3"]
-    assert split_page_numbers(pages[:1]) == pages[:1]
+    assert [ln.text for ln in parted[2]] == ["Topic number 3", "3", "Rev 3"]
+    assert split_page_numbers(pages[:2]) == pages[:2]

@@ -33,6 +33,8 @@ _SPACE = re.compile(r"\s+")
 # A line on at least this share of a deck's pages (and on 3 or more) is furniture.
 FURNITURE_SHARE = 0.5
 FURNITURE_MIN_PAGES = 3
+# The longest line of text that can lead a list of bullet items as its heading.
+LEAD_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -125,36 +127,30 @@ def page_lines(textpage) -> list[Line]:
 
 
 def split_page_numbers(pages: list[list[Line]]) -> list[list[Line]]:
-    """Part a page's own number from the line it is printed on ("5 What is…", "Backup Slides 13").
+    """Part a page's own number from the start of the line it is printed on ("5 What is…").
 
-    Only when the deck does so on most of its pages: then the number is page
-    furniture, not part of a title or a sentence.
+    Only when the deck does so on several pages (a line that starts with its own
+    page's number by chance is rare): then the number is page furniture, not part
+    of a title. A number at a line's end is left alone: "Rev 5" on page 5 is a fact.
     """
 
-    def numbered(number: int, line: Line) -> str | None:
-        mark = str(number)
-        if line.text.startswith(mark + " "):
-            return "start"
-        if line.text.endswith(" " + mark):
-            return "end"
-        return None
+    def numbered(number: int, line: Line) -> bool:
+        return line.text.startswith(f"{number} ")
 
     hits = sum(any(numbered(n, line) for line in lines) for n, lines in enumerate(pages, 1))
-    if hits < max(FURNITURE_MIN_PAGES, FURNITURE_SHARE * len(pages)):
+    if hits < FURNITURE_MIN_PAGES:
         return pages
     parted = []
     for number, lines in enumerate(pages, 1):
         out: list[Line] = []
         done = False
         for line in lines:
-            where = None if done else numbered(number, line)
-            if where is None:
+            if done or not numbered(number, line):
                 out.append(line)
                 continue
             done = True
             mark = str(number)
-            rest = line.text[len(mark) + 1 :] if where == "start" else line.text[: -len(mark) - 1]
-            out += [replace(line, text=rest.strip(), text_left=line.left), replace(line, text=mark)]
+            out += [replace(line, text=line.text[len(mark) + 1 :].strip()), replace(line, text=mark)]
         parted.append(out)
     return parted
 
@@ -259,7 +255,7 @@ def paragraphs(lines: list[Line], furniture: frozenset[str], number: int = 0) ->
             groups.append(("bullet" if bullet else "text", [line]))
     found = [Paragraph(_join(group), kind, tuple(group)) for kind, group in groups]
     found = _mark_title(found)
-    return _with_levels(_reading_order(found))
+    return _with_levels(_mark_leads(_reading_order(found)))
 
 
 def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
@@ -272,7 +268,7 @@ def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
     page_top = max(p.top for p in content)
     page_bottom = min(line.bottom for p in content for line in p.lines)
     upper = page_bottom + 0.5 * (page_top - page_bottom)
-    large = [p for p in content if p.lines[0].height > 1.15 * body and p.top >= upper]
+    large = [p for p in content if p.kind != "bullet" and p.lines[0].height > 1.15 * body and p.top >= upper]
     if large:
         title = max(large, key=lambda p: p.top)
     else:
@@ -280,6 +276,21 @@ def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
         if title.kind == "bullet":
             return found
     return [Paragraph(p.text, "heading", p.lines) if p is title else p for p in found]
+
+
+def _mark_leads(found: list[Paragraph]) -> list[Paragraph]:
+    """A short line of text right before bullet items leads them ("Outcomes:", "Closed PRs"): a heading.
+
+    What a reader sees above an item is part of what it says, so the item is
+    read (and embedded) with it.
+    """
+    marked = list(found)
+    for i, p in enumerate(found[:-1]):
+        after = found[i + 1]
+        short = len(p.lines) == 1 and len(p.text) <= LEAD_CHARS and not _SENTENCE_END.search(p.text.rstrip(":"))
+        if p.kind == "text" and short and after.kind == "bullet" and after.lines[0].top < p.top:
+            marked[i] = Paragraph(p.text, "heading", p.lines)
+    return marked
 
 
 def _reading_order(found: list[Paragraph]) -> list[Paragraph]:

@@ -1,0 +1,50 @@
+"""The eval sets of real decks: their brief, and every fact found on exactly its slide."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+from egov_qa.evaluate import SHIPPED, find_suites, load_eval_set, plain
+from egov_qa.loader import DeckLoader
+from egov_qa.text import normalize
+
+SUITES = [s for s in find_suites(ROOT / "evals", ROOT / "corpus") if s.name != SHIPPED]
+
+
+def test_every_real_deck_has_an_eval_set():
+    decks = sorted(p.name for p in (ROOT / "evals" / "decks").iterdir() if p.is_dir())
+    assert decks == sorted(s.name for s in SUITES)
+    assert len(SUITES) == 8
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
+def test_eval_set_meets_its_brief(suite):
+    items = plain(load_eval_set(suite.eval_set))
+    answerable = [i for i in items if i.answerable]
+    unanswerable = [i for i in items if not i.answerable]
+    assert len(answerable) >= 30
+    assert sum(i.paraphrase for i in answerable) * 3 >= len(answerable)
+    assert len(unanswerable) >= 10
+    assert sum(i.type == "near-miss" for i in unanswerable) * 2 >= len(unanswerable)
+    forms = {i.form for i in load_eval_set(suite.eval_set)} - {None}
+    assert forms == {"follow-up", "typo", "two-part"}
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
+def test_every_fact_is_on_exactly_its_slide(suite):
+    """Read as egov-qa reads the deck, each evidence string stands on its slide and no other,
+    and each accepted answer stands on that slide."""
+    slides = DeckLoader().load(suite.corpus).slides
+    texts = {s.number: normalize(s.text) for s in slides}
+    problems = []
+    for item in load_eval_set(suite.eval_set):
+        facts = [(item.answers, item.evidence, item.slide), *((p.answers, p.evidence, p.slide) for p in item.parts)]
+        for answers, evidence, slide in facts if item.answerable else []:
+            found = [n for n, text in texts.items() if normalize(evidence) in text]
+            if found != [slide]:
+                problems.append(f"{item.id}: evidence {evidence!r} on slides {found}, expected [{slide}]")
+            missing = [a for a in answers if normalize(a) not in texts.get(slide, "")]
+            if missing:
+                problems.append(f"{item.id}: answers {missing} not on slide {slide}")
+    assert not problems, "\n".join(problems)
