@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 CODE := src tests bench app.py
 
-.PHONY: run chat ask index test lint format eval calibrate bench browser setup clean
+.PHONY: run chat ask index test lint format eval eval-all calibrate bench browser setup clean
 
 run: chat
 
@@ -33,6 +33,9 @@ format: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/egov-qa eval
+
+eval-all: $(STAMP)
+	$(BIN)/egov-qa eval --all
 
 calibrate: $(STAMP)
 	$(BIN)/egov-qa eval --calibrate

@@ -1,6 +1,7 @@
 """Eval scoring, the eval set's schema, calibration and the eval command."""
 
 import json
+from typing import ClassVar
 
 import pytest
 from conftest import FakeEmbedder
@@ -14,12 +15,15 @@ from egov_qa.evaluate import (
     answer_correct,
     calibrate,
     citation_correct,
+    find_suites,
     fit_threshold,
     fold_of,
     load_eval_set,
     metrics,
+    plain,
     selective_curve,
 )
+from egov_qa.report import pool
 from egov_qa.text import normalize
 
 
@@ -250,3 +254,93 @@ def test_eval_command_prints_a_table_with_failures(eval_command, capsys):
 def test_eval_command_names_a_bad_line_in_the_set(eval_command, capsys):
     assert eval_command(['{"id": 1}']) == 1
     assert "line 1: 'id' must be a str" in capsys.readouterr().err
+
+
+class TestSuites:
+    def test_finds_the_shipped_set_and_every_deck_set(self, tmp_path):
+        (tmp_path / "known_facts.jsonl").write_text("{}")
+        (tmp_path / "sets").mkdir()
+        (tmp_path / "sets" / "b.jsonl").write_text("{}")
+        (tmp_path / "decks" / "b").mkdir(parents=True)
+        suites = find_suites(tmp_path, tmp_path / "corpus")
+        assert [(s.name, s.corpus.name) for s in suites] == [("shipped", "corpus"), ("b", "b")]
+
+    def test_a_set_without_its_decks_is_named(self, tmp_path):
+        (tmp_path / "sets").mkdir()
+        (tmp_path / "sets" / "lost.jsonl").write_text("{}")
+        with pytest.raises(EvalSetError, match=r"lost\.jsonl has no deck folder"):
+            find_suites(tmp_path, tmp_path / "corpus")
+
+    def test_pool_weights_each_share_by_its_questions(self):
+        one = {"n": 3, "n_answerable": 2, "n_unanswerable": 1, "answer_accuracy": 1.0, "citation_accuracy": 1.0}
+        two = {"n": 5, "n_answerable": 2, "n_unanswerable": 3, "answer_accuracy": 0.0, "citation_accuracy": 0.5}
+        for figures in (one, two):
+            figures.update({"abstention_accuracy": figures["answer_accuracy"], "false_abstention_rate": 0.0})
+            figures["recall@1"] = 1.0
+        pooled = pool([one, two])
+        assert pooled["n"] == 8 and pooled["answer_accuracy"] == 0.5 and pooled["citation_accuracy"] == 0.75
+        assert pooled["abstention_accuracy"] == 0.25  # 1 of 4 unanswerable questions
+
+
+FOLLOW_UP = {"id": "f", "question": "and in 2011?", "answers": ["x"], "evidence": "x", "answerable": True}
+
+
+class TestConversationalItems:
+    base: ClassVar[dict] = FOLLOW_UP
+
+    def test_forms_are_read_with_what_they_need(self, tmp_path):
+        rows = [
+            {**self.base, "form": "follow-up", "previous": "What was it in 2010?", "slide": 2},
+            {
+                **self.base,
+                "id": "t",
+                "form": "two-part",
+                "parts": [{"answers": ["x"], "evidence": "x", "slide": 1}, {"answers": ["y"], "evidence": "y"}],
+            },
+            {**self.base, "id": "p"},
+        ]
+        items = load_eval_set(write_set(tmp_path / "s.jsonl", rows))
+        assert (items[0].form, items[0].previous, items[0].slide) == ("follow-up", "What was it in 2010?", 2)
+        assert [p.answers for p in items[1].parts] == [("x",), ("y",)]
+        assert [i.id for i in plain(items)] == ["p"]
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            ({"form": "follow-up"}, "needs 'previous'"),
+            ({"form": "riddle"}, "'form' must be one of"),
+            ({"form": "two-part", "parts": [{"answers": ["x"], "evidence": "x"}]}, "two or more"),
+            ({"slide": 0}, "'slide' must be a slide number"),
+        ],
+    )
+    def test_bad_forms_are_named(self, tmp_path, extra, message):
+        with pytest.raises(EvalSetError, match=message):
+            load_eval_set(write_set(tmp_path / "s.jsonl", [{**self.base, **extra}]))
+
+
+def test_eval_all_reports_every_set_and_a_pooled_row(tiny_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    evals = tmp_path / "evals"
+    (evals / "decks" / "other").mkdir(parents=True)
+    (evals / "decks" / "other" / "deck.md").write_text("# Parks\n\nThe city has 12 parks.\n")
+    passport = {
+        "id": "a",
+        "question": "How many days does passport renewal take online?",
+        "answers": ["3 days"],
+        "evidence": "Passport renewal takes 3 days",
+        "answerable": True,
+    }
+    parks = {"id": "p", "question": "How many parks does the city have?", "answers": ["12"], "evidence": "12 parks"}
+    write_set(evals / "known_facts.jsonl", [passport])
+    (evals / "sets").mkdir()
+    write_set(evals / "sets" / "other.jsonl", [{**parks, "answerable": True}])
+    argv = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "i"), "eval", "--all", "--evals", str(evals)]
+    assert cli.main([*argv, "--out", str(tmp_path / "reports"), "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in view["sets"]] == ["shipped", "other"]
+    assert view["pooled"]["egov_qa"]["n"] == 1
+    reports = tmp_path / "reports"
+    assert (reports / "all.md").is_file() and (reports / "latest.json").is_file()
+    assert (reports / "decks" / "other" / "latest.md").is_file()
+    assert "| real decks, pooled |" in (reports / "all.md").read_text()
+    assert (tmp_path / "i" / "evals" / "other" / "manifest.json").is_file()

@@ -93,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="eval set JSONL (default: evals/known_facts.jsonl)",
     )
+    evaluate.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_sets",
+        help="run every eval set with its own decks (known_facts.jsonl on the corpus, sets/NAME.jsonl "
+        "on decks/NAME/) and write an overview report",
+    )
+    evaluate.add_argument(
+        "--evals", type=Path, metavar="DIR", default=None, help="with --all: the eval folder (default: evals/)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
         "--out", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)"
@@ -162,7 +172,8 @@ def format_answer(answer) -> str:
     lines.append(textwrap.fill(f"“{answer.answer}”", width=88))
     if answer.span is not None and answer.span.text != answer.answer:
         lines.append(f"Key fact: {answer.span.text}")
-    lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]")
+    notes = " (speaker notes)" if first.notes else ""
+    lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]{notes}")
     lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
     if len(answer.citations) > 1:
         lines.append("See also: " + "; ".join(f"Slide {c.slide}: {c.title}" for c in answer.citations[1:]))
@@ -213,24 +224,13 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from egov_qa import evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, write_calibration
+def _summarize(assistant, items, eval_set: Path, calibration: dict | None, baseline: bool) -> dict:
+    """Ask every plain question of ``items`` and return the report's summary."""
+    from egov_qa import evaluate
     from egov_qa.baseline import ChunkBaseline
 
-    if args.folds < 2:
-        raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
-    eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
-    items = evaluate.load_eval_set(eval_set)
-    assistant = _assistant(args)
-    results = evaluate.run_eval(assistant, items)
-    calibration = None
-    if args.calibrate:
-        calibration = {**evaluate.calibrate(results, folds=args.folds), "model": assistant.embedder.name}
-        saved = write_calibration(calibration)
-        log.warning("calibrated threshold %.2f saved to %s", calibration["threshold"], saved)
-        assistant.extractor.threshold = calibration["threshold"]
-        results = evaluate.run_eval(assistant, items)
+    asked = evaluate.plain(items)
+    results = evaluate.run_eval(assistant, asked)
     summary = evaluate.summarize(results, assistant.threshold)
     summary.update(
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -239,10 +239,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
         model=assistant.index.manifest["model"],
         calibration=calibration,
         baseline=None,
+        conversational=len(items) - len(asked),
     )
-    if not args.no_baseline:
-        baseline = ChunkBaseline(assistant.index.slides, assistant.embedder)
-        summary["baseline"] = evaluate.metrics(evaluate.run_baseline(baseline, items))
+    if baseline:
+        chunks = ChunkBaseline(assistant.index.slides, assistant.embedder)
+        summary["baseline"] = evaluate.metrics(evaluate.run_baseline(chunks, asked))
+    summary["_results"] = results
+    return summary
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from egov_qa import evaluate, report
+    from egov_qa.assistant import PROJECT_ROOT, write_calibration
+
+    if args.folds < 2:
+        raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
+    if args.all_sets:
+        if args.calibrate or args.eval_set:
+            raise EgovQAError("--all runs every eval set as it is: leave out --calibrate and --set")
+        return _eval_all(args)
+    eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
+    items = evaluate.load_eval_set(eval_set)
+    assistant = _assistant(args)
+    calibration = None
+    if args.calibrate:
+        results = evaluate.run_eval(assistant, evaluate.plain(items))
+        calibration = {**evaluate.calibrate(results, folds=args.folds), "model": assistant.embedder.name}
+        saved = write_calibration(calibration)
+        log.warning("calibrated threshold %.2f saved to %s", calibration["threshold"], saved)
+        assistant.extractor.threshold = calibration["threshold"]
+    summary = _summarize(assistant, items, eval_set, calibration, not args.no_baseline)
+    summary.pop("_results")
     paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -252,13 +279,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_all(args: argparse.Namespace) -> int:
+    """Every eval set with its own decks: a report each, and an overview with a pooled row."""
+    from egov_qa import embedder, evaluate, report
+    from egov_qa.assistant import PROJECT_ROOT, Assistant, default_corpus_dir, default_index_dir
+
+    evals_dir = args.evals or PROJECT_ROOT / "evals"
+    suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
+    index_root = getattr(args, "index", None) or default_index_dir()
+    out = args.out or PROJECT_ROOT / "evals" / "reports"
+    shared = embedder.load_embedder(getattr(args, "model", None))
+    rows = []
+    for suite in suites:
+        shipped = suite.name == evaluate.SHIPPED
+        assistant = Assistant(
+            suite.corpus,
+            index_root if shipped else index_root / "evals" / suite.name,
+            embedder=shared,
+            progress=lambda m: log.warning("%s", m),
+        )
+        items = evaluate.load_eval_set(suite.eval_set)
+        summary = _summarize(assistant, items, suite.eval_set, None, not args.no_baseline)
+        results = summary.pop("_results")
+        report.write_reports(summary, out if shipped else out / "decks" / suite.name)
+        rows.append((suite, summary, results))
+    overview = report.overview(rows, evaluate.SHIPPED)
+    paths = report.write_overview(overview, out)
+    if args.json:
+        print(json.dumps(overview, ensure_ascii=False))
+    else:
+        print(report.render_overview(overview))
+        print(f"\nreport: {paths['md']} (and {paths['json'].name}; one report per deck beside it)")
+    return 0
+
+
 def setup_logging(quiet: bool = False) -> None:
     """egov-qa's own messages on stderr; the libraries' chatter (bm25s, faiss, transformers) hidden."""
     logging.basicConfig(
         level=logging.ERROR if quiet else logging.WARNING, format="egov-qa: %(message)s", stream=sys.stderr
     )
-    for noisy in ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # bm25s sets its own logger to DEBUG when it is imported, which may be later:
+    # the handlers drop the libraries' chatter whatever their loggers' levels.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_libraries)
+
+
+_NOISY = ("faiss", "bm25s", "sentence_transformers", "transformers", "httpx")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or record.name.split(".")[0] not in _NOISY
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,18 @@ from egov_qa.text import normalize
 
 MAX_ANSWER_CHARS = 300
 REQUIRED = {"id": str, "question": str, "answers": list, "evidence": str, "answerable": bool}
+# Conversational items, scored in rows of their own: a question that leans on the
+# one before it, one with misspelled words, and one that asks two things.
+FORMS = ("follow-up", "typo", "two-part")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One part of a two-part question: its accepted answers, evidence and slide."""
+
+    answers: tuple[str, ...]
+    evidence: str
+    slide: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,10 @@ class EvalItem:
     answerable: bool
     type: str = "other"
     paraphrase: bool = False
+    slide: int | None = None  # the slide holding the evidence (1-based), when the set says
+    form: str | None = None  # one of FORMS, or None for a plain question
+    previous: str | None = None  # a follow-up's earlier question
+    parts: tuple[Fact, ...] = ()  # a two-part question's parts, in order
 
 
 @dataclass(frozen=True)
@@ -104,11 +120,86 @@ def load_eval_set(path: Path) -> list[EvalItem]:
                 data["answerable"],
                 str(data.get("type", "other")),
                 bool(data.get("paraphrase", False)),
+                _slide_number(data.get("slide"), where),
+                *_form(data, where),
             )
         )
     if not items:
         raise EvalSetError(f"eval set {path} holds no questions")
     return items
+
+
+def _slide_number(value, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise EvalSetError(f"{where}: 'slide' must be a slide number (1 or more) or null, not {value!r}")
+    return value
+
+
+def _form(data: dict, where: str) -> tuple[str | None, str | None, tuple[Fact, ...]]:
+    """A conversational item's form, previous question and parts, checked."""
+    form = data.get("form")
+    if form is None:
+        return None, None, ()
+    if form not in FORMS:
+        raise EvalSetError(f"{where}: 'form' must be one of {', '.join(FORMS)}, not {form!r}")
+    previous = data.get("previous")
+    if form == "follow-up" and not (isinstance(previous, str) and previous.strip()):
+        raise EvalSetError(f"{where}: a follow-up needs 'previous', the question it follows")
+    parts: list[Fact] = []
+    if form == "two-part":
+        raw = data.get("parts")
+        if not isinstance(raw, list) or len(raw) < 2 or not all(isinstance(p, dict) for p in raw):
+            raise EvalSetError(f"{where}: a two-part question needs 'parts', a list of two or more objects")
+        for part in raw:
+            answers, evidence = part.get("answers"), part.get("evidence")
+            if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+                raise EvalSetError(f"{where}: every part needs a list of accepted answers")
+            if not isinstance(evidence, str) or not normalize(evidence):
+                raise EvalSetError(f"{where}: every part needs its evidence")
+            parts.append(Fact(tuple(answers), evidence, _slide_number(part.get("slide"), where)))
+    return form, previous if form == "follow-up" else None, tuple(parts)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """An eval set with the corpus it asks about."""
+
+    name: str
+    eval_set: Path
+    corpus: Path
+
+
+SHIPPED = "shipped"
+
+
+def find_suites(evals_dir: Path, shipped_corpus: Path) -> list[Suite]:
+    """Every eval set under ``evals_dir`` with its corpus.
+
+    ``known_facts.jsonl`` asks about the shipped corpus; each ``sets/NAME.jsonl``
+    asks about the decks in ``decks/NAME/``.
+
+    Raises:
+        EvalSetError: an eval set has no deck folder.
+    """
+    evals_dir = Path(evals_dir)
+    found = []
+    if (evals_dir / "known_facts.jsonl").is_file():
+        found.append(Suite(SHIPPED, evals_dir / "known_facts.jsonl", Path(shipped_corpus)))
+    for path in sorted((evals_dir / "sets").glob("*.jsonl")):
+        corpus = evals_dir / "decks" / path.stem
+        if not corpus.is_dir():
+            raise EvalSetError(f"eval set {path} has no deck folder: put its decks in {corpus}")
+        found.append(Suite(path.stem, path, corpus))
+    if not found:
+        raise EvalSetError(f"no eval sets in {evals_dir}: add known_facts.jsonl or sets/NAME.jsonl")
+    return found
+
+
+def plain(items: list[EvalItem]) -> list[EvalItem]:
+    """The plain questions of a set: what the headline figures are measured on."""
+    return [i for i in items if i.form is None]
 
 
 def answer_correct(item: EvalItem, answer: Answer) -> bool:

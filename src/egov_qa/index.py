@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever what is stored or embedded changes (files, passages, tokens):
 # older indexes are then rebuilt.
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"

@@ -454,4 +454,3 @@ def _cut(slide: Slide, limit: int) -> Slide:
         cells = tuple(replace(c, end=min(c.end, limit)) for c in block.cells if c.start < limit)
         blocks.append(replace(block, end=min(block.end, limit), cells=cells))
     return replace(slide, text=slide.text[:limit], blocks=tuple(blocks))
-

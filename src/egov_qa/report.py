@@ -183,3 +183,113 @@ def write_reports(summary: dict, out_dir: Path) -> dict[str, Path]:
             shutil.copyfile(path, target)
         latest[kind] = target
     return {**{f"run_{k}": v for k, v in paths.items()}, **latest}
+
+
+OVERVIEW_COLUMNS = (
+    ("answer_accuracy", "answer"),
+    ("citation_accuracy", "citation"),
+    ("abstention_accuracy", "abstention"),
+    ("false_abstention_rate", "false abst."),
+    ("recall@1", "recall@1"),
+)
+# Which questions each figure is a share of: the answerable ones, or the unanswerable.
+_OVER_UNANSWERABLE = {"abstention_accuracy"}
+
+
+def pool(figures: list[dict]) -> dict:
+    """Metrics over several eval sets at once: each share weighted by its questions."""
+    pooled: dict = {
+        "n": sum(f["n"] for f in figures),
+        "n_answerable": sum(f["n_answerable"] for f in figures),
+        "n_unanswerable": sum(f["n_unanswerable"] for f in figures),
+    }
+    for key, _ in OVERVIEW_COLUMNS:
+        weight = "n_unanswerable" if key in _OVER_UNANSWERABLE else "n_answerable"
+        total = sum(f[weight] for f in figures)
+        pooled[key] = sum(f[key] * f[weight] for f in figures) / total if total else 0.0
+    return pooled
+
+
+def overview(rows: list, shipped: str) -> dict:
+    """One row per eval set and a pooled row over every set but the shipped deck's."""
+    sets = []
+    for suite, summary, _ in rows:
+        ours = {k: summary[k] for k in ("n", "n_answerable", "n_unanswerable", *(c for c, _ in OVERVIEW_COLUMNS))}
+        sets.append(
+            {
+                "name": suite.name,
+                "eval_set": summary["eval_set"],
+                "corpus": summary["corpus"],
+                "threshold": summary["threshold"],
+                "conversational": summary.get("conversational", 0),
+                "egov_qa": ours,
+                "baseline": summary.get("baseline"),
+            }
+        )
+    real = [s for s in sets if s["name"] != shipped]
+    pooled = None
+    if real:
+        baselines = [s["baseline"] for s in real if s["baseline"]]
+        pooled = {
+            "name": "real decks, pooled",
+            "egov_qa": pool([s["egov_qa"] for s in real]),
+            "baseline": pool(baselines) if len(baselines) == len(real) else None,
+        }
+    return {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "sets": sets, "pooled": pooled}
+
+
+def _overview_lines(view: dict, cell, separator: str | None) -> list[str]:
+    head = ["eval set", "n", *[label for _, label in OVERVIEW_COLUMNS], "baseline answer", "baseline citation"]
+    lines = [cell(head)]
+    if separator:
+        lines.append(cell([separator] * len(head)))
+    entries = [*view["sets"], *([view["pooled"]] if view["pooled"] else [])]
+    for entry in entries:
+        ours, base = entry["egov_qa"], entry["baseline"] or {}
+        lines.append(
+            cell(
+                [
+                    entry["name"],
+                    str(ours["n"]),
+                    *[f"{ours[key]:.3f}" for key, _ in OVERVIEW_COLUMNS],
+                    _fmt(base.get("answer_accuracy", "-")),
+                    _fmt(base.get("citation_accuracy", "-")),
+                ]
+            )
+        )
+    return lines
+
+
+def render_overview(view: dict) -> str:
+    """The plain-text table ``egov-qa eval --all`` prints."""
+    widths = [40, 5, 8, 9, 11, 12, 9, 16, 18]
+
+    def cell(values: list[str]) -> str:
+        return "".join(
+            f"{v:<{w}}" if i == 0 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(values, widths, strict=False))
+        )
+
+    return "\n".join(_overview_lines(view, cell, None))
+
+
+def render_overview_markdown(view: dict) -> str:
+    lines = [
+        "# egov-qa eval: every eval set",
+        "",
+        f"- when: {view['created']}",
+        "- each eval set is asked of its own decks; the pooled row weights each deck by its questions",
+        "- conversational items (follow-ups, misspellings, two-part questions) are not in these figures",
+        "",
+    ]
+    lines += _overview_lines(view, lambda values: "| " + " | ".join(_md_escape(v) for v in values) + " |", "---")
+    return "\n".join(lines) + "\n"
+
+
+def write_overview(view: dict, out_dir: Path) -> dict[str, Path]:
+    """Write ``all.md`` and ``all.json`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "all.json", "md": out_dir / "all.md"}
+    paths["json"].write_text(json.dumps(view, indent=1, ensure_ascii=False), encoding="utf-8")
+    paths["md"].write_text(render_overview_markdown(view), encoding="utf-8")
+    return paths
