@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    assistant.warm_up()
     demo = build_app(assistant, data_dir=args.data)
     print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)
     try:

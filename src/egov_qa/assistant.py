@@ -181,6 +181,17 @@ class Assistant:
             raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
         return self.extractor.extract(self.retriever.retrieve(text), top_k=k, threshold=threshold)
 
+    def warm_up(self) -> None:
+        """Answer one question now, so that the first person to ask waits no longer than the next.
+
+        The embedding runtime's first run and the answer scorer's caches cost
+        more than later questions; an app calls this before it says it is ready.
+        """
+        self.ask(WARM_UP_QUESTION)
+
+
+WARM_UP_QUESTION = "How long does export customs clearance take now?"
+
 
 def query_embedder(index: Index, index_dir: Path) -> embedding.Embedder | None:
     """The ONNX export saved with ``index`` (in ``index_dir``), which embeds without torch; None if none."""

@@ -271,6 +271,9 @@ class OnnxEmbedder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
             options.log_severity_level = 3
+            # Threads that spin between runs steal the cores from everything else
+            # on a busy machine, and a question is one short run: let them sleep.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = onnxruntime.InferenceSession(
                 str(self.folder / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
             )

@@ -48,10 +48,10 @@ UNITS_FILE = "units.json"
 UNIT_VECTORS = "units.faiss"
 SLIDE_VECTORS = "slides.faiss"
 _BM25_PARTS = ("data", "indices", "indptr", "vocab", "params")
-# Up to this many vectors a flat (exact) index answers in about a millisecond on
+# Up to this many vectors a flat (exact) index answers in a few milliseconds on
 # two cores; above it an HNSW graph is built (bench/bench.py measures both and
 # the graph's recall against exact search).
-FLAT_MAX_VECTORS = 20_000
+FLAT_MAX_VECTORS = 10_000
 HNSW_NEIGHBOURS = 32
 HNSW_BUILD_DEPTH = 80
 HNSW_SEARCH_DEPTH = 128
