@@ -54,7 +54,7 @@ _BM25_PARTS = ("data", "indices", "indptr", "vocab", "params")
 FLAT_MAX_VECTORS = 10_000
 HNSW_NEIGHBOURS = 32
 HNSW_BUILD_DEPTH = 80
-HNSW_SEARCH_DEPTH = 128
+HNSW_SEARCH_DEPTH = 400
 # Texts per call to the embedder while indexing: the progress bar moves once per call.
 EMBED_CHUNK = 256
 
