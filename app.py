@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    assistant.warm_up()
     demo = build_app(assistant, data_dir=args.data)
     try:
         launch(demo, args.host, args.port)

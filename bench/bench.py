@@ -1,7 +1,17 @@
-"""Prints egov-qa's speed on this machine: cold `egov-qa ask`, warm `Assistant.ask`.
+"""Prints egov-qa's speed on this machine, each figure beside its baseline from the same run.
 
 Numbers only, no pass or fail: targets are checked by reading them, not by a
 timed test that flakes on a busy machine. Run it with `make bench`.
+
+1. The shipped deck: cold `egov-qa ask` (a new process) and its peak memory,
+   the app's start until it is ready, and warm `Assistant.ask` p50/p95; the
+   baseline embeds questions with sentence-transformers (torch).
+2. Indexing throughput on a sample of the benchmark corpus: today's way
+   (sentence-transformers, every text in one call) against the index builder's
+   (ONNX Runtime, each distinct text once, shortest first).
+3. At scale: the corpus `bench/make_corpus.py` writes (5,000 slides, 55,000
+   units): build time, units per second and peak memory; load time; question
+   p50/p95 and peak memory; FAISS flat against HNSW search time and recall@10.
 """
 
 from __future__ import annotations
@@ -13,11 +23,16 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = ROOT / "evals" / "known_facts.jsonl"
+SCALE_CORPUS = ROOT / "bench" / ".corpus"
+SCALE_INDEX = ROOT / "bench" / ".index"
+SHIPPED_CORPUS = ROOT / "corpus"
+SHIPPED_INDEX = ROOT / "index"
 FALLBACK = [
     "When did Korea start digitizing public administration?",
     "How long does export customs clearance take now?",
@@ -25,6 +40,13 @@ FALLBACK = [
     "What does MOPAS stand for?",
     "How many e-villages were established?",
 ]
+# The query path of the previous release: questions embedded with sentence-transformers.
+TORCH_ASK = """
+import sys
+from egov_qa.assistant import Assistant
+from egov_qa.embedder import SentenceTransformerEmbedder
+Assistant(sys.argv[1], sys.argv[2], embedder=SentenceTransformerEmbedder()).ask(sys.argv[3])
+"""
 
 
 def questions(path: Path) -> list[str]:
@@ -38,46 +60,238 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions (warm)")
-    parser.add_argument("--cold-runs", type=int, default=2)
-    args = parser.parse_args()
-
-    script = Path(sys.executable).with_name("egov-qa")
-    subprocess.run([script, "index"], check=True, capture_output=True)  # cold runs measure asking only
-    cold = []
-    for _ in range(args.cold_runs):
+def run(command: list[str], timeout: float = 3600) -> tuple[float, float, str]:
+    """Run ``command``; returns its wall time (s), its peak memory (MB) and its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        subprocess.run(
-            [script, "-q", "ask", FALLBACK[0]],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
-        cold.append((time.perf_counter() - started) * 1000)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, command))} failed:\n{err.read().decode(errors='replace')[-2000:]}")
+        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+
+
+def timed_asks(assistant, asked: list[str], rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        for question in asked:
+            started = time.perf_counter()
+            assistant.ask(question)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+class Table:
+    """Rows of measure, result, baseline and their ratio, printed as they come."""
+
+    def __init__(self) -> None:
+        print(f"{'measure':38} {'egov-qa':>12} {'baseline':>12} {'ratio':>8}")
+
+    def row(self, name: str, value: float, unit: str, baseline: float | None = None, better: str = "lower") -> None:
+        shown = f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+        base = "" if baseline is None else (f"{baseline:,.1f} {unit}" if baseline < 100 else f"{baseline:,.0f} {unit}")
+        ratio = ""
+        if baseline:
+            factor = baseline / value if better == "lower" else value / baseline
+            ratio = f"{factor:.1f}x"
+        print(f"{name:38} {shown:>12} {base:>12} {ratio:>8}", flush=True)
+
+
+def shipped(table: Table, args: argparse.Namespace) -> None:
+    script = Path(sys.executable).with_name("egov-qa")
+    run([str(script), "index"])  # cold runs measure asking only
+    cold = [run([str(script), "-q", "ask", FALLBACK[0]]) for _ in range(args.cold_runs)]
+    torch_cold = [
+        run([sys.executable, "-c", TORCH_ASK, str(SHIPPED_CORPUS), str(SHIPPED_INDEX), FALLBACK[0]])
+        for _ in range(args.cold_runs)
+    ]
+    table.row(
+        "cold egov-qa ask", statistics.median(c[0] for c in cold), "s", statistics.median(c[0] for c in torch_cold)
+    )
+    table.row("peak memory of egov-qa ask", max(c[1] for c in cold), "MB", max(c[1] for c in torch_cold))
+    table.row("app ready after start", app_ready_seconds(), "s")
+
+    from egov_qa import Assistant
+    from egov_qa.embedder import SentenceTransformerEmbedder
+
+    asked = questions(args.questions)
+    started = time.perf_counter()
+    assistant = Assistant(SHIPPED_CORPUS, SHIPPED_INDEX)
+    load = time.perf_counter() - started
+    started = time.perf_counter()
+    assistant.ask(FALLBACK[0])
+    first = (time.perf_counter() - started) * 1000
+    warm = timed_asks(assistant, asked, args.rounds)
+    baseline = Assistant(SHIPPED_CORPUS, SHIPPED_INDEX, embedder=SentenceTransformerEmbedder())
+    baseline.ask(FALLBACK[0])
+    torch_warm = timed_asks(baseline, asked, args.rounds)
+    table.row("load model and index (in process)", load, "s")
+    table.row("first ask after load", first, "ms")
+    table.row(f"warm ask p50 ({len(warm)} asks)", percentile(warm, 0.5), "ms", percentile(torch_warm, 0.5))
+    table.row("warm ask p95", percentile(warm, 0.95), "ms", percentile(torch_warm, 0.95))
+
+
+def app_ready_seconds(port: int = 7871) -> float:
+    """Seconds from starting ``app.py`` (index present) until it serves the page."""
+    import urllib.request
+
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while time.perf_counter() - started < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                    return time.perf_counter() - started
+            except OSError:
+                if process.poll() is not None:
+                    raise SystemExit(f"app.py exited with status {process.returncode}") from None
+                time.sleep(0.1)
+        raise SystemExit("app.py was not ready within 120 s")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def throughput(table: Table, args: argparse.Namespace) -> None:
+    """Passages per second: today's embedding of a sample against the builder's."""
+    from egov_qa.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    from egov_qa.index import embed_texts, unit_passage
+    from egov_qa.loader import DeckLoader
+    from egov_qa.splitter import UnitSplitter
+
+    loaded = DeckLoader().load(SCALE_CORPUS)
+    splitter = UnitSplitter()
+    texts = [unit_passage(u, s) for s in loaded.slides for u in splitter.split(s)][: args.sample]
+    torch_embedder = SentenceTransformerEmbedder()
+    torch_embedder.embed(texts[:8])  # load the model outside the timing
+    started = time.perf_counter()
+    reference = torch_embedder.embed(texts)
+    today = len(texts) / (time.perf_counter() - started)
+    with tempfile.TemporaryDirectory() as folder:
+        export = torch_embedder.export_onnx(Path(folder))
+        if export is None:
+            raise SystemExit("the model could not be exported to ONNX")
+        onnx = OnnxEmbedder(Path(folder), torch_embedder.name, export)
+        started = time.perf_counter()
+        vectors = embed_texts(onnx, texts, show_progress=False)
+        ours = len(texts) / (time.perf_counter() - started)
+    cosine = float((vectors * reference).sum(axis=1).min())
+    table.row(f"indexing throughput ({len(texts)} passages)", ours, "/s", today, better="higher")
+    print(f"{'  least cosine, ONNX vs torch':38} {cosine:12.6f}")
+
+
+SCALE_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+corpus, index, questions, rounds = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+from bench import scale_queries
+print(json.dumps(scale_queries(corpus, index, questions, rounds)))
+"""
+
+BUILD_CHILD = """
+import json, resource, sys, time
+from egov_qa.assistant import build_index
+from egov_qa.embedder import load_embedder
+from egov_qa.index import IndexBuilder
+started = time.perf_counter()
+index = build_index(IndexBuilder(load_embedder()), sys.argv[1], sys.argv[2], show_progress=False)
+print(json.dumps({"seconds": time.perf_counter() - started, "units": len(index.units), "slides": len(index.slides)}))
+"""
+
+
+def scale_queries(corpus: Path, index_dir: Path, questions_path: str, rounds: int) -> dict:
+    """Load the big index and ask the eval questions of it (run in a child process)."""
+    import faiss
+    import numpy as np
 
     from egov_qa import Assistant
 
     started = time.perf_counter()
-    assistant = Assistant()
-    assistant.ask(FALLBACK[0])
-    load_ms = (time.perf_counter() - started) * 1000
-    asked = questions(args.questions)
-    warm = []
-    for _ in range(args.rounds):
-        for question in asked:
-            started = time.perf_counter()
-            assistant.ask(question)
-            warm.append((time.perf_counter() - started) * 1000)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"cpu cores            {os.cpu_count()}")
-    print(f"cold egov-qa ask     {statistics.median(cold):8.0f} ms (median of {len(cold)})")
-    print(f"load + first ask     {load_ms:8.0f} ms")
-    print(f"warm ask p50         {percentile(warm, 0.50):8.1f} ms over {len(warm)} asks")
-    print(f"warm ask p95         {percentile(warm, 0.95):8.1f} ms")
-    print(f"peak memory (RSS)    {rss_mb:8.0f} MB")
+    assistant = Assistant(corpus, index_dir)
+    load = time.perf_counter() - started
+    asked = questions(Path(questions_path))
+    assistant.warm_up()
+    times = timed_asks(assistant, asked, rounds)
+    graph = assistant.index.unit_vectors
+    query = assistant.embedder.embed(asked)
+    flat = faiss.IndexFlatIP(graph.d)
+    flat.add(graph.reconstruct_n(0, graph.ntotal))
+    search: dict[str, float] = {}
+    found = {}
+    for name, vectors in (("flat", flat), ("index", graph)):
+        started = time.perf_counter()
+        for row in range(len(query)):
+            vectors.search(query[row : row + 1], 40)
+        search[name] = (time.perf_counter() - started) * 1000 / len(query)
+        found[name] = vectors.search(query, 10)[1]
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found["index"], found["flat"], strict=True)]))
+    return {
+        "load": load,
+        "p50": percentile(times, 0.5),
+        "p95": percentile(times, 0.95),
+        "asks": len(times),
+        "kind": type(graph).__name__,
+        "units": graph.ntotal,
+        "flat_ms": search["flat"],
+        "index_ms": search["index"],
+        "recall": recall,
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def scale(table: Table, args: argparse.Namespace) -> None:
+    import shutil
+
+    shutil.rmtree(SCALE_INDEX, ignore_errors=True)
+    _, rss, out = run([sys.executable, "-c", BUILD_CHILD, str(SCALE_CORPUS), str(SCALE_INDEX)])
+    built = json.loads(out.strip().splitlines()[-1])
+    print(f"{'  corpus':38} {built['slides']:,} slides, {built['units']:,} units")
+    table.row("index build (scale)", built["seconds"], "s")
+    table.row("units indexed per second (scale)", built["units"] / built["seconds"], "/s")
+    table.row("peak memory of the build (scale)", rss, "MB")
+    env_path = os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"] = env_path
+    _, rss, out = run(
+        [sys.executable, "-c", SCALE_CHILD, str(SCALE_CORPUS), str(SCALE_INDEX), str(args.questions), str(args.rounds)]
+    )
+    found = json.loads(out.strip().splitlines()[-1])
+    table.row("index load (scale)", found["load"], "s")
+    table.row(f"ask p50 (scale, {found['asks']} asks)", found["p50"], "ms")
+    table.row("ask p95 (scale)", found["p95"], "ms")
+    table.row("peak memory, load and ask (scale)", rss, "MB")
+    table.row(f"unit vector search ({found['kind']})", found["index_ms"], "ms", found["flat_ms"])
+    print(f"{'  recall@10 against flat search':38} {found['recall']:12.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions (warm)")
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=3000, help="passages for the throughput comparison")
+    parser.add_argument("--slides", type=int, default=5000, help="slides in the scale corpus")
+    parser.add_argument("--no-scale", action="store_true", help="skip the throughput and scale parts")
+    args = parser.parse_args()
+
+    print(f"cpu cores: {os.cpu_count()}; python {sys.version.split()[0]}")
+    table = Table()
+    shipped(table, args)
+    if not args.no_scale:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from make_corpus import write_corpus
+
+        write_corpus(SCALE_CORPUS, args.slides, 10)
+        throughput(table, args)
+        scale(table, args)
+    print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
 

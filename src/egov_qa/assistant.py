@@ -150,11 +150,12 @@ class Assistant:
             raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
         self.corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
-        self.embedder = embedder or embedding.load_embedder(model)
         self.top_k = top_k
         self.progress = progress or (lambda message: log.info("%s", message))
-        self.builder = IndexBuilder(self.embedder, loader, splitter)
+        # The builder's embedder loads torch only if the index has to be (re)built.
+        self.builder = IndexBuilder(embedder or embedding.load_embedder(model), loader, splitter)
         self.index = self._open()
+        self.embedder = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
         self.retriever = HybridRetriever(self.index, self.embedder)
         if threshold is None:
             threshold = read_threshold(model=self.embedder.name)
@@ -188,8 +189,33 @@ class Assistant:
             raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
         return self.extractor.extract(self.retriever.retrieve(text), top_k=k, threshold=threshold)
 
+    def warm_up(self) -> None:
+        """Answer one question now, so that the first person to ask waits no longer than the next.
 
-def build_index(builder: IndexBuilder, corpus_dir: Path, index_dir: Path, expected: dict | None = None) -> Index:
+        The embedding runtime's first run and the answer scorer's caches cost
+        more than later questions; an app calls this before it says it is ready.
+        """
+        self.ask(WARM_UP_QUESTION)
+
+
+WARM_UP_QUESTION = "How long does export customs clearance take now?"
+
+
+def query_embedder(index: Index, index_dir: Path) -> embedding.Embedder | None:
+    """The ONNX export saved with ``index`` (in ``index_dir``), which embeds without torch; None if none."""
+    settings = index.manifest.get("query_model")
+    if not settings or embedding.ONNX_MODEL not in index.manifest.get("files", {}):
+        return None
+    return embedding.OnnxEmbedder(Path(index_dir), index.manifest["model"], embedding.OnnxExport.from_dict(settings))
+
+
+def build_index(
+    builder: IndexBuilder,
+    corpus_dir: Path,
+    index_dir: Path,
+    expected: dict | None = None,
+    show_progress: bool | None = None,
+) -> Index:
     """Build and save the index under the folder's lock.
 
     Another process may have built it while this one waited for the lock; then
@@ -202,6 +228,6 @@ def build_index(builder: IndexBuilder, corpus_dir: Path, index_dir: Path, expect
                 return load_index(index_dir, expected)
             except IndexInvalidError:
                 pass
-        index = builder.build(corpus_dir)
+        index = builder.build(corpus_dir, show_progress)
         save_index(index, index_dir)
         return index

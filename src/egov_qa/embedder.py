@@ -5,6 +5,11 @@ package, loaded from that package's folder with the Hugging Face hub switched of
 Another model can be named (a local folder, or a hub name already in the local
 cache) with ``--model`` or the ``EGOV_QA_MODEL`` environment variable.
 sentence-transformers is imported on first use only: it takes seconds.
+
+Questions need no torch: when an index is built, the model is exported to ONNX
+(:meth:`SentenceTransformerEmbedder.export_onnx`) and stored with the index, and
+:class:`OnnxEmbedder` embeds with ONNX Runtime and the ``tokenizers`` library,
+which load in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +31,17 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODEL_ENV = "EGOV_QA_MODEL"
 _BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+ONNX_MODEL = "query_model.onnx"
+ONNX_TOKENIZER = "query_tokenizer.json"
+# An export must agree with the model it came from at least this well on every probe.
+PARITY_COSINE = 0.999
+# A few texts of different lengths (and a long one, truncated) to check an export on.
+PROBES = (
+    "What does MOPAS stand for?",
+    "e-Government",
+    "Services to the People | Customs Clearance Service (export clearance) | Before: 1+days | After: 2-min",
+    " ".join(["The informatization of public administration advanced in stages"] * 40),
+)
 
 
 class Embedder(Protocol):
@@ -122,6 +140,176 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def export_onnx(self, folder: Path) -> OnnxExport | None:
+        """Export the model (pooling and normalization included) to ONNX in ``folder``.
+
+        The export is checked against the model on :data:`PROBES`; an export that
+        cannot be made, or that disagrees, is dropped with a warning (questions
+        are then embedded with sentence-transformers). Nothing is downloaded.
+
+        Returns:
+            the export's settings, or None when there is none.
+        """
+        model = self._load()
+        folder = Path(folder)
+        try:
+            export = _export(model, folder)
+        except Exception as exc:  # noqa: BLE001 - any exporter failure only costs speed
+            log.warning("cannot export %s to ONNX (%s): questions will be embedded with torch", self.name, exc)
+            return None
+        ours = OnnxEmbedder(folder, self.name, export).embed(list(PROBES))
+        theirs = self.embed(list(PROBES))
+        cosine = float((ours * theirs).sum(axis=1).min())
+        if cosine < PARITY_COSINE:
+            log.warning("the ONNX export of %s agrees only to cosine %.4f: not used", self.name, cosine)
+            return None
+        return OnnxExport(export.inputs, export.max_length, export.pad_id, export.pad_token, round(cosine, 6))
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """How an ONNX export of a model is fed: its inputs, truncation and padding.
+
+    ``cosine`` is the least agreement with the original model on the probes.
+    """
+
+    inputs: tuple[str, ...]
+    max_length: int
+    pad_id: int
+    pad_token: str
+    cosine: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "model": ONNX_MODEL,
+            "tokenizer": ONNX_TOKENIZER,
+            "inputs": list(self.inputs),
+            "max_length": self.max_length,
+            "pad_id": self.pad_id,
+            "pad_token": self.pad_token,
+            "cosine": self.cosine,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OnnxExport:
+        return cls(
+            tuple(data["inputs"]), int(data["max_length"]), int(data["pad_id"]), str(data["pad_token"]), data["cosine"]
+        )
+
+
+def _export(model, folder: Path) -> OnnxExport:
+    """Trace ``model`` (a SentenceTransformer) into ``folder``; needs torch and onnx."""
+    import torch
+
+    tokenizer = getattr(model, "tokenizer", None)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if tokenizer is None or backend is None:
+        raise ValueError("the model has no fast tokenizer to save")
+    sample = model.preprocess(["a short probe"])
+    inputs = tuple(k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample)
+    extras = {k: v for k, v in sample.items() if not isinstance(v, torch.Tensor)}
+
+    class Pipeline(torch.nn.Module):
+        """The whole sentence-transformers pipeline (encoder, pooling, normalization) as one graph."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors):
+            return self.model({**extras, **dict(zip(inputs, tensors, strict=True))})["sentence_embedding"]
+
+    axes = {name: {0: "batch", 1: "tokens"} for name in inputs}
+    folder.mkdir(parents=True, exist_ok=True)
+    # The exporter warns about tracing details; the parity check is what counts.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pipeline().eval(),
+            tuple(sample[k] for k in inputs),
+            str(folder / ONNX_MODEL),
+            input_names=list(inputs),
+            output_names=["embedding"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    backend.save(str(folder / ONNX_TOKENIZER))
+    return OnnxExport(inputs, int(model.max_seq_length), int(tokenizer.pad_token_id or 0), str(tokenizer.pad_token))
+
+
+class OnnxEmbedder:
+    """Embeds text with an ONNX export of a model: ONNX Runtime and ``tokenizers``, no torch.
+
+    Args:
+        folder: where :data:`ONNX_MODEL` and :data:`ONNX_TOKENIZER` are.
+        name: the name of the model it was exported from (what the index records).
+        export: how to feed it (from the index's manifest).
+        batch_size: texts per run; texts are batched by length, so padding is short.
+        threads: ONNX Runtime's threads (default: the machine's cores, at most 8).
+
+    Raises:
+        ModelLoadError: the export cannot be loaded.
+    """
+
+    def __init__(
+        self, folder: Path, name: str, export: OnnxExport, batch_size: int = 32, threads: int | None = None
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
+        self.name = name
+        self.folder = Path(folder)
+        self.export = export
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            self._tokenizer = Tokenizer.from_file(str(self.folder / ONNX_TOKENIZER))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+            options.log_severity_level = 3
+            # Threads that spin between runs steal the cores from everything else
+            # on a busy machine, and a question is one short run: let them sleep.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self._session = onnxruntime.InferenceSession(
+                str(self.folder / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
+            )
+        except ImportError as exc:
+            raise ModelLoadError(
+                "onnxruntime is not installed: run `make setup` (or `pip install onnxruntime`)"
+            ) from exc
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load the ONNX export of {name!r} in {self.folder}: {exc}") from exc
+        self._tokenizer.enable_truncation(max_length=export.max_length)
+        self._tokenizer.enable_padding(pad_id=export.pad_id, pad_token=export.pad_token)
+        width = self._session.get_outputs()[0].shape[-1]
+        self.dimension = width if isinstance(width, int) else None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dimension or 0), dtype=np.float32)
+        # Short texts batched together pad little: sort by length, then put rows back.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for first in range(0, len(order), self.batch_size):
+            chosen = order[first : first + self.batch_size]
+            with self._lock:
+                encoded = self._tokenizer.encode_batch([texts[i] for i in chosen])
+                feed = {
+                    name: np.array([getattr(e, _FIELDS[name]) for e in encoded], dtype=np.int64)
+                    for name in self.export.inputs
+                }
+                vectors = self._session.run(None, feed)[0]
+            if out.shape[1] != vectors.shape[1]:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[chosen] = vectors
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
 def load_embedder(name: str | None = None) -> Embedder:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from egov_qa.documents import Answer, Citation, Slide, Span, Unit
 from egov_qa.index import Index, unit_context
-from egov_qa.question import Question, analyze, holds_term, key_span, named_cell, typed_spans
+from egov_qa.question import Question, analyze, hinge_stem, holds_term, key_span, named_cell, typed_spans
 from egov_qa.retriever import Retrieval
-from egov_qa.text import related, terms
+from egov_qa.text import Vocabulary, terms
 
 NOT_IN_DECK = "The deck does not say."
 DEFAULT_THRESHOLD = 0.5
@@ -103,12 +103,17 @@ class AnswerExtractor:
         ]
         self._title_terms = [frozenset(terms(s.title)) for s in index.slides]
         self._slide_terms = [frozenset(terms(s.text, keep_stopwords=True)) for s in index.slides]
-        self._corpus_terms = frozenset().union(*self._slide_terms)
+        # Which slides hold each stem: a name's slides are found without reading every slide.
+        self._term_slides: dict[str, list[int]] = {}
+        for slide_pos, have in enumerate(self._slide_terms):
+            for term in have:
+                self._term_slides.setdefault(term, []).append(slide_pos)
+        self._corpus_terms = Vocabulary(self._term_slides)
         df = Counter(t for ts in self._unit_terms for t in ts)
         n = max(len(units), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._idf_unknown = math.log(1 + n)
-        self._vocabulary = frozenset().union(*self._context_terms) if units else frozenset()
+        self._vocabulary = Vocabulary(frozenset().union(*self._context_terms) if units else ())
         self._form_cache: dict[str, frozenset[str]] = {}
         self._unit_positions = {u.id: i for i, u in enumerate(units)}
         self._name_slides: dict[str, frozenset[int]] = {}
@@ -117,7 +122,7 @@ class AnswerExtractor:
         """The index's stems that are forms of ``term`` (itself included), cached."""
         found = self._form_cache.get(term)
         if found is None:
-            found = frozenset({term} | {v for v in self._vocabulary if related(term, v)})
+            found = frozenset({term}) | self._vocabulary.forms(term)
             if len(self._form_cache) < 65536:
                 self._form_cache[term] = found
         return found
@@ -212,7 +217,8 @@ class AnswerExtractor:
         """Positions of the slides that hold ``name`` (cached: names recur across questions)."""
         found = self._name_slides.get(name)
         if found is None:
-            found = frozenset(i for i, have in enumerate(self._slide_terms) if holds_term(have, name))
+            forms = self._corpus_terms.forms(hinge_stem(name))
+            found = frozenset(i for form in forms for i in self._term_slides[form])
             if len(self._name_slides) < 4096:
                 self._name_slides[name] = found
         return found
@@ -226,7 +232,7 @@ class AnswerExtractor:
         """
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
-        unknown = [t for t in (*question.numbers, *question.names) if not holds_term(self._corpus_terms, t)]
+        unknown = [t for t in (*question.numbers, *question.names) if not self._corpus_terms.forms(hinge_stem(t))]
         candidates = [self.score(question, retrieval, i) for i in self._candidates(retrieval)]
         candidates.sort(key=lambda c: -c.score)
         # Prefer a unit that holds every number and name the question hinges on.

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -31,9 +32,9 @@ import faiss
 import numpy as np
 
 from egov_qa.documents import Block, Cell, Slide, Unit
-from egov_qa.embedder import Embedder
+from egov_qa.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
 from egov_qa.errors import IndexInvalidError, IndexWriteError
-from egov_qa.loader import DeckLoader, source_name
+from egov_qa.loader import DeckLoader, LoadResult, source_name
 from egov_qa.splitter import UnitSplitter
 from egov_qa.text import terms
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever what is stored or embedded changes (files, passages, tokens):
 # older indexes are then rebuilt.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
@@ -52,6 +53,15 @@ STAGING_PREFIX = ".build-"
 # numpy reports one as "N requested and M written", without an errno.
 FULL_DISK_BYTES = 1024 * 1024
 _BM25_PARTS = ("data", "indices", "indptr", "vocab", "params")
+# Up to this many vectors a flat (exact) index answers in a few milliseconds on
+# two cores; above it an HNSW graph is built (bench/bench.py measures both and
+# the graph's recall against exact search).
+FLAT_MAX_VECTORS = 10_000
+HNSW_NEIGHBOURS = 32
+HNSW_BUILD_DEPTH = 80
+HNSW_SEARCH_DEPTH = 400
+# Texts per call to the embedder while indexing: the progress bar moves once per call.
+EMBED_CHUNK = 256
 
 
 def _bm25_names(prefix: str) -> dict[str, str]:
@@ -133,6 +143,8 @@ class Index:
     slide_vectors: faiss.Index
     unit_bm25: bm25s.BM25
     slide_bm25: bm25s.BM25
+    # A folder with the model's ONNX export, saved with the index (None: questions use the builder's embedder).
+    query_model: Path | None = None
 
     def __post_init__(self) -> None:
         # (source, slide number) -> position in ``slides``
@@ -173,8 +185,12 @@ class IndexBuilder:
             "chunking": self.splitter.settings(),
         }
 
-    def build(self, corpus_dir: Path) -> Index:
+    def build(self, corpus_dir: Path, show_progress: bool | None = None) -> Index:
         """Read, split, embed and index every deck under ``corpus_dir``.
+
+        Args:
+            show_progress: progress bars on stderr (decks read; passages embedded,
+                per second and time left); None shows them on a terminal only.
 
         Raises:
             CorpusError: nothing readable in the corpus.
@@ -182,18 +198,18 @@ class IndexBuilder:
         """
         started = time.perf_counter()
         fingerprint = self.fingerprint(corpus_dir)
-        loaded = self.loader.load(corpus_dir)
+        loaded = self._read(Path(corpus_dir), show_progress)
         slides = list(loaded.slides)
         units = [u for s in slides for u in self.splitter.split(s)]
         by_key = {(s.source, s.number): s for s in slides}
         passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
-        vectors = self.embedder.embed(passages + [s.text for s in slides])
+        query_model, export = self._export()
+        # The export agrees with the model it came from (checked on export) and
+        # embeds batches faster on a CPU, so it embeds the corpus too.
+        embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
+        vectors = embed_texts(embedder, passages + [s.text for s in slides], show_progress)
         unit_vecs, slide_vecs = vectors[: len(units)], vectors[len(units) :]
         dimension = int(vectors.shape[1])
-        unit_index = faiss.IndexFlatIP(dimension)
-        unit_index.add(unit_vecs)
-        slide_index = faiss.IndexFlatIP(dimension)
-        slide_index.add(slide_vecs)
         manifest = {
             **fingerprint,
             "dimension": dimension,
@@ -203,22 +219,99 @@ class IndexBuilder:
                 "faiss": getattr(faiss, "__version__", None),
                 "bm25s": _version("bm25s"),
                 "sentence_transformers": _version("sentence-transformers"),
+                "onnxruntime": _version("onnxruntime"),
                 "numpy": np.__version__,
             },
             "counts": {"slides": len(slides), "units": len(units)},
             "warnings": list(loaded.warnings),
+            "query_model": export.to_dict() if export else None,
         }
         index = Index(
             manifest,
             slides,
             units,
-            unit_index,
-            slide_index,
+            vector_index(unit_vecs),
+            vector_index(slide_vecs),
             _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
             _bm25([s.text for s in slides]),
+            query_model,
         )
+        if query_model is not None:
+            weakref.finalize(index, shutil.rmtree, query_model, True)
         log.info("indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started)
         return index
+
+    def _read(self, corpus_dir: Path, show_progress: bool | None) -> LoadResult:
+        """The decks, read one file at a time under a progress bar."""
+        from tqdm import tqdm
+
+        files = self.loader.files(corpus_dir)
+        slides, warnings = [], []
+        for path in tqdm(files, desc="decks read", unit="deck", disable=_quiet(show_progress), leave=False):
+            got, notes = self.loader.load_from(path, corpus_dir)
+            slides.extend(got)
+            warnings.extend(notes)
+        if not slides:
+            return self.loader.load(corpus_dir)  # raises CorpusError, saying why
+        for note in warnings:
+            log.warning("%s", note)
+        return LoadResult(tuple(slides), tuple(warnings), tuple(files))
+
+    def _export(self):
+        """The embedder's ONNX export in a temporary folder, and its settings (or Nones)."""
+        export_onnx = getattr(self.embedder, "export_onnx", None)
+        if export_onnx is None:
+            return None, None
+        folder = Path(tempfile.mkdtemp(prefix="egov-qa-onnx-"))
+        export = export_onnx(folder)
+        if export is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None, None
+        return folder, export
+
+
+def _quiet(show_progress: bool | None) -> bool | None:
+    # tqdm reads None as "only on a terminal".
+    return None if show_progress is None else not show_progress
+
+
+def embed_texts(embedder: Embedder, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+    """Embed ``texts`` once each (duplicates share a vector), shortest first, under a progress bar.
+
+    Texts of similar length batched together pad little, so sorting saves work;
+    each row is put back in the order given.
+    """
+    from tqdm import tqdm
+
+    unique = list(dict.fromkeys(texts))
+    order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+    rows: np.ndarray | None = None
+    with tqdm(total=len(unique), desc="passages embedded", unit="passage", disable=_quiet(show_progress)) as bar:
+        for first in range(0, len(order), EMBED_CHUNK):
+            chosen = order[first : first + EMBED_CHUNK]
+            vectors = embedder.embed([unique[i] for i in chosen])
+            if rows is None:
+                rows = np.zeros((len(unique), vectors.shape[1]), dtype=np.float32)
+            rows[chosen] = vectors
+            bar.update(len(chosen))
+    if rows is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    where = {text: i for i, text in enumerate(unique)}
+    return np.ascontiguousarray(rows[[where[t] for t in texts]])
+
+
+def vector_index(vectors: np.ndarray) -> faiss.Index:
+    """An inner-product index over ``vectors``: exact up to :data:`FLAT_MAX_VECTORS`, HNSW above."""
+    dimension = int(vectors.shape[1])
+    if len(vectors) <= FLAT_MAX_VECTORS:
+        index: faiss.Index = faiss.IndexFlatIP(dimension)
+    else:
+        graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
+        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
+        index = graph
+    index.add(vectors)
+    return index
 
 
 def _bm25(texts: list[str]) -> bm25s.BM25:
@@ -289,7 +382,7 @@ def save_index(index: Index, index_dir: Path) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
-        names, manifest = _stage(index, staging)
+        names, manifest = _stage(index, staging, index_dir)
         # From here until the new manifest lands, the folder has no manifest and
         # so never loads as a mix of old and new files.
         (index_dir / MANIFEST).unlink(missing_ok=True)
@@ -309,10 +402,11 @@ def save_index(index: Index, index_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _stage(index: Index, staging: Path) -> tuple[list[str], dict]:
+def _stage(index: Index, staging: Path, index_dir: Path) -> tuple[list[str], dict]:
     """Write every file of ``index`` into ``staging``, the manifest last.
 
-    Returns the other files' names and the manifest written.
+    The question encoder (ONNX model and tokenizer) is copied in unless it already
+    lives in ``index_dir``. Returns the other files' names and the manifest written.
     """
     _write_json(staging / SLIDES_FILE, [_slide_to_dict(s) for s in index.slides])
     _write_json(staging / UNITS_FILE, [asdict(u) for u in index.units])
@@ -321,6 +415,9 @@ def _stage(index: Index, staging: Path) -> tuple[list[str], dict]:
     (staging / SLIDE_VECTORS).write_bytes(faiss.serialize_index(index.slide_vectors).tobytes())
     index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
     index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
+    if index.query_model is not None and index.query_model.resolve() != Path(index_dir).resolve():
+        for name in (ONNX_MODEL, ONNX_TOKENIZER):
+            shutil.copyfile(index.query_model / name, staging / name)
     names = sorted(p.name for p in staging.iterdir() if p.is_file())
     manifest = dict(index.manifest)
     manifest["files"] = {n: {"bytes": (staging / n).stat().st_size, "sha256": file_sha256(staging / n)} for n in names}

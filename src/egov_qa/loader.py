@@ -363,13 +363,7 @@ class DeckLoader:
         slides: list[Slide] = []
         warnings: list[str] = []
         for path in files:
-            source = source_name(path, corpus_dir)
-            if source != path.relative_to(corpus_dir).as_posix():
-                # Its name could be neither hashed nor saved as text, nor cited faithfully.
-                notes = [f"skipped {source}: its file name is not valid UTF-8; rename it"]
-                got: list[Slide] = []
-            else:
-                got, notes = self.load_file(path, source)
+            got, notes = self.load_from(path, corpus_dir)
             slides.extend(got)
             warnings.extend(notes)
         for note in warnings:
@@ -378,6 +372,14 @@ class DeckLoader:
             what = f"{len(files)} deck file(s), none readable" if files else "no deck files"
             raise CorpusError(f"corpus folder {corpus_dir} has {what}: add .md, .pdf, .pptx or .txt decks with text")
         return LoadResult(tuple(slides), tuple(warnings), tuple(files))
+
+    def load_from(self, path: Path, corpus_dir: Path) -> tuple[list[Slide], list[str]]:
+        """Read the deck ``path`` of ``corpus_dir``, named by its place there (never raises for bad files)."""
+        source = source_name(path, corpus_dir)
+        if source != path.relative_to(corpus_dir).as_posix():
+            # Its name could be neither hashed nor saved as text, nor cited faithfully.
+            return [], [f"skipped {source}: its file name is not valid UTF-8; rename it"]
+        return self.load_file(path, source)
 
     def load_file(self, path: Path, source: str) -> tuple[list[Slide], list[str]]:
         """Read one deck file within the limits; returns its slides and warnings (never raises for bad files)."""

@@ -118,12 +118,17 @@ def analyze(text: str) -> Question:
     )
 
 
+def hinge_stem(word: str) -> str:
+    """The stem a name or number is looked for as (numbers lose their thousands commas)."""
+    return stem(word.lower().replace(",", ""))
+
+
 def holds_term(haystack_stems: frozenset[str] | set[str], word: str) -> bool:
     """Whether ``word`` (a name or number) occurs among ``haystack_stems``.
 
     A name also matches a longer or shorter form of itself ("Korean", "Korea").
     """
-    target = stem(word.lower().replace(",", ""))
+    target = hinge_stem(word)
     return target in haystack_stems or any(related(target, s) for s in haystack_stems)
 
 

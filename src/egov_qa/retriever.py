@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank fusion.
+
+A question's work is two searches (FAISS and BM25) and a few dozen vectors read
+back for the candidates: nothing in it walks every unit's vector.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +20,44 @@ from egov_qa.text import terms
 class Retrieval:
     """Ranked units and slides for one question, with every unit's raw scores.
 
-    ``dense`` holds the cosine similarity of the question with every unit passage,
+    ``dense`` gives the cosine similarity of the question with any unit passage,
     ``bm25`` every unit's BM25 score divided by the best one (both by unit position).
     """
 
     question: str
     units: tuple[ScoredUnit, ...]
     slides: tuple[ScoredSlide, ...]
-    dense: np.ndarray = field(compare=False, repr=False)
+    dense: DenseScores = field(compare=False, repr=False)
     bm25: np.ndarray = field(compare=False, repr=False)
     slide_rank: dict[int, int] = field(compare=False, repr=False, default_factory=dict)
+
+
+class DenseScores:
+    """The cosine of a question with each unit passage, read back from the index when asked.
+
+    The units the dense search returned are known already; any other is one vector
+    reconstructed from FAISS (exact for flat and HNSW indexes) and one dot product.
+    """
+
+    def __init__(self, vectors, query: np.ndarray, known: dict[int, float] | None = None) -> None:
+        self._vectors = vectors
+        self._query = np.asarray(query, dtype=np.float32)
+        self._known = dict(known or {})
+
+    def __getitem__(self, unit_pos: int) -> float:
+        score = self._known.get(unit_pos)
+        if score is None:
+            score = float(self._vectors.reconstruct(int(unit_pos)) @ self._query)
+            self._known[unit_pos] = score
+        return score
+
+
+def top(scores: np.ndarray, k: int) -> list[int]:
+    """Positions of the ``k`` highest ``scores``, best first (ties by position)."""
+    if len(scores) > k:
+        chosen = np.argpartition(-scores, k - 1)[:k]
+        return [int(i) for i in chosen[np.lexsort((chosen, -scores[chosen]))]]
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
 
 
 def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
@@ -56,7 +88,6 @@ class HybridRetriever:
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.pool = pool
-        self._unit_matrix = index.unit_vectors.reconstruct_n(0, index.unit_vectors.ntotal)
 
     def _bm25(self, model, query: list[str], size: int) -> np.ndarray:
         known = [t for t in query if t in model.vocab_dict]
@@ -71,19 +102,22 @@ class HybridRetriever:
         qterms = terms(question)
         n_units, n_slides = len(index.units), len(index.slides)
 
-        dense = self._unit_matrix @ query[0]
-        unit_dense_rank = list(np.argsort(-dense)[: self.pool])
+        unit_scores_dense, unit_hits = index.unit_vectors.search(query, min(self.pool, n_units))
+        unit_dense_rank = [int(i) for i in unit_hits[0] if i >= 0]
+        dense = DenseScores(
+            index.unit_vectors, query[0], dict(zip(unit_dense_rank, map(float, unit_scores_dense[0]), strict=False))
+        )
         _, slide_hits = index.slide_vectors.search(query, min(self.pool, n_slides))
         slide_dense_rank = [int(i) for i in slide_hits[0] if i >= 0]
 
         bm25 = self._bm25(index.unit_bm25, qterms, n_units)
-        top = float(bm25.max()) if n_units else 0.0
-        bm25_norm = bm25 / top if top > 0 else bm25
-        unit_bm25_rank = [int(i) for i in np.argsort(-bm25)[: self.pool] if bm25[i] > 0]
+        best = float(bm25.max()) if n_units else 0.0
+        bm25_norm = bm25 / best if best > 0 else bm25
+        unit_bm25_rank = [i for i in top(bm25, self.pool) if bm25[i] > 0]
         slide_bm25 = self._bm25(index.slide_bm25, qterms, n_slides)
-        slide_bm25_rank = [int(i) for i in np.argsort(-slide_bm25)[: self.pool] if slide_bm25[i] > 0]
+        slide_bm25_rank = [i for i in top(slide_bm25, self.pool) if slide_bm25[i] > 0]
 
-        unit_scores = rrf([[int(i) for i in unit_dense_rank], unit_bm25_rank], self.rrf_k)
+        unit_scores = rrf([unit_dense_rank, unit_bm25_rank], self.rrf_k)
         ranked_units = sorted(unit_scores, key=lambda i: -unit_scores[i])
         # A slide also ranks by its best unit, so a slide with one exact fact is
         # not outranked by a long slide that is only broadly on topic.
@@ -95,8 +129,6 @@ class HybridRetriever:
         slide_scores = rrf([slide_dense_rank, slide_bm25_rank, by_best_unit], self.rrf_k)
         ranked_slides = sorted(slide_scores, key=lambda i: -slide_scores[i])
 
-        units = tuple(
-            ScoredUnit(index.units[i], unit_scores[i], float(dense[i]), float(bm25_norm[i])) for i in ranked_units
-        )
+        units = tuple(ScoredUnit(index.units[i], unit_scores[i], dense[i], float(bm25_norm[i])) for i in ranked_units)
         slides = tuple(ScoredSlide(index.slides[i], slide_scores[i], rank) for rank, i in enumerate(ranked_slides))
         return Retrieval(question, units, slides, dense, bm25_norm, {i: rank for rank, i in enumerate(ranked_slides)})

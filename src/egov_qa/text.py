@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -75,6 +77,39 @@ def related(a: str, b: str) -> bool:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     return len(short) >= 4 and not short[0].isdigit() and long_.startswith(short)
+
+
+class Vocabulary:
+    """A set of stems that finds the forms of a stem (see :func:`related`) without scanning.
+
+    The stems are kept sorted: the longer forms of a stem are one range of that
+    order (they begin with it), and its shorter forms are among its own prefixes,
+    so a lookup costs a binary search and a few probes whatever the size.
+    """
+
+    def __init__(self, stems: Iterable[str]) -> None:
+        self.stems = frozenset(stems)
+        self._sorted = sorted(self.stems)
+
+    def __contains__(self, stem_: object) -> bool:
+        return stem_ in self.stems
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def forms(self, term: str) -> frozenset[str]:
+        """The stems ``s`` with ``related(term, s)`` (``term`` itself only if it is one)."""
+        found = {term} if term in self.stems else set()
+        if len(term) >= 4 and not term[0].isdigit():
+            start = bisect.bisect_left(self._sorted, term)
+            for candidate in self._sorted[start:]:
+                if not candidate.startswith(term):
+                    break
+                found.add(candidate)
+        for length in range(4, len(term)):
+            if not term[0].isdigit() and term[:length] in self.stems:
+                found.add(term[:length])
+        return frozenset(found)
 
 
 def normalize(text: str) -> str:
