@@ -1,9 +1,8 @@
-"""Reading questions: answer types, hinge terms, and key spans inside a unit."""
+"""Reading questions: answer types, hinge terms and direction (key spans: test_spans.py)."""
 
 import pytest
 
-from egov_qa.documents import Cell
-from egov_qa.question import analyze, holds_term, key_span
+from egov_qa.question import analyze, holds_term
 
 
 @pytest.mark.parametrize(
@@ -42,43 +41,19 @@ def test_holds_term_allows_word_forms_but_not_other_numbers():
     assert not holds_term(stems, "Japan")
 
 
-class TestKeySpan:
-    def test_table_cell_named_by_the_question(self):
-        text = "Budget | 2002: 12,155 | 2005: 20,272"
-        cells = tuple(
-            Cell(header, text.index(value), text.index(value) + len(value))
-            for header, value in (("", "Budget"), ("2002", "12,155"), ("2005", "20,272"))
-        )
-        q = analyze("What was the budget in 2005?")
-        start, end = key_span(q, text, cells)
-        assert text[start:end] == "20,272"
-
-    def test_direction_picks_the_side_of_an_arrow(self):
-        text = "PC penetration rate : 37.3% ▶ 72.1%"
-        now = key_span(analyze("What is the PC penetration rate now?"), text)
-        before = key_span(analyze("What was the PC penetration rate before?"), text)
-        assert text[now[0] : now[1]] == "72.1%"
-        assert text[before[0] : before[1]] == "37.3%"
-
-    def test_the_questions_own_year_is_not_the_answer(self):
-        text = "Issuance statistics : 8 inquiries(2005) ▶ 1,208 inquiries(2010)"
-        start, end = key_span(analyze("How many issuance inquiries were there in 2010?"), text)
-        assert text[start:end].startswith("1,208")
-
-    def test_year_and_name(self):
-        text = "1975 Korea commenced digitization under President Park Jung-Hee's order"
-        start, end = key_span(analyze("When did Korea commence digitization?"), text)
-        assert text[start:end] == "1975"
-        start, end = key_span(analyze("Who ordered Korea to commence digitization?"), text)
-        assert "Park Jung-Hee" in text[start:end]
-
-    def test_no_type_no_span(self):
-        assert key_span(analyze("Tell me about the vision"), "Realize a world-best e-Government") is None
+@pytest.mark.parametrize(
+    ("question", "direction"),
+    [
+        ("What is the rate now?", "after"),
+        ("What is the current rate?", "after"),
+        ("What was the rate originally?", "before"),
+        ("What was the rate previously?", "before"),
+        ("What is the rate?", None),
+    ],
+)
+def test_direction_words(question, direction):
+    assert analyze(question).direction == direction
 
 
-def test_a_titles_enumeration_is_not_a_quantity():
-    from egov_qa.question import typed_spans
-
-    question = analyze("How much was invested in smart government in 2015?")
-    assert typed_spans(question, "3. Smart Government in 2015") == []
-    assert typed_spans(question, "3 projects cost 12 million in 2015") != []
+def test_what_time_asks_for_a_date_or_time():
+    assert analyze("At what time does the session start?").answer_type == "year"

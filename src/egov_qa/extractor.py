@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from egov_qa.documents import Answer, Citation, Slide, Span, Unit
 from egov_qa.index import Index, unit_context
-from egov_qa.question import Question, analyze, hinge_stem, holds_term, key_span, named_cell, typed_spans
+from egov_qa.question import Question, analyze, hinge_stem, holds_term
 from egov_qa.retriever import Retrieval
+from egov_qa.spans import key_span, named_cell, typed_spans
 from egov_qa.text import Vocabulary, terms
 
 NOT_IN_DECK = "The deck does not say."
