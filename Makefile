@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 CODE := src tests bench app.py
 
-.PHONY: run chat ask index test lint format eval eval-all calibrate bench browser setup clean
+.PHONY: run chat ask index test lint format eval eval-all train bench browser setup clean
 
 run: chat
 
@@ -37,8 +37,8 @@ eval: $(STAMP)
 eval-all: $(STAMP)
 	$(BIN)/egov-qa eval --all
 
-calibrate: $(STAMP)
-	$(BIN)/egov-qa eval --calibrate
+train: $(STAMP)
+	$(BIN)/egov-qa train
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

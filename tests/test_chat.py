@@ -63,7 +63,7 @@ class TestRendering:
         assert "<mark><b>before</b>" in rendered and rendered.count("</mark>") == 1
 
     def test_abstention_says_so_and_lists_closest_slides(self, chat):
-        answer = chat.assistant.ask("What is the capital of France?")
+        answer = chat.assistant.ask("What is the capital of France?", threshold=0.99)
         message = format_answer(answer)
         assert message.startswith("**The deck does not say.**")
         assert "Closest slides:" in message

@@ -1,4 +1,4 @@
-"""Eval scoring, the eval set's schema, calibration and the eval command."""
+"""Eval scoring, the eval set's schema, suites and the eval command."""
 
 import json
 from typing import ClassVar
@@ -13,10 +13,8 @@ from egov_qa.evaluate import (
     EvalItem,
     QuestionResult,
     answer_correct,
-    calibrate,
     citation_correct,
     find_suites,
-    fit_threshold,
     fold_of,
     load_eval_set,
     metrics,
@@ -87,17 +85,7 @@ def synthetic(n=40):
     return results
 
 
-class TestCalibration:
-    def test_fit_finds_a_threshold_between_the_groups(self):
-        assert 0.2 < fit_threshold(synthetic()) <= 0.7
-
-    def test_cross_validation_scores_held_out_folds_only(self):
-        result = calibrate(synthetic(), folds=4)
-        assert result["folds"] == 4
-        assert sum(f["n_test"] for f in result["per_fold"]) == 40
-        assert result["cross_validated"]["answer_accuracy"] == 1.0
-        assert result["cross_validated"]["abstention_accuracy"] == 1.0
-
+class TestFoldsAndCurve:
     def test_folds_are_stable(self):
         assert [fold_of(f"q{i}", 5) for i in range(10)] == [fold_of(f"q{i}", 5) for i in range(10)]
 
@@ -162,8 +150,7 @@ def eval_command(tiny_corpus, tmp_path, monkeypatch):
     return run
 
 
-def test_eval_command_prints_json_and_writes_reports(eval_command, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("EGOV_QA_CONFIG", str(tmp_path / "calibration.json"))
+def test_eval_command_prints_json_and_writes_reports(eval_command, tmp_path, capsys):
     rows = [
         {
             "id": "a",
@@ -187,7 +174,7 @@ def test_eval_command_prints_json_and_writes_reports(eval_command, tmp_path, mon
             "answerable": False,
         },
     ]
-    assert eval_command(rows, "--json", "--calibrate", "--folds", "2") == 0
+    assert eval_command(rows, "--json") == 0
     out = tmp_path / "reports"
     data = json.loads(capsys.readouterr().out)
     for key in (
@@ -221,7 +208,6 @@ def test_eval_command_prints_json_and_writes_reports(eval_command, tmp_path, mon
         assert key in first
     assert {p.name for p in out.iterdir()} >= {"latest.md", "latest.json", "latest.png"}
     assert "| answer accuracy |" in (out / "latest.md").read_text()
-    assert json.loads((tmp_path / "calibration.json").read_text())["threshold"] == data["threshold"]
 
 
 def test_eval_command_prints_a_table_with_failures(eval_command, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -10,10 +9,11 @@ from pathlib import Path
 
 from egov_qa import embedder as embedding
 from egov_qa.documents import Answer
-from egov_qa.errors import EgovQAError, IndexInvalidError, QuestionError
-from egov_qa.extractor import DEFAULT_THRESHOLD, AnswerExtractor
+from egov_qa.errors import IndexInvalidError, QuestionError
+from egov_qa.extractor import AnswerExtractor
 from egov_qa.index import Index, IndexBuilder, index_lock, load_index, save_index
 from egov_qa.loader import DeckLoader
+from egov_qa.reader import Reader, ReaderModel, load_reader_model
 from egov_qa.retriever import HybridRetriever
 from egov_qa.splitter import UnitSplitter
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_QUESTION_CHARS = 500
-CONFIG_ENV = "EGOV_QA_CONFIG"
+READER_ENV = "EGOV_QA_READER"
 
 
 def _default_dir(name: str, env: str) -> Path:
@@ -41,53 +41,9 @@ def default_index_dir() -> Path:
     return _default_dir("index", "EGOV_QA_INDEX")
 
 
-def default_config_path() -> Path:
-    """``$EGOV_QA_CONFIG``, else ``evals/calibration.json`` (written by ``egov-qa eval --calibrate``)."""
-    return _default_dir("evals/calibration.json", CONFIG_ENV)
-
-
-def read_threshold(path: Path | None = None, model: str | None = None) -> float:
-    """The abstention threshold from the calibration file, or the built-in default.
-
-    A threshold calibrated for another embedding model than ``model`` does not
-    carry over (confidences differ between models): the default is used, with a
-    warning.
-    """
-    path = Path(path) if path else default_config_path()
-    if not path.is_file():
-        return DEFAULT_THRESHOLD
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        value = float(data["threshold"])
-        calibrated_for = data.get("model")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise EgovQAError(
-            f"the calibration file {path} is not valid ({exc}): "
-            "run `egov-qa eval --calibrate` again, or delete the file"
-        ) from exc
-    if not 0.0 <= value <= 1.0:
-        raise EgovQAError(f"the calibration file {path} has threshold {value}, outside [0, 1]")
-    if model and calibrated_for and calibrated_for != model:
-        log.warning(
-            "the threshold in %s was calibrated for model %s, not %s: using %.2f until "
-            "`egov-qa eval --calibrate` is run with this model",
-            path,
-            calibrated_for,
-            model,
-            DEFAULT_THRESHOLD,
-        )
-        return DEFAULT_THRESHOLD
-    return value
-
-
-def write_calibration(calibration: dict, path: Path | None = None) -> Path:
-    """Save a calibration (with its ``threshold``) where :func:`read_threshold` finds it, atomically."""
-    path = Path(path) if path else default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(calibration, indent=1) + "\n", encoding="utf-8")
-    os.replace(staging, path)
-    return path
+def default_reader_path() -> Path:
+    """``$EGOV_QA_READER``, else ``evals/reader.json`` (written by ``egov-qa train``)."""
+    return _default_dir("evals/reader.json", READER_ENV)
 
 
 def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
@@ -123,12 +79,14 @@ class Assistant:
             all-MiniLM-L6-v2).
         embedder: an embedder to use instead of loading ``model`` (tests use a fake).
         top_k: how many slides to cite by default.
-        threshold: the least confidence to answer with (default: the calibration
-            file's, else 0.5).
+        threshold: the least confidence to answer with (default: the reader model's).
+        reader: the fitted reader model, or the path of its file (default:
+            ``$EGOV_QA_READER`` or ``evals/reader.json``).
         progress: called with a message when the index is being built.
 
     Raises:
         CorpusError, ModelLoadError, EgovQAError: the index could not be loaded or built.
+        ReaderModelError: the reader model file is missing or not valid.
     """
 
     def __init__(
@@ -140,6 +98,7 @@ class Assistant:
         embedder: embedding.Embedder | None = None,
         top_k: int = 3,
         threshold: float | None = None,
+        reader: ReaderModel | Path | str | None = None,
         progress: Callable[[str], None] | None = None,
         loader: DeckLoader | None = None,
         splitter: UnitSplitter | None = None,
@@ -157,21 +116,16 @@ class Assistant:
         self.index = self._open()
         self.embedder = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
         self.retriever = HybridRetriever(self.index, self.embedder)
-        if threshold is None:
-            threshold = read_threshold(model=self.embedder.name)
-        self.extractor = AnswerExtractor(self.index, threshold)
+        if not isinstance(reader, ReaderModel):
+            reader = load_reader_model(Path(reader) if reader else default_reader_path(), self.embedder.name)
+        self.extractor = AnswerExtractor(self.index, Reader(reader), threshold)
 
     @property
     def threshold(self) -> float:
         return self.extractor.threshold
 
     def _open(self) -> Index:
-        expected = self.builder.fingerprint(self.corpus_dir)
-        try:
-            return load_index(self.index_dir, expected)
-        except IndexInvalidError as exc:
-            self.progress(f"{exc}; building the index (this takes a moment)")
-            return build_index(self.builder, self.corpus_dir, self.index_dir, expected)
+        return open_index(self.builder, self.corpus_dir, self.index_dir, self.progress)
 
     def ask(self, question: str, top_k: int | None = None, threshold: float | None = None) -> Answer:
         """Answer ``question`` with a verbatim quote and its cited slides, or abstain.
@@ -207,6 +161,19 @@ def query_embedder(index: Index, index_dir: Path) -> embedding.Embedder | None:
     if not settings or embedding.ONNX_MODEL not in index.manifest.get("files", {}):
         return None
     return embedding.OnnxEmbedder(Path(index_dir), index.manifest["model"], embedding.OnnxExport.from_dict(settings))
+
+
+def open_index(
+    builder: IndexBuilder, corpus_dir: Path, index_dir: Path, progress: Callable[[str], None] | None = None
+) -> Index:
+    """The index of ``corpus_dir`` in ``index_dir``: loaded, or built when missing, stale or damaged."""
+    expected = builder.fingerprint(corpus_dir)
+    try:
+        return load_index(index_dir, expected)
+    except IndexInvalidError as exc:
+        if progress is not None:
+            progress(f"{exc}; building the index (this takes a moment)")
+        return build_index(builder, corpus_dir, index_dir, expected)
 
 
 def build_index(

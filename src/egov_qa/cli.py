@@ -83,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, metavar="FILE", default=None, help="write to FILE, not stdout")
     export.set_defaults(func=cmd_feedback_export)
 
+    fit = commands.add_parser(
+        "train", help="fit the reader on every eval set and measure it on each deck left out of its fit"
+    )
+    _common(fit)
+    fit.add_argument("--evals", type=Path, metavar="DIR", default=None, help="the eval folder (default: evals/)")
+    fit.add_argument(
+        "--out", type=Path, metavar="FILE", default=None, help="where to save the reader (default: evals/reader.json)"
+    )
+    fit.add_argument("--report", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
+    fit.add_argument("--folds", type=int, default=5, help="folds for cross-validation within one set (default 5)")
+    fit.set_defaults(func=cmd_train)
+
     evaluate = commands.add_parser("eval", help="run the eval set and write a report")
     _common(evaluate)
     evaluate.add_argument(
@@ -107,12 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--out", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)"
     )
-    evaluate.add_argument(
-        "--calibrate",
-        action="store_true",
-        help="choose the abstention threshold by cross-validation and save it",
-    )
-    evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--no-baseline", action="store_true", help="skip the baseline row")
     evaluate.set_defaults(func=cmd_eval)
     return parser
@@ -226,7 +232,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _summarize(assistant, items, eval_set: Path, calibration: dict | None, baseline: bool) -> dict:
+def _summarize(assistant, items, eval_set: Path, baseline: bool) -> dict:
     """Ask every plain question of ``items`` and return the report's summary."""
     from egov_qa import evaluate
     from egov_qa.baseline import ChunkBaseline
@@ -239,7 +245,7 @@ def _summarize(assistant, items, eval_set: Path, calibration: dict | None, basel
         eval_set=_shown(eval_set),
         corpus=_shown(assistant.corpus_dir),
         model=assistant.index.manifest["model"],
-        calibration=calibration,
+        reader=assistant.extractor.reader.model.meta.get("created"),
         baseline=None,
         conversational=len(items) - len(asked),
     )
@@ -252,25 +258,16 @@ def _summarize(assistant, items, eval_set: Path, calibration: dict | None, basel
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from egov_qa import evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, write_calibration
+    from egov_qa.assistant import PROJECT_ROOT
 
-    if args.folds < 2:
-        raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
     if args.all_sets:
-        if args.calibrate or args.eval_set:
-            raise EgovQAError("--all runs every eval set as it is: leave out --calibrate and --set")
+        if args.eval_set:
+            raise EgovQAError("--all runs every eval set with its own decks: leave out --set")
         return _eval_all(args)
     eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
     items = evaluate.load_eval_set(eval_set)
     assistant = _assistant(args)
-    calibration = None
-    if args.calibrate:
-        results = evaluate.run_eval(assistant, evaluate.plain(items))
-        calibration = {**evaluate.calibrate(results, folds=args.folds), "model": assistant.embedder.name}
-        saved = write_calibration(calibration)
-        log.warning("calibrated threshold %.2f saved to %s", calibration["threshold"], saved)
-        assistant.extractor.threshold = calibration["threshold"]
-    summary = _summarize(assistant, items, eval_set, calibration, not args.no_baseline)
+    summary = _summarize(assistant, items, eval_set, not args.no_baseline)
     summary.pop("_results")
     paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
     if args.json:
@@ -278,6 +275,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(report.render_table(summary))
         print(f"\nreport: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
+    return 0
+
+
+def _suite_index(index_root: Path, suite) -> Path:
+    """Where a suite's index lives: the shipped corpus's own, or ``index/evals/NAME/``."""
+    from egov_qa.evaluate import SHIPPED
+
+    return index_root if suite.name == SHIPPED else index_root / "evals" / suite.name
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from egov_qa import embedder, evaluate, report
+    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_index_dir, default_reader_path, open_index
+    from egov_qa.features import FeatureMaker
+    from egov_qa.index import IndexBuilder
+    from egov_qa.retriever import HybridRetriever
+    from egov_qa.train import ask_all, train
+
+    if args.folds < 2:
+        raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
+    evals_dir = args.evals or PROJECT_ROOT / "evals"
+    suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
+    index_root = getattr(args, "index", None) or default_index_dir()
+    shared = embedder.load_embedder(getattr(args, "model", None))
+    builder = IndexBuilder(shared)
+    asked = []
+    for suite in suites:
+        log.warning("reading %s: asking its questions of its decks", suite.name)
+        index = open_index(builder, suite.corpus, _suite_index(index_root, suite), lambda m: log.warning("%s", m))
+        items = evaluate.load_eval_set(suite.eval_set)
+        asked += ask_all(suite.name, items, HybridRetriever(index, shared), FeatureMaker(index))
+    model = train(suites, asked, shared.name, evals_dir.parent, args.folds, lambda m: log.warning("%s", m))
+    saved = model.save(args.out or default_reader_path())
+    paths = report.write_reader_report(model.meta, args.report or evals_dir / "reports")
+    print(report.render_reader(model.meta, model.threshold))
+    print(f"\nreader: {saved}; report: {paths['md']}")
     return 0
 
 
@@ -296,12 +329,12 @@ def _eval_all(args: argparse.Namespace) -> int:
         shipped = suite.name == evaluate.SHIPPED
         assistant = Assistant(
             suite.corpus,
-            index_root if shipped else index_root / "evals" / suite.name,
+            _suite_index(index_root, suite),
             embedder=shared,
             progress=lambda m: log.warning("%s", m),
         )
         items = evaluate.load_eval_set(suite.eval_set)
-        summary = _summarize(assistant, items, suite.eval_set, None, not args.no_baseline)
+        summary = _summarize(assistant, items, suite.eval_set, not args.no_baseline)
         results = summary.pop("_results")
         report.write_reports(summary, out if shipped else out / "decks" / suite.name)
         rows.append((suite, summary, results))
@@ -328,7 +361,7 @@ def setup_logging(quiet: bool = False) -> None:
         handler.addFilter(_quiet_libraries)
 
 
-_NOISY = ("faiss", "bm25s", "sentence_transformers", "transformers", "httpx")
+_NOISY = ("faiss", "bm25s", "sentence_transformers", "transformers", "httpx", "pypdf")
 
 
 def _quiet_libraries(record: logging.LogRecord) -> bool:

@@ -27,3 +27,7 @@ class QuestionError(EgovQAError):
 
 class EvalSetError(EgovQAError):
     """An eval set file that does not follow the schema."""
+
+
+class ReaderModelError(EgovQAError):
+    """The reader model file is missing, damaged, or made for other features."""

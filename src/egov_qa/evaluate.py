@@ -338,73 +338,11 @@ def selective_curve(results: list[QuestionResult], steps: int = 101) -> list[dic
     return curve
 
 
-def objective(results: list[QuestionResult], threshold: float) -> tuple[float, dict]:
-    """Overall accuracy at ``threshold``: the share of all questions handled right
-    (answered correctly, or abstained on when the deck does not say)."""
-    scored = [
-        replace(r, answer=(a := with_threshold(r.raw, threshold)), correct=is_correct(r.item, a)) for r in results
-    ]
-    return _share(sum(r.correct for r in scored), len(scored)), metrics(scored)
-
-
-def fit_threshold(results: list[QuestionResult], grid: int = 101) -> float:
-    """The threshold with the best overall accuracy; the middle of the best plateau."""
-    values = [(objective(results, step / (grid - 1))[0], step / (grid - 1)) for step in range(grid)]
-    best = max(v for v, _ in values)
-    plateau = [t for v, t in values if v >= best - 1e-12]
-    # The longest run of best thresholds, and its middle: far from both cliffs.
-    runs, run = [], [plateau[0]]
-    for t in plateau[1:]:
-        if abs(t - run[-1] - 1 / (grid - 1)) < 1e-9:
-            run.append(t)
-        else:
-            runs.append(run)
-            run = [t]
-    runs.append(run)
-    longest = max(runs, key=len)
-    return round(longest[len(longest) // 2], 2)
-
-
 def fold_of(item_id: str, folds: int) -> int:
     """A stable fold for an item (from its id), so a rerun gives the same split."""
     from egov_qa.documents import content_hash
 
     return int(content_hash(item_id, length=8), 16) % folds
-
-
-def calibrate(results: list[QuestionResult], folds: int = 5) -> dict:
-    """Choose the abstention threshold by k-fold cross-validation.
-
-    For each fold, a threshold is fitted (best overall accuracy) on the other
-    folds and scored on the held-out fold only; the pooled held-out results are
-    the cross-validated figures. The threshold shipped is then fitted on all the
-    questions, and the held-out figures are the honest estimate of how it does.
-    """
-    if folds < 2:
-        raise ValueError(f"folds must be at least 2, not {folds!r}")
-    held_out: list[QuestionResult] = []
-    per_fold = []
-    for fold in range(folds):
-        train = [r for r in results if fold_of(r.item.id, folds) != fold]
-        test = [r for r in results if fold_of(r.item.id, folds) == fold]
-        if not train or not test:
-            continue
-        threshold = fit_threshold(train)
-        per_fold.append({"fold": fold, "threshold": threshold, "n_test": len(test)})
-        for r in test:
-            answer = with_threshold(r.raw, threshold)
-            held_out.append(replace(r, answer=answer, correct=is_correct(r.item, answer)))
-    cv = metrics(held_out)
-    return {
-        "threshold": fit_threshold(results),
-        "objective": "overall accuracy: share of all questions answered correctly or rightly abstained on",
-        "folds": folds,
-        "per_fold": per_fold,
-        "cross_validated": {
-            k: cv[k] for k in ("answer_accuracy", "citation_accuracy", "abstention_accuracy", "false_abstention_rate")
-        },
-        "n": len(results),
-    }
 
 
 def per_question(results: list[QuestionResult]) -> list[dict]:

@@ -63,15 +63,6 @@ def render_table(summary: dict) -> str:
             f"    got:      {got}",
             f"    cited:    {slide}",
         ]
-    if summary.get("calibration"):
-        cal = summary["calibration"]
-        cv = cal["cross_validated"]
-        lines += [
-            "",
-            f"calibrated threshold {cal['threshold']:.2f} ({cal['folds']}-fold cross-validated: "
-            f"answer {cv['answer_accuracy']:.3f}, citation {cv['citation_accuracy']:.3f}, "
-            f"abstention {cv['abstention_accuracy']:.3f}, false abstention {cv['false_abstention_rate']:.3f})",
-        ]
     return "\n".join(lines)
 
 
@@ -101,19 +92,6 @@ def render_markdown(summary: dict, plot_name: str | None) -> str:
         "| --- | --- | --- |",
     ]
     lines += [f"| {g['group']} | {g['n']} | {g['accuracy']:.3f} |" for g in summary["breakdown"]]
-    if summary.get("calibration"):
-        cal = summary["calibration"]
-        lines += [
-            "",
-            "## Calibration",
-            "",
-            f"Threshold {cal['threshold']:.2f}, chosen by {cal['objective']}.",
-        ]
-        lines += [
-            f"{cal['folds']}-fold cross-validated (each fold scored with a threshold fitted on the others):",
-            "",
-        ]
-        lines += [f"- {k.replace('_', ' ')}: {v:.3f}" for k, v in cal["cross_validated"].items()]
     if plot_name:
         lines += ["", "## Accuracy against coverage", "", f"![accuracy against coverage]({plot_name})"]
     failed = failures(summary)
@@ -204,6 +182,8 @@ def pool(figures: list[dict]) -> dict:
         "n_unanswerable": sum(f["n_unanswerable"] for f in figures),
     }
     for key, _ in OVERVIEW_COLUMNS:
+        if not all(key in f for f in figures):
+            continue
         weight = "n_unanswerable" if key in _OVER_UNANSWERABLE else "n_answerable"
         total = sum(f[weight] for f in figures)
         pooled[key] = sum(f[key] * f[weight] for f in figures) / total if total else 0.0
@@ -292,4 +272,122 @@ def write_overview(view: dict, out_dir: Path) -> dict[str, Path]:
     paths = {"json": out_dir / "all.json", "md": out_dir / "all.md"}
     paths["json"].write_text(json.dumps(view, indent=1, ensure_ascii=False), encoding="utf-8")
     paths["md"].write_text(render_overview_markdown(view), encoding="utf-8")
+    return paths
+
+
+READER_COLUMNS = (
+    ("answer_accuracy", "answer"),
+    ("citation_accuracy", "citation"),
+    ("abstention_accuracy", "abstention"),
+    ("false_abstention_rate", "false abst."),
+)
+
+
+def _reader_rows(meta: dict) -> list[tuple[str, dict]]:
+    lodo = meta.get("leave_one_deck_out") or {}
+    rows = [(f"{name} (left out)", figures) for name, figures in (lodo.get("sets") or {}).items()]
+    if lodo.get("real_decks_pooled"):
+        rows.append(("real decks, pooled (each left out)", lodo["real_decks_pooled"]))
+    if meta.get("shipped_within_set_cv"):
+        rows.append(("shipped, 5-fold within its set", meta["shipped_within_set_cv"]))
+    return rows
+
+
+def render_reader(meta: dict, threshold: float) -> str:
+    """The table ``egov-qa train`` prints: figures on decks the reader was not fit on."""
+    lines = [
+        f"reader trained on {meta['trained_on']['questions']} questions "
+        f"({meta['trained_on']['candidates']} candidates); threshold {threshold:.2f}",
+        "",
+        f"{'scored on':<52}{'n':>5}" + "".join(f"{label:>12}" for _, label in READER_COLUMNS),
+    ]
+    for name, figures in _reader_rows(meta):
+        lines.append(f"{name:<52}{figures['n']:>5}" + "".join(f"{figures[key]:>12.3f}" for key, _ in READER_COLUMNS))
+    return "\n".join(lines)
+
+
+def plot_reliability(meta: dict, path: Path) -> None:
+    """Predicted confidence against observed accuracy on decks left out of the fit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfectly calibrated")
+    sets = ((meta.get("leave_one_deck_out") or {}).get("sets")) or {}
+    pooled: dict[tuple, list[float]] = {}
+    for name, figures in sets.items():
+        bins = figures.get("reliability") or []
+        if bins:
+            confidence = [b["confidence"] for b in bins]
+            ax.plot(confidence, [b["accuracy"] for b in bins], marker=".", linewidth=0.6, alpha=0.45, label=name)
+        for b in bins if name != "shipped" else []:
+            total = pooled.setdefault(tuple(b["bin"]), [0.0, 0.0, 0.0])
+            total[0] += b["n"]
+            total[1] += b["n"] * b["confidence"]
+            total[2] += b["n"] * b["accuracy"]
+    if pooled:
+        ordered = [pooled[k] for k in sorted(pooled)]
+        ax.plot(
+            [c / n for n, c, _ in ordered],
+            [a / n for n, _, a in ordered],
+            color="black",
+            marker="o",
+            linewidth=2,
+            label="real decks, pooled",
+        )
+    ax.set_xlabel("predicted confidence")
+    ax.set_ylabel("observed accuracy")
+    ax.set_title("Reliability on decks left out of the fit")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
+    lines = [f"| {first} | n | " + " | ".join(label for _, label in READER_COLUMNS) + " |"]
+    lines.append("| --- | --- | " + " | ".join("---" for _ in READER_COLUMNS) + " |")
+    for name, figures in rows:
+        values = " | ".join(f"{figures[key]:.3f}" for key, _ in READER_COLUMNS)
+        lines.append(f"| {_md_escape(name)} | {figures['n']} | {values} |")
+    return lines
+
+
+def render_reader_markdown(meta: dict) -> str:
+    lines = [
+        "# egov-qa reader",
+        "",
+        f"- when: {meta['created']}; embedding model: `{meta['embedding_model']}`",
+        f"- model: {meta['model']}",
+        f"- threshold objective: {meta['objective']}",
+        f"- trained on {meta['trained_on']['questions']} questions, {meta['trained_on']['candidates']} candidates",
+        "",
+        "Each row is scored by a reader that never saw that deck (or that fold):",
+        "",
+        *_reader_table(_reader_rows(meta), "scored on"),
+        "",
+        "In-sample (the shipped reader on the questions it was fit on), for comparison only:",
+        "",
+        *_reader_table(list((meta.get("in_sample") or {}).items()), "eval set"),
+        "",
+        "## Reliability",
+        "",
+        "![reliability on decks left out](reader.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_reader_report(meta: dict, out_dir: Path) -> dict[str, Path]:
+    """Write ``reader.md`` and ``reader.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"md": out_dir / "reader.md", "png": out_dir / "reader.png"}
+    plot_reliability(meta, paths["png"])
+    paths["md"].write_text(render_reader_markdown(meta), encoding="utf-8")
     return paths

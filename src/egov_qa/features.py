@@ -1,0 +1,201 @@
+"""What the reader knows of a candidate answer: features of one unit for one question.
+
+Each feature says something that holds for any deck: how close the unit is in
+meaning and in words to the question (and what a reader sees around it), how
+retrieval ranked it and its slide, whether it holds the kind of fact asked for,
+how much of the question the corpus and the slide hold at all, and what kind of
+line it is. None names a word, a notation or a layout of a particular deck. The
+weights that turn them into a score are fit on data (``egov-qa train``) and kept
+in a file, never here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from egov_qa.index import Index, unit_context
+from egov_qa.question import Question, hinge_stem
+from egov_qa.retriever import Retrieval
+from egov_qa.spans import named_cell, typed_spans
+from egov_qa.text import Vocabulary, terms
+
+# A name found on more than this share of slides is not specific to any of them
+# (the country a deck is about): its absence from a slide says nothing.
+SPECIFIC_SHARE = 0.25
+UNIT_KINDS = ("heading", "bullet", "text", "row", "note", "notes")
+ANSWER_TYPES = ("year", "number", "percent", "rank", "name")
+
+FEATURES: tuple[str, ...] = (
+    "dense",
+    "dense_gap",
+    "bm25",
+    "unit_rank",
+    "slide_rank",
+    "lexical",
+    "context",
+    "slide_cover",
+    "novelty",
+    "type_held",
+    "type_missing",
+    "cell_named",
+    "divider",
+    "log_chars",
+    "unknown_share",
+    "hinge_unknown",
+    "hinge_missing",
+    *(f"asks_{t}" for t in ANSWER_TYPES),
+    *(f"kind_{k}" for k in UNIT_KINDS),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One unit considered as the answer, with its features (in the order of ``FEATURES``)."""
+
+    unit_pos: int
+    features: tuple[float, ...]
+
+
+class FeatureMaker:
+    """Computes candidate features over one index; the per-unit work is done once, here.
+
+    Args:
+        index: the loaded index.
+        slides_considered: how many top slides contribute all their units as candidates.
+        units_considered: how many top fused units are candidates.
+    """
+
+    def __init__(self, index: Index, slides_considered: int = 4, units_considered: int = 20) -> None:
+        if slides_considered < 1 or units_considered < 1:
+            raise ValueError(
+                "slides_considered and units_considered must be at least 1, "
+                f"not {slides_considered!r} and {units_considered!r}"
+            )
+        self.index = index
+        self.slides_considered = slides_considered
+        self.units_considered = units_considered
+        units = index.units
+        self._unit_terms = [frozenset(terms(u.text, keep_stopwords=True)) for u in units]
+        self._unit_content = [frozenset(terms(u.text)) for u in units]
+        self._context_terms = [
+            frozenset(terms(" ".join(unit_context(u, index.slide_of(i))))) | self._unit_terms[i]
+            for i, u in enumerate(units)
+        ]
+        self._title_terms = [frozenset(terms(s.title)) for s in index.slides]
+        self._slide_terms = [frozenset(terms(s.text, keep_stopwords=True)) for s in index.slides]
+        self._term_slides: dict[str, list[int]] = {}
+        for slide_pos, have in enumerate(self._slide_terms):
+            for term in have:
+                self._term_slides.setdefault(term, []).append(slide_pos)
+        self._corpus = Vocabulary(self._term_slides)
+        df = Counter(t for ts in self._unit_terms for t in ts)
+        n = max(len(units), 1)
+        self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self._idf_unknown = math.log(1 + n)
+        self._unit_positions = {u.id: i for i, u in enumerate(units)}
+        self._form_cache: dict[str, frozenset[str]] = {}
+
+    def _forms(self, term: str) -> frozenset[str]:
+        found = self._form_cache.get(term)
+        if found is None:
+            found = frozenset({term}) | self._corpus.forms(term)
+            if len(self._form_cache) < 65536:
+                self._form_cache[term] = found
+        return found
+
+    def _overlap(self, qterms: tuple[str, ...], have: frozenset[str]) -> float:
+        """IDF-weighted share of ``qterms`` whose word (in some form) is in ``have``."""
+        if not qterms:
+            return 0.0
+        total = hit = 0.0
+        for term in qterms:
+            weight = self._idf.get(term, self._idf_unknown)
+            total += weight
+            if term in have or not self._forms(term).isdisjoint(have):
+                hit += weight
+        return hit / total
+
+    def _novelty(self, qterms: tuple[str, ...], unit_terms: frozenset[str]) -> float:
+        """Share of the unit's content words that the question does not already say."""
+        content = [t for t in unit_terms if len(t) > 1]
+        if not content:
+            return 0.0
+        said = frozenset().union(*(self._forms(q) for q in qterms)) if qterms else frozenset()
+        return sum(t not in said for t in content) / len(content)
+
+    def unknown(self, question: Question) -> list[str]:
+        """The numbers and names of the question that no slide of the corpus holds."""
+        return [t for t in (*question.numbers, *question.names) if not self._corpus.forms(hinge_stem(t))]
+
+    def _slides_with(self, word: str) -> set[int]:
+        return {i for form in self._corpus.forms(hinge_stem(word)) for i in self._term_slides[form]}
+
+    def missing(self, question: Question, unit_pos: int) -> list[str]:
+        """The numbers and names the question hinges on that the unit (or its slide, for names) lacks."""
+        slide_pos = int(self.index.unit_slide[unit_pos])
+        near = self._unit_terms[unit_pos] | self._title_terms[slide_pos]
+        lacking = [n for n in question.numbers if self._forms(hinge_stem(n)).isdisjoint(near)]
+        common = max(1, SPECIFIC_SHARE * len(self._slide_terms))
+        for name in question.names:
+            holding = self._slides_with(name)
+            if len(holding) <= common and slide_pos not in holding:
+                lacking.append(name)
+        return lacking
+
+    def candidates(self, question: Question, retrieval: Retrieval) -> list[Candidate]:
+        """The units considered as answers (the best fused units, then every unit of the best
+        slides), each with its features."""
+        positions: dict[int, int | None] = {}
+        for rank, scored_unit in enumerate(retrieval.units[: self.units_considered]):
+            positions[self._unit_positions[scored_unit.unit.id]] = rank
+        for scored_slide in retrieval.slides[: self.slides_considered]:
+            slide_pos = self.index.slide_position[(scored_slide.slide.source, scored_slide.slide.number)]
+            for unit_pos in self.index.slide_units[slide_pos]:
+                positions.setdefault(unit_pos, None)
+        if not positions:
+            return []
+        dense = {pos: float(retrieval.dense[pos]) for pos in positions}
+        best_dense = max(dense.values())
+        unknown = self.unknown(question)
+        topic_total = sum(self._idf.get(t, self._idf_unknown) for t in question.topics)
+        unknown_share = (
+            sum(self._idf_unknown for t in question.topics if t not in self._corpus) / topic_total
+            if topic_total
+            else 0.0
+        )
+        common = {
+            "unknown_share": unknown_share,
+            "hinge_unknown": float(len(unknown)),
+            **{f"asks_{t}": float(question.answer_type == t) for t in ANSWER_TYPES},
+        }
+        n_slides = len(self.index.slides)
+        found = []
+        for pos, unit_rank in positions.items():
+            unit = self.index.units[pos]
+            slide_pos = int(self.index.unit_slide[pos])
+            cell = named_cell(question, unit.cells) is not None
+            typed = cell or bool(typed_spans(question, unit.text))
+            asks = question.answer_type is not None
+            values = {
+                **common,
+                "dense": dense[pos],
+                "dense_gap": dense[pos] - best_dense,
+                "bm25": float(retrieval.bm25[pos]),
+                "unit_rank": 0.0 if unit_rank is None else 1.0 / (1 + unit_rank),
+                "slide_rank": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, n_slides)),
+                "lexical": self._overlap(question.topics, self._unit_terms[pos]),
+                "context": self._overlap(question.topics, self._context_terms[pos]),
+                "slide_cover": self._overlap(question.topics, self._slide_terms[slide_pos]),
+                "novelty": self._novelty(question.terms + question.numbers, self._unit_content[pos]),
+                "type_held": float(asks and typed),
+                "type_missing": float(asks and not typed),
+                "cell_named": float(cell),
+                "divider": float(len(self.index.slide_units[slide_pos]) == 1),
+                "log_chars": math.log1p(len(unit.text)),
+                "hinge_missing": float(len(self.missing(question, pos))),
+                **{f"kind_{k}": float(unit.kind == k) for k in UNIT_KINDS},
+            }
+            found.append(Candidate(pos, tuple(values[name] for name in FEATURES)))
+        return found

@@ -1,0 +1,338 @@
+"""Fitting the reader from the eval sets, and measuring it on decks it never saw.
+
+For every plain question of every eval set, the question is retrieved in its
+own corpus and each candidate unit is described by its features; a candidate is
+right when quoting it answers correctly and its slide holds the evidence. The
+ranker is a logistic regression over standardized features (scikit-learn),
+ranking candidates by the probability that they are right. The confidence is a
+second logistic regression, of 'the best candidate's answer is right', fitted
+on the ranker's outputs for decks held out from the ranker's fit (Platt scaling
+that also reads the margin to the runner-up and how much of the question the
+corpus and the best unit hold). The abstention threshold is the one with the
+best overall accuracy (questions answered correctly or rightly abstained on) on
+confidences for held-out decks.
+
+Figures quoted for a deck come from a reader that never saw it: leave one deck
+out, train on all the other eval sets (with the same inner held-out fits for
+its calibration and threshold) and score the deck left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from egov_qa.evaluate import MAX_ANSWER_CHARS, SHIPPED, EvalItem, Suite, fold_of, plain
+from egov_qa.features import FEATURES, FeatureMaker
+from egov_qa.question import analyze
+from egov_qa.reader import CONFIDENCE_FEATURES, Linear, ReaderModel, confidence_row
+from egov_qa.text import normalize
+
+# Inverse regularization strength of both logistic models: scikit-learn's default, not tuned.
+REGULARIZATION = 1.0
+OBJECTIVE = "overall accuracy: the share of questions answered correctly or rightly abstained on"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question of one eval set, with its candidates' features and what each would score."""
+
+    suite: str
+    item: EvalItem
+    rows: np.ndarray  # candidates x features
+    answer_ok: np.ndarray  # per candidate: quoting it answers correctly
+    cite_ok: np.ndarray  # per candidate: its slide holds the evidence
+    fallback_cite_ok: bool  # the best retrieved slide holds the evidence (what an abstention cites)
+
+    @property
+    def right(self) -> np.ndarray:
+        return self.answer_ok & self.cite_ok
+
+
+def ask_all(suite_name: str, items: list[EvalItem], retriever, features: FeatureMaker) -> list[Asked]:
+    """Retrieve every plain question of a set and describe its candidates."""
+    index = features.index
+    asked = []
+    for item in plain(items):
+        retrieval = retriever.retrieve(item.question)
+        question = analyze(item.question)
+        candidates = features.candidates(question, retrieval)
+        rows = np.array([c.features for c in candidates], dtype=np.float64).reshape(len(candidates), len(FEATURES))
+        accepted = [normalize(a) for a in item.answers]
+        evidence = normalize(item.evidence)
+        answer_ok, cite_ok = [], []
+        for c in candidates:
+            unit = index.units[c.unit_pos]
+            quoted = normalize(unit.text)
+            answer_ok.append(
+                item.answerable and len(unit.text) <= MAX_ANSWER_CHARS and any(a in quoted for a in accepted)
+            )
+            cite_ok.append(item.answerable and evidence in normalize(index.slide_of(c.unit_pos).text))
+        fallback = bool(item.answerable and retrieval.slides and evidence in normalize(retrieval.slides[0].slide.text))
+        asked.append(Asked(suite_name, item, rows, np.array(answer_ok), np.array(cite_ok), fallback))
+    return asked
+
+
+def fit_linear(rows: np.ndarray, labels: np.ndarray) -> Linear:
+    """A logistic regression over standardized ``rows`` (scikit-learn), as a :class:`Linear`."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(rows)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    if labels.all() or not labels.any():
+        # One class only (a tiny set): nothing to learn but the base rate.
+        rate = float(np.clip(labels.mean(), 1e-6, 1 - 1e-6)) if len(labels) else 0.5
+        return Linear(tuple(scaler.mean_), tuple(scale), (0.0,) * rows.shape[1], float(np.log(rate / (1 - rate))))
+    model = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit((rows - scaler.mean_) / scale, labels)
+    return Linear(
+        tuple(scaler.mean_), tuple(scale), tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
+    )
+
+
+def fit_ranker(asked: list[Asked]) -> Linear:
+    """'This candidate is right', over every candidate of ``asked``."""
+    having = [a for a in asked if len(a.rows)]
+    return fit_linear(np.vstack([a.rows for a in having]), np.concatenate([a.right for a in having]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a ranker does with one question: its best candidate, how that scores, the confidence's input."""
+
+    asked: Asked
+    row: np.ndarray | None  # the confidence model's input; None when there is no candidate
+    answer_ok: bool
+    cite_ok: bool
+
+
+def outcomes(ranker: Linear, asked: list[Asked]) -> list[Outcome]:
+    found = []
+    for a in asked:
+        if not len(a.rows):
+            found.append(Outcome(a, None, False, a.fallback_cite_ok))
+            continue
+        logits = ranker(a.rows)
+        best = int(np.argmax(logits))
+        found.append(Outcome(a, confidence_row(logits, a.rows), bool(a.answer_ok[best]), bool(a.cite_ok[best])))
+    return found
+
+
+def fit_confidence(held_out: list[Outcome]) -> Linear:
+    """The probability that the best candidate's answer is right, from held-out rankings."""
+    scored = [o for o in held_out if o.row is not None]
+    if not scored:
+        raise ValueError("no held-out question had a candidate answer to learn the confidence from")
+    return fit_linear(np.vstack([o.row for o in scored if o.row is not None]), np.array([o.answer_ok for o in scored]))
+
+
+def confidences(model: Linear, outcomes_: list[Outcome]) -> list[float]:
+    z = [float(model(o.row[None, :])[0]) if o.row is not None else -np.inf for o in outcomes_]
+    return [float(1.0 / (1.0 + np.exp(-v))) if np.isfinite(v) else 0.0 for v in z]
+
+
+def _handled_right(o: Outcome, confidence: float, threshold: float) -> bool:
+    answered = confidence >= threshold
+    return (answered and o.answer_ok) if o.asked.item.answerable else not answered
+
+
+def choose_threshold(held_out: list[Outcome], confidence: list[float]) -> float:
+    """The threshold with the best overall accuracy on held-out outcomes; the middle of the best run."""
+    grid = [step / 100 for step in range(101)]
+    scores = [sum(_handled_right(o, c, t) for o, c in zip(held_out, confidence, strict=True)) for t in grid]
+    best = max(scores)
+    runs: list[list[float]] = []
+    for t, value in zip(grid, scores, strict=True):
+        if value == best:
+            if runs and abs(runs[-1][-1] + 0.01 - t) < 1e-9:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+    longest = max(runs, key=len)
+    return round(longest[len(longest) // 2], 2)
+
+
+def _groups(items: list, folds: int, suite_of, id_of) -> list[list]:
+    """Held-out groups: one per eval set, or question folds when there is one set only."""
+    suites = sorted({suite_of(x) for x in items})
+    if len(suites) > 1:
+        return [[x for x in items if suite_of(x) == s] for s in suites]
+    by_fold: dict[int, list] = {}
+    for x in items:
+        by_fold.setdefault(fold_of(id_of(x), folds), []).append(x)
+    return [by_fold[f] for f in sorted(by_fold)]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    ranker: Linear
+    confidence: Linear
+    threshold: float
+
+
+def fit_reader(asked: list[Asked], folds: int = 5) -> Fitted:
+    """The ranker fit on all of ``asked``; its confidence fit on rankings of held-out groups, and the
+    threshold chosen on confidences for held-out groups."""
+    held_out: list[Outcome] = []
+    groups = _groups(asked, folds, lambda a: a.suite, lambda a: a.item.id)
+    for group in groups:
+        rest = [a for other in groups if other is not group for a in other]
+        if rest:
+            held_out += outcomes(fit_ranker(rest), group)
+    # The threshold is chosen on confidences that held-out groups did not fit either.
+    outer = _groups(held_out, folds, lambda o: o.asked.suite, lambda o: o.asked.item.id)
+    checked: list[Outcome] = []
+    checked_confidence: list[float] = []
+    for group in outer:
+        rest = [o for other in outer if other is not group for o in other]
+        if rest:
+            checked += group
+            checked_confidence += confidences(fit_confidence(rest), group)
+    threshold = choose_threshold(checked, checked_confidence) if checked else 0.5
+    return Fitted(fit_ranker(asked), fit_confidence(held_out), threshold)
+
+
+def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
+    """The eval's headline figures for ``outcomes_`` under a fitted confidence and threshold."""
+    threshold = fitted.threshold
+    answerable = [o for o in outcomes_ if o.asked.item.answerable]
+    unanswerable = [o for o in outcomes_ if not o.asked.item.answerable]
+    confidence = dict(zip(map(id, outcomes_), confidences(fitted.confidence, outcomes_), strict=True))
+
+    def share(part: float, whole: int) -> float:
+        return part / whole if whole else 0.0
+
+    answered = [o for o in answerable if confidence[id(o)] >= threshold]
+    cited = sum(o.cite_ok if confidence[id(o)] >= threshold else o.asked.fallback_cite_ok for o in answerable)
+    return {
+        "n": len(outcomes_),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "answer_accuracy": share(sum(o.answer_ok for o in answered), len(answerable)),
+        "citation_accuracy": share(cited, len(answerable)),
+        "abstention_accuracy": share(sum(confidence[id(o)] < threshold for o in unanswerable), len(unanswerable)),
+        "false_abstention_rate": share(len(answerable) - len(answered), len(answerable)),
+        "reliability": reliability(
+            [(confidence[id(o)], bool(o.answer_ok and o.asked.item.answerable)) for o in outcomes_]
+        ),
+    }
+
+
+def reliability(points: list[tuple[float, bool]], bins: int = 10) -> list[dict]:
+    """Predicted confidence against observed accuracy, in equal-width bins."""
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(conf, right) for conf, right in points if lo <= conf < hi or (b == bins - 1 and conf == 1.0)]
+        if inside:
+            confs, rights = zip(*inside, strict=True)
+            rows.append(
+                {
+                    "bin": [lo, hi],
+                    "n": len(inside),
+                    "confidence": float(np.mean(confs)),
+                    "accuracy": float(np.mean(rights)),
+                }
+            )
+    return rows
+
+
+def leave_one_deck_out(asked: list[Asked], folds: int = 5, progress: Callable[[str], None] | None = None) -> dict:
+    """For each eval set: a reader fit on every other set, scored on this one."""
+    suites = sorted({a.suite for a in asked})
+    figures = {}
+    for suite in suites:
+        if progress:
+            progress(f"leave one deck out: scoring {suite} with a reader fit on the other sets")
+        train = [a for a in asked if a.suite != suite]
+        test = [a for a in asked if a.suite == suite]
+        fitted = fit_reader(train, folds)
+        figures[suite] = {**score(outcomes(fitted.ranker, test), fitted), "threshold": fitted.threshold}
+    return figures
+
+
+def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
+    """k-fold cross-validation within one set: each fold scored by a reader fit on the other
+    folds of that set and on every other set."""
+    parts = []
+    mine = [a for a in asked if a.suite == suite]
+    others = [a for a in asked if a.suite != suite]
+    for fold in range(folds):
+        test = [a for a in mine if fold_of(a.item.id, folds) == fold]
+        train = others + [a for a in mine if fold_of(a.item.id, folds) != fold]
+        if test and train:
+            fitted = fit_reader(train, folds)
+            parts.append(score(outcomes(fitted.ranker, test), fitted))
+    from egov_qa.report import pool
+
+    return pool(parts)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def eval_set_hashes(suites: list[Suite], root: Path) -> dict[str, str]:
+    """The SHA-256 of every eval set file, by path relative to ``root`` when inside it."""
+
+    def shown(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    return {shown(s.eval_set): file_sha256(s.eval_set) for s in suites}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def train(
+    suites: list[Suite],
+    asked: list[Asked],
+    embedding_model: str,
+    root: Path,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> ReaderModel:
+    """Fit the reader on every eval set and measure it leaving each deck out."""
+    if not asked:
+        raise ValueError("no questions to train on")
+    lodo = leave_one_deck_out(asked, folds, progress) if len({a.suite for a in asked}) > 1 else {}
+    from egov_qa.report import pool
+
+    real = [f for name, f in lodo.items() if name != SHIPPED]
+    pooled = pool(real) if real else None
+    shipped_cv = within_set(asked, SHIPPED, folds) if any(a.suite == SHIPPED for a in asked) else None
+    fitted = fit_reader(asked, folds)
+    in_sample = {
+        s: score(outcomes(fitted.ranker, [a for a in asked if a.suite == s]), fitted)
+        for s in sorted({a.suite for a in asked})
+    }
+    meta = {
+        "embedding_model": embedding_model,
+        "model": "logistic regression ranker + logistic confidence fitted on held-out decks' rankings (scikit-learn)",
+        "objective": OBJECTIVE,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "eval_sets": eval_set_hashes(suites, root),
+        "trained_on": {"questions": len(asked), "candidates": int(sum(len(a.rows) for a in asked))},
+        "versions": {
+            "egov_qa": _version("egov-qa"),
+            "scikit_learn": _version("scikit-learn"),
+            "numpy": np.__version__,
+        },
+        "leave_one_deck_out": {"sets": lodo, "real_decks_pooled": pooled},
+        "shipped_within_set_cv": shipped_cv,
+        "in_sample": in_sample,
+    }
+    return ReaderModel(FEATURES, fitted.ranker, CONFIDENCE_FEATURES, fitted.confidence, fitted.threshold, meta)

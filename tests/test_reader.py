@@ -1,0 +1,167 @@
+"""The reader on its own (a hand-made model, candidates without an index), its file, and its training."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+from conftest import ROOT, FakeEmbedder
+
+from egov_qa import cli, embedder
+from egov_qa.documents import Unit
+from egov_qa.errors import ReaderModelError
+from egov_qa.evaluate import find_suites
+from egov_qa.features import FEATURES, Candidate
+from egov_qa.question import analyze
+from egov_qa.reader import CONFIDENCE_FEATURES, Linear, Reader, ReaderModel, load_reader_model
+from egov_qa.train import eval_set_hashes
+
+
+def linear(weights: dict[str, float], names: tuple[str, ...], intercept: float = 0.0) -> Linear:
+    return Linear((0.0,) * len(names), (1.0,) * len(names), tuple(weights.get(n, 0.0) for n in names), intercept)
+
+
+def model(threshold: float = 0.5, **meta) -> ReaderModel:
+    """Ranks by the dense feature; confident in proportion to the best score's margin."""
+    return ReaderModel(
+        FEATURES,
+        linear({"dense": 10.0}, FEATURES),
+        CONFIDENCE_FEATURES,
+        linear({"margin": 2.0}, CONFIDENCE_FEATURES),
+        threshold,
+        meta,
+    )
+
+
+def candidate(pos: int, dense: float) -> Candidate:
+    return Candidate(pos, tuple(dense if name == "dense" else 0.0 for name in FEATURES))
+
+
+UNITS = [
+    Unit("a", "d.md", 1, 0, 30, "Renewal takes 3 days online.", "bullet"),
+    Unit("b", "d.md", 1, 31, 60, "Tax filing moved online in 2008.", "bullet"),
+]
+
+
+class TestReader:
+    def test_invalid_construction_names_the_value(self):
+        with pytest.raises(ValueError, match="0"):
+            Reader(model(), top_k=0)
+
+    def test_ranks_by_the_model_with_spans_and_confidences(self):
+        question = analyze("When did tax filing move online?")
+        answers = Reader(model()).run(question, [candidate(0, 0.2), candidate(1, 0.9)], UNITS, top_k=2)
+        assert [a.unit.id for a in answers] == ["b", "a"]
+        best = answers[0]
+        assert best.unit.text[best.span[0] : best.span[1]] == "2008"
+        # margin 10 * (0.9 - 0.2) = 7 logits, weighted 2: nearly sure; the runner-up is not.
+        assert best.confidence > 0.99 and answers[1].confidence < 0.01
+
+    def test_no_candidates_no_answers(self):
+        assert Reader(model()).run(analyze("Anything?"), [], UNITS) == []
+
+
+class TestReaderModelFile:
+    def test_round_trip(self, tmp_path):
+        saved = model(0.4, embedding_model="m1", eval_sets={"x": "1"}).save(tmp_path / "r.json")
+        loaded = load_reader_model(saved, "m1")
+        assert loaded == model(0.4) and loaded.meta["eval_sets"] == {"x": "1"}
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("{", "cannot be read"),
+            ("[]", "not a JSON object"),
+            ('{"format": 2}', "not valid"),
+            ('{"format": 0}', "format"),
+        ],
+    )
+    def test_a_bad_file_is_a_clear_error(self, tmp_path, content, message):
+        (tmp_path / "r.json").write_text(content)
+        with pytest.raises(ReaderModelError, match=message):
+            load_reader_model(tmp_path / "r.json")
+
+    def test_a_missing_file_says_how_to_make_one(self, tmp_path):
+        with pytest.raises(ReaderModelError, match="egov-qa train"):
+            load_reader_model(tmp_path / "none.json")
+
+    def test_other_features_are_refused(self, tmp_path):
+        data = model().to_dict()
+        data["features"] = [*data["features"][:-1], "something_else"]
+        (tmp_path / "r.json").write_text(json.dumps(data))
+        with pytest.raises(ReaderModelError, match="other features"):
+            load_reader_model(tmp_path / "r.json")
+
+    def test_another_embedding_model_loads_with_a_warning(self, tmp_path, caplog):
+        path = model(embedding_model="m1").save(tmp_path / "r.json")
+        with caplog.at_level(logging.WARNING):
+            load_reader_model(path, "m2")
+        assert "trained with embedding model m1, not m2" in caplog.text
+
+
+def test_the_committed_reader_was_trained_on_the_committed_eval_sets():
+    """A changed eval set makes the shipped reader stale: retrain with `make train`."""
+    shipped = load_reader_model(ROOT / "evals" / "reader.json")
+    suites = find_suites(ROOT / "evals", ROOT / "corpus")
+    assert shipped.meta["eval_sets"] == eval_set_hashes(suites, ROOT), "evals/reader.json is stale: run make train"
+    assert shipped.meta["embedding_model"] == embedder.DEFAULT_MODEL
+
+
+DECKS = {
+    "alpha": "# Parks\n\nThe city has 12 parks.\n\nThe largest park opened in 1998.\n\n---\n\n"
+    "# Libraries\n\nThere are 4 public libraries.\n\nThe main library holds 90,000 books.\n",
+    "beta": "# Buses\n\nThe bus fleet has 300 buses.\n\nNight buses started in 2015.\n\n---\n\n"
+    "# Trains\n\nThe metro has 3 lines.\n\nA ride costs 2 dollars.\n",
+}
+QUESTIONS = {
+    "alpha": [
+        ("How many parks does the city have?", "12", "12 parks"),
+        ("When did the largest park open?", "1998", "largest park opened"),
+        ("How many public libraries are there?", "4", "4 public libraries"),
+        ("How many books does the main library hold?", "90,000", "90,000 books"),
+        ("What is the city's population?", None, None),
+        ("Who is the mayor?", None, None),
+    ],
+    "beta": [
+        ("How many buses are in the fleet?", "300", "300 buses"),
+        ("When did night buses start?", "2015", "Night buses started"),
+        ("How many metro lines are there?", "3", "metro has 3 lines"),
+        ("How much does a ride cost?", "2 dollars", "ride costs"),
+        ("How many taxis are there?", None, None),
+        ("When was the airport built?", None, None),
+    ],
+}
+
+
+def write_evals(root):
+    for name, deck in DECKS.items():
+        (root / "decks" / name).mkdir(parents=True)
+        (root / "decks" / name / "deck.md").write_text(deck)
+        lines = []
+        for i, (q, a, e) in enumerate(QUESTIONS[name]):
+            row = {"id": f"{name}{i}", "question": q, "answers": [a] if a else [], "evidence": e or ""}
+            lines.append(json.dumps({**row, "answerable": a is not None}))
+        (root / "sets").mkdir(exist_ok=True)
+        (root / "sets" / f"{name}.jsonl").write_text("\n".join(lines))
+
+
+def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    evals = tmp_path / "evals"
+    write_evals(evals)
+    out = tmp_path / "reader.json"
+    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out)]
+    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    printed = capsys.readouterr().out
+    assert "alpha (left out)" in printed and "real decks, pooled (each left out)" in printed
+
+    trained = load_reader_model(out, FakeEmbedder.name)
+    assert trained.meta["embedding_model"] == FakeEmbedder.name
+    assert set(trained.meta["eval_sets"]) == {"evals/sets/alpha.jsonl", "evals/sets/beta.jsonl"}
+    assert set(trained.meta["leave_one_deck_out"]["sets"]) == {"alpha", "beta"}
+    assert trained.meta["trained_on"]["questions"] == 12
+    assert 0.0 <= trained.threshold <= 1.0
+    assert np.isfinite(trained.ranker.coef).all()
+    assert (tmp_path / "reports" / "reader.md").is_file() and (tmp_path / "reports" / "reader.png").is_file()
