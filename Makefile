@@ -61,4 +61,4 @@ browser:
 	  || echo "could not install chromium: the browser test will be skipped"; }
 
 clean:
-	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy
+	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy index/*.onnx bench/.corpus bench/.index

@@ -68,6 +68,15 @@ class TestAssistant:
         answer = strict.ask("How many days does passport renewal take online?")
         assert answer.abstained and "support is weak" in answer.reason
 
+    def test_warm_up_asks_one_question(self, assistant, fake_embedder):
+        before = fake_embedder.calls
+        assistant.warm_up()
+        assert fake_embedder.calls == before + 1
+
+    def test_without_an_onnx_export_questions_use_the_given_embedder(self, assistant, fake_embedder):
+        assert assistant.index.manifest["query_model"] is None
+        assert assistant.embedder is fake_embedder and assistant.retriever.embedder is fake_embedder
+
     def test_json_shape(self, assistant):
         data = assistant.ask("What share of users were satisfied?").to_dict()
         assert {"question", "answer", "abstained", "confidence", "citations"} <= set(data)
