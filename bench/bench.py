@@ -271,6 +271,30 @@ def scale(table: Table, args: argparse.Namespace) -> None:
     print(f"{'  recall@10 against flat search':38} {found['recall']:12.3f}")
 
 
+def decks(table: Table, args: argparse.Namespace) -> None:
+    """The index time of each real deck: reading (layout rebuilt), splitting, embedding, saving.
+
+    Time per unit stays flat from the smallest deck to the largest when
+    indexing is linear in a deck's size.
+    """
+    from egov_qa.assistant import build_index
+    from egov_qa.cli import setup_logging
+    from egov_qa.embedder import load_embedder
+    from egov_qa.index import IndexBuilder
+
+    setup_logging(quiet=True)  # pypdf's notes on odd PDFs are not measurements
+    builder = IndexBuilder(load_embedder())
+    builder.embedder.embed(["load the model outside the timing"])
+    for folder in sorted((ROOT / "evals" / "decks").iterdir()):
+        with tempfile.TemporaryDirectory() as index_dir:
+            started = time.perf_counter()
+            index = build_index(builder, folder, Path(index_dir), show_progress=False)
+            seconds = time.perf_counter() - started
+        table.row(f"index {folder.name[:31]}", seconds, "s")
+        per_unit = seconds * 1000 / max(len(index.units), 1)
+        print(f"{'':38} {len(index.slides):>5} slides {len(index.units):>5} units {per_unit:6.1f} ms/unit")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
@@ -279,11 +303,14 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=3000, help="passages for the throughput comparison")
     parser.add_argument("--slides", type=int, default=5000, help="slides in the scale corpus")
     parser.add_argument("--no-scale", action="store_true", help="skip the throughput and scale parts")
+    parser.add_argument("--no-decks", action="store_true", help="skip indexing each real deck")
     args = parser.parse_args()
 
     print(f"cpu cores: {os.cpu_count()}; python {sys.version.split()[0]}")
     table = Table()
     shipped(table, args)
+    if not args.no_decks:
+        decks(table, args)
     if not args.no_scale:
         sys.path.insert(0, str(ROOT / "bench"))
         from make_corpus import write_corpus
