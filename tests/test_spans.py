@@ -343,15 +343,18 @@ QUESTIONS = ("When was it, now?", "How many before?", "What percentage now?", "W
 
 
 def find_everything(line: str) -> float:
-    """Run every span finder over ``line``; return the seconds it took."""
+    """Run every span finder over ``line``; return the CPU seconds it took.
+
+    CPU time, not wall time: another busy process on the machine does not count.
+    """
     _matches.cache_clear()
-    started = time.perf_counter()
+    started = time.process_time()
     for kind in SPAN_PATTERNS:
         find_spans(kind, line)
     for question in QUESTIONS:
         key_span(analyze(question), line)
     change_sides(line)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 @pytest.mark.parametrize("unit", HOSTILE_UNITS.values(), ids=HOSTILE_UNITS.keys())
@@ -362,4 +365,4 @@ def test_a_100000_character_line_does_not_stall(unit, deadline):
     # Ten times the text must cost about ten times the work, not a hundred: this checks
     # how the work grows, not how fast it is.
     short_time = min(find_everything(unit * (LONG // 10 // len(unit))) for _ in range(3))
-    assert long_time < 40 * short_time + 0.05
+    assert long_time < 40 * short_time + 0.25
