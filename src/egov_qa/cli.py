@@ -252,7 +252,6 @@ def _summarize(assistant, items, eval_set: Path, baseline: bool) -> dict:
     if baseline:
         chunks = ChunkBaseline(assistant.index.slides, assistant.embedder)
         summary["baseline"] = evaluate.metrics(evaluate.run_baseline(chunks, asked))
-    summary["_results"] = results
     return summary
 
 
@@ -268,7 +267,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     items = evaluate.load_eval_set(eval_set)
     assistant = _assistant(args)
     summary = _summarize(assistant, items, eval_set, not args.no_baseline)
-    summary.pop("_results")
     paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -335,9 +333,8 @@ def _eval_all(args: argparse.Namespace) -> int:
         )
         items = evaluate.load_eval_set(suite.eval_set)
         summary = _summarize(assistant, items, suite.eval_set, not args.no_baseline)
-        results = summary.pop("_results")
         report.write_reports(summary, out if shipped else out / "decks" / suite.name)
-        rows.append((suite, summary, results))
+        rows.append((suite, summary))
     overview = report.overview(rows, evaluate.SHIPPED)
     paths = report.write_overview(overview, out)
     if args.json:

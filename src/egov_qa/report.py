@@ -193,7 +193,7 @@ def pool(figures: list[dict]) -> dict:
 def overview(rows: list, shipped: str) -> dict:
     """One row per eval set and a pooled row over every set but the shipped deck's."""
     sets = []
-    for suite, summary, _ in rows:
+    for suite, summary in rows:
         ours = {k: summary[k] for k in ("n", "n_answerable", "n_unanswerable", *(c for c, _ in OVERVIEW_COLUMNS))}
         sets.append(
             {
