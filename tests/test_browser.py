@@ -96,7 +96,10 @@ def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
     chat_text = page.inner_text("#chat")
     assert "Customs Clearance Service (export clearance)" in chat_text
     assert "2-min" in chat_text and "Slide 9: Services to the People" in chat_text
-    assert "2-min" in page.inner_text("#slide mark")
+    # The slide is a card: the table with its headers, the quoted row marked, the key fact in bold.
+    assert page.locator("#slide table.slide-table th").all_inner_texts() == ["", "", "Before", "After"]
+    assert page.inner_text("#slide mark b") == "2-min"
+    assert "Customs Clearance Service (export clearance)" in page.inner_text("#slide tr.quoted")
     assert page.inner_text("#slide .slide-title") == "Slide 9: Services to the People"
     page.wait_for_timeout(1000)  # let the panel settle before the picture
     ARTIFACTS.mkdir(exist_ok=True)

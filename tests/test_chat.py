@@ -11,8 +11,9 @@ from conftest import FakeEmbedder
 
 from egov_qa import cli, embedder
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text, slide_html
+from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text
 from egov_qa.loader import split_markdown
+from egov_qa.slide_card import slide_card
 
 INJECTION = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('x')</script>"
@@ -53,11 +54,11 @@ class TestRendering:
         assert "<" not in rendered and "&lt;img" in rendered
         assert "\\*\\*bold\\*\\*" in rendered and "\\[link\\]" in rendered
 
-    def test_slide_html_escapes_the_deck_and_marks_the_quote(self):
+    def test_slide_card_escapes_the_deck_and_marks_the_quote(self):
         (slide,) = split_markdown(f"# T\n\nbefore {INJECTION} after\n", "d.md")
         start = slide.text.index("before")
         end = len(slide.text)
-        rendered = slide_html(slide, (start, end), (start, start + 6))
+        rendered = slide_card(slide, (start, end), (start, start + 6))
         assert "<img" not in rendered
         assert html_unescaped_contains(rendered, INJECTION)
         assert "<mark><b>before</b>" in rendered and rendered.count("</mark>") == 1
@@ -165,7 +166,7 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
 
     from conftest import DATA
 
-    from egov_qa.chat import _render_page
+    from egov_qa.page_image import render_page
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -175,7 +176,7 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
     assert image is not None and image.size[0] > 100
     assert "Slide 3:" in shown
     (tmp_path / "outside.pdf").write_bytes((corpus / "oscal.pdf").read_bytes())
-    assert _render_page(str(corpus.resolve()), "../outside.pdf", 1) is None
+    assert render_page(str(corpus.resolve()), "../outside.pdf", 1) is None
 
 
 class TestBadInputInTheChat:
@@ -208,7 +209,7 @@ def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypat
     import cachetools
     from pypdf import PdfWriter
 
-    from egov_qa import chat as chat_module
+    from egov_qa import page_image as chat_module
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -220,7 +221,7 @@ def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypat
         huge.write(handle)
     budget = 2 * chat_module.MAX_PAGE_PIXELS**2 * 3
     monkeypatch.setattr(chat_module, "_pages", cachetools.LRUCache(budget, getsizeof=chat_module._image_bytes))
-    sizes = [chat_module._render_page(str(corpus.resolve()), "huge.pdf", n).size for n in (1, 2, 3)]
+    sizes = [chat_module.render_page(str(corpus.resolve()), "huge.pdf", n).size for n in (1, 2, 3)]
     assert sizes[0] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS)
     assert sizes[1] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS // 2)
     assert sizes[2] == (720, 480)  # a normal page keeps its scale
@@ -283,3 +284,27 @@ def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_pa
     assert "chat at" not in captured.out
     assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in captured.err
     assert "--port" in captured.err and "EGOV_QA_PORT" in captured.err
+
+
+def test_a_pdf_answer_shows_its_page_with_the_quote_boxed(tmp_path):
+    import shutil
+
+    from conftest import DATA
+
+    from egov_qa.page_image import render_page
+
+    corpus = tmp_path / "pdfs"
+    corpus.mkdir()
+    shutil.copy(DATA / "nist-oscal-slides-2020-03-26.pdf", corpus / "oscal.pdf")
+    app = ChatApp(Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+    _, answers, _, _, image, shown, position, *_ = app.ask("What are the goals of the OSCAL lunch?", [], [])
+    cited = answers[-1].citations[0]
+    plain = render_page(str(corpus.resolve()), "oscal.pdf", cited.slide)
+    assert image is not None and image.size == plain.size
+    assert image.tobytes() != plain.convert("RGB").tobytes()  # the quote's boxes are drawn
+    assert "<mark>" in shown
+    # Browsing away and back: another slide has no boxes; the cited one has them again.
+    other, *_ = app.step(position, 1 if position == 0 else -1, answers)
+    assert other is not None and "<mark>" not in app.step(position, 1 if position == 0 else -1, answers)[1]
+    back, *_ = app.view(position, answers[-1])
+    assert back.tobytes() == image.tobytes()

@@ -6,20 +6,18 @@ rendered as HTML: every piece of text is escaped before it is put on the page,
 and Gradio's own sanitizing stays on.
 """
 
-import contextlib
 import html
 import logging
 import re
-import threading
 from pathlib import Path
-
-import cachetools
 
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
 from egov_qa.cli import confidence_words
 from egov_qa.documents import Answer, Slide
 from egov_qa.errors import EgovQAError
 from egov_qa.feedback import record
+from egov_qa.page_image import draw_marks, find_marks, render_page
+from egov_qa.slide_card import CARD_CSS, slide_card
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +29,12 @@ EXAMPLES = [
     "What does MOPAS stand for?",
     "What is Japan's rank in the UN e-Government index?",
 ]
-CSS = """
-.slide-text { white-space: pre-wrap; line-height: 1.5; font-size: 0.95rem; }
-.slide-text mark { background: #fde68a; padding: 0 2px; }
-.slide-text b { background: #f59e0b; color: #111; }
-.slide-title { margin: 0 0 0.5rem 0; }
-"""
+CSS = CARD_CSS
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 # A refused question is shown back only this far: it may be any size.
 ECHO_CHARS = 200
 # The app has no upload control; Gradio's upload route still takes files, so bound them.
 MAX_UPLOAD = "1mb"
-# A page is rendered at most this many pixels on its longer side, whatever its page box.
-MAX_PAGE_PIXELS = 2000
-PAGE_SCALE = 1.2
-# Rendered pages kept for reuse, bounded by their size in memory.
-PAGE_CACHE_BYTES = 128 * 1024 * 1024
 
 
 def md_text(text: str) -> str:
@@ -82,30 +70,6 @@ def format_answer(answer: Answer) -> str:
     reference = md_text(f"Slide {first.slide}: {first.title}" + (" (speaker notes)" if first.notes else ""))
     words = confidence_words(answer.confidence)
     return f"“{quote}”\n\n— {reference} · confidence: {words} ({answer.confidence:.2f})"
-
-
-def slide_html(slide: Slide, quote: tuple[int, int] | None = None, span: tuple[int, int] | None = None) -> str:
-    """A slide's text as escaped HTML, the quoted answer marked and its key span in bold."""
-    marks = []
-    if quote:
-        marks += [(quote[0], "<mark>"), (quote[1], "</mark>")]
-    if span and quote and quote[0] <= span[0] <= span[1] <= quote[1]:
-        marks += [(span[0], "<b>"), (span[1], "</b>")]
-    # Closing tags sort before opening ones at the same offset.
-    marks.sort(key=lambda m: (m[0], not m[1].startswith("</"), m[1] in ("<b>", "</mark>")))
-    parts, position = [], 0
-    for offset, tag in marks:
-        parts.append(html.escape(slide.text[position:offset]))
-        parts.append(tag)
-        position = offset
-    parts.append(html.escape(slide.text[position:]))
-    title = html.escape(slide.label)
-    source = html.escape(slide.source)
-    return (
-        f'<div class="slide"><h3 class="slide-title">{title}</h3>'
-        f'<div class="slide-source">{source}</div>'
-        f'<div class="slide-text">{"".join(parts)}</div></div>'
-    )
 
 
 class ChatApp:
@@ -174,10 +138,10 @@ class ChatApp:
             if (first.source, first.slide) == (slide.source, slide.number) and first.start is not None:
                 quote = (first.start, first.end or first.start)
                 span = (answer.span.start, answer.span.end) if answer.span else None
-        image = self.page_image(slide)
+        image = self.page_image(slide, answer if quote else None)
         where = f"Slide {position + 1} of {len(self.slides)}"
         link = f"[Link to this slide](?slide={position + 1})"
-        return image, slide_html(slide, quote, span), position, position + 1, where, link
+        return image, slide_card(slide, quote, span), position, position + 1, where, link
 
     def step(self, position: int, delta: int, answers: list):
         answer = _latest(answers)
@@ -198,11 +162,18 @@ class ChatApp:
             shown = (image, text, at, box, where, link)
         return shown
 
-    def page_image(self, slide: Slide):
-        """A PDF slide's page rendered as an image (None for other decks)."""
+    def page_image(self, slide: Slide, answer: Answer | None = None):
+        """A PDF slide's page rendered as an image (None for other decks), the quote of
+        ``answer`` boxed where it is printed when ``answer`` quotes this slide."""
         if not slide.source.lower().endswith(".pdf"):
             return None
-        return _render_page(str(self.assistant.corpus_dir.resolve()), slide.source, slide.number)
+        corpus = str(self.assistant.corpus_dir.resolve())
+        image = render_page(corpus, slide.source, slide.number)
+        if image is None or answer is None or not answer.answer:
+            return image
+        span = answer.span.text if answer.span else None
+        marks = find_marks(corpus, slide.source, slide.number, answer.answer, span)
+        return image if marks is None else draw_marks(image, marks)
 
     def vote(self, answers: list, index, liked: bool) -> str:
         """Log a thumbs up or down on the assistant message at ``index``."""
@@ -229,47 +200,6 @@ class ChatApp:
 def _latest(answers: list) -> Answer | None:
     """The session's most recent answer (user turns and errors are kept as None)."""
     return next((a for a in reversed(answers or []) if a is not None), None)
-
-
-def _image_bytes(image) -> int:
-    return 1 if image is None else image.width * image.height * len(image.getbands())
-
-
-_pages: cachetools.LRUCache = cachetools.LRUCache(maxsize=PAGE_CACHE_BYTES, getsizeof=_image_bytes)
-_pages_lock = threading.Lock()
-
-
-def _render_page(corpus_dir: str, source: str, number: int):
-    """Page ``number`` of ``corpus_dir/source`` as an image (only inside the corpus), cached by size."""
-    key = (corpus_dir, source, number)
-    with _pages_lock:
-        if key in _pages:
-            return _pages[key]
-    image = _render(corpus_dir, source, number)
-    with _pages_lock, contextlib.suppress(ValueError):  # ValueError: larger than the whole cache
-        _pages[key] = image
-    return image
-
-
-def _render(corpus_dir: str, source: str, number: int):
-    """Render one page with pypdfium2, at most :data:`MAX_PAGE_PIXELS` on its longer side."""
-    path = (Path(corpus_dir) / source).resolve()
-    if Path(corpus_dir) not in path.parents or not path.is_file():
-        return None
-    try:
-        import pypdfium2 as pdfium
-
-        document = pdfium.PdfDocument(str(path))
-        try:
-            page = document[number - 1]
-            # A page box can be 200 inches wide: scale it down, never past the cap.
-            longest = max(page.get_size()) or 1.0
-            return page.render(scale=min(PAGE_SCALE, MAX_PAGE_PIXELS / longest)).to_pil()
-        finally:
-            document.close()
-    except Exception as exc:  # noqa: BLE001 - a page that will not render is shown as text only
-        log.warning("cannot render %s page %d: %s", source, number, exc)
-        return None
 
 
 def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: int = 2, queue_size: int = 32):
