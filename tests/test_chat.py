@@ -308,3 +308,78 @@ def test_a_pdf_answer_shows_its_page_with_the_quote_boxed(tmp_path):
     assert other is not None and "<mark>" not in app.step(position, 1 if position == 0 else -1, answers)[1]
     back, *_ = app.view(position, answers[-1])
     assert back.tobytes() == image.tobytes()
+
+
+class TestAnyDeck:
+    @pytest.fixture
+    def two_decks(self, tmp_path):
+        corpus = tmp_path / "two"
+        corpus.mkdir()
+        (corpus / "alpha.md").write_text("# Alpha Program :\n\n- Alpha launched in 2004\n", encoding="utf-8")
+        (corpus / "beta.md").write_text("# Beta Program\n\n- Beta launched in 2009\n", encoding="utf-8")
+        return corpus
+
+    def test_title_placeholder_and_examples_come_from_the_corpus(self, hostile_corpus, tmp_path):
+        from egov_qa.corpus_guide import describe
+
+        assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        evals = tmp_path / "evals"
+        (evals / "sets").mkdir(parents=True)
+        (evals / "decks").mkdir()
+        items = [
+            {"id": f"q{i}", "question": f"Question {i}?", "answers": ["x"], "evidence": "x", "answerable": True}
+            for i in range(10)
+        ]
+        items[3].update(answers=[], evidence="", answerable=False)
+        (evals / "sets" / "hostile.jsonl").write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+        (evals / "decks" / "hostile").symlink_to(hostile_corpus)
+        guide = describe(list(assistant.index.slides), hostile_corpus, evals, tmp_path / "elsewhere")
+        assert guide.title == "Security Notes: ask the deck" and guide.placeholder == "Ask about Security Notes…"
+        assert len(guide.examples) == 6 and "Question 3?" in guide.examples  # one the deck cannot answer
+        assert describe(list(assistant.index.slides), tmp_path / "other", evals, tmp_path).examples == ()
+        demo = build_app(assistant)
+        (box,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "question"]
+        assert "Korea" not in box.placeholder and "Security Notes" in box.placeholder
+
+    def test_the_shipped_deck_gets_its_own_title_and_eval_questions(self, shipped_corpus, tmp_path):
+        from egov_qa.assistant import PROJECT_ROOT
+        from egov_qa.corpus_guide import describe
+        from egov_qa.evaluate import load_eval_set
+
+        assistant = Assistant(shipped_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        guide = describe(list(assistant.index.slides), shipped_corpus, PROJECT_ROOT / "evals", shipped_corpus)
+        assert guide.title == "e-Government of Korea: ask the deck"
+        known = {item.question for item in load_eval_set(PROJECT_ROOT / "evals" / "known_facts.jsonl")}
+        assert guide.examples and set(guide.examples) <= known
+
+    def test_a_deck_filter_limits_answers_to_that_deck(self, two_decks, tmp_path):
+        from egov_qa.errors import QuestionError
+
+        assistant = Assistant(two_decks, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        assert assistant.decks == ["alpha.md", "beta.md"]
+        for deck in ("alpha.md", "beta.md"):
+            answer = assistant.ask("When was the program launched?", deck=deck)
+            assert answer.citations and {c.source for c in answer.citations} == {deck}
+        both = assistant.ask("When was the program launched?", top_k=2)
+        assert {c.source for c in both.citations} == {"alpha.md", "beta.md"}
+        with pytest.raises(QuestionError, match=r"no deck .gamma\.md.*alpha\.md, beta\.md"):
+            assistant.ask("When?", deck="gamma.md")
+        app = ChatApp(assistant)
+        assert app.guide.title == "Ask 2 decks" and app.guide.decks[0] == ("alpha.md", "Alpha Program")
+        _, answers, *_ = app.ask("When was the program launched?", [], [], "beta.md")
+        assert answers[-1].citations[0].source == "beta.md"
+
+
+def test_thumbs_are_given_back_to_the_chat_for_each_assistant_message():
+    from egov_qa.chat import feedback_values
+
+    history = [{"role": r, "content": "x"} for r in ("user", "assistant", "user", "assistant")]
+    assert feedback_values(history, {3: "Like"}) == [None, "Like"]
+    assert feedback_values([], {}) == []
+
+
+def test_clearing_keeps_the_slide_open_without_its_highlight(chat):
+    _, answers, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
+    assert "<mark>" in chat.view(0, answers[-1])[1]
+    _, shown, position, *_ = chat.view(0, None)  # what Clear chat shows
+    assert "<mark>" not in shown and position == 0

@@ -179,7 +179,7 @@ def slide_card(slide: Slide, quote: Range | None = None, span: Range | None = No
 
 CARD_CSS = """
 .slide-card { border: 1px solid #d1d5db; border-radius: 8px; padding: 1rem 1.2rem; background: #fff; color: #111;
-  box-shadow: 0 1px 3px rgba(0,0,0,.12); line-height: 1.45; font-size: 0.95rem; }
+  box-shadow: 0 1px 3px rgba(0,0,0,.12); line-height: 1.45; font-size: 0.95rem; overflow-x: auto; }
 .slide-card .slide-title { margin: 0 0 0.6rem 0; font-size: 1.15rem; color: #111; }
 .slide-card .b-heading { font-weight: 600; margin: 0.5rem 0 0.2rem 0; }
 .slide-card .b-text { margin: 0.25rem 0; }
