@@ -11,8 +11,9 @@ from conftest import FakeEmbedder
 
 from egov_qa import cli, embedder
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text, slide_html
+from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text
 from egov_qa.loader import split_markdown
+from egov_qa.slide_card import slide_card
 
 INJECTION = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('x')</script>"
@@ -53,11 +54,11 @@ class TestRendering:
         assert "<" not in rendered and "&lt;img" in rendered
         assert "\\*\\*bold\\*\\*" in rendered and "\\[link\\]" in rendered
 
-    def test_slide_html_escapes_the_deck_and_marks_the_quote(self):
+    def test_slide_card_escapes_the_deck_and_marks_the_quote(self):
         (slide,) = split_markdown(f"# T\n\nbefore {INJECTION} after\n", "d.md")
         start = slide.text.index("before")
         end = len(slide.text)
-        rendered = slide_html(slide, (start, end), (start, start + 6))
+        rendered = slide_card(slide, (start, end), (start, start + 6))
         assert "<img" not in rendered
         assert html_unescaped_contains(rendered, INJECTION)
         assert "<mark><b>before</b>" in rendered and rendered.count("</mark>") == 1
@@ -165,7 +166,7 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
 
     from conftest import DATA
 
-    from egov_qa.chat import _render_page
+    from egov_qa.page_image import render_page
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -175,7 +176,7 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
     assert image is not None and image.size[0] > 100
     assert "Slide 3:" in shown
     (tmp_path / "outside.pdf").write_bytes((corpus / "oscal.pdf").read_bytes())
-    assert _render_page(str(corpus.resolve()), "../outside.pdf", 1) is None
+    assert render_page(str(corpus.resolve()), "../outside.pdf", 1) is None
 
 
 class TestBadInputInTheChat:
@@ -208,7 +209,7 @@ def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypat
     import cachetools
     from pypdf import PdfWriter
 
-    from egov_qa import chat as chat_module
+    from egov_qa import page_image as chat_module
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -220,7 +221,7 @@ def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypat
         huge.write(handle)
     budget = 2 * chat_module.MAX_PAGE_PIXELS**2 * 3
     monkeypatch.setattr(chat_module, "_pages", cachetools.LRUCache(budget, getsizeof=chat_module._image_bytes))
-    sizes = [chat_module._render_page(str(corpus.resolve()), "huge.pdf", n).size for n in (1, 2, 3)]
+    sizes = [chat_module.render_page(str(corpus.resolve()), "huge.pdf", n).size for n in (1, 2, 3)]
     assert sizes[0] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS)
     assert sizes[1] == (chat_module.MAX_PAGE_PIXELS, chat_module.MAX_PAGE_PIXELS // 2)
     assert sizes[2] == (720, 480)  # a normal page keeps its scale
@@ -283,3 +284,102 @@ def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_pa
     assert "chat at" not in captured.out
     assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in captured.err
     assert "--port" in captured.err and "EGOV_QA_PORT" in captured.err
+
+
+def test_a_pdf_answer_shows_its_page_with_the_quote_boxed(tmp_path):
+    import shutil
+
+    from conftest import DATA
+
+    from egov_qa.page_image import render_page
+
+    corpus = tmp_path / "pdfs"
+    corpus.mkdir()
+    shutil.copy(DATA / "nist-oscal-slides-2020-03-26.pdf", corpus / "oscal.pdf")
+    app = ChatApp(Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+    _, answers, _, _, image, shown, position, *_ = app.ask("What are the goals of the OSCAL lunch?", [], [])
+    cited = answers[-1].citations[0]
+    plain = render_page(str(corpus.resolve()), "oscal.pdf", cited.slide)
+    assert image is not None and image.size == plain.size
+    assert image.tobytes() != plain.convert("RGB").tobytes()  # the quote's boxes are drawn
+    assert "<mark>" in shown
+    # Browsing away and back: another slide has no boxes; the cited one has them again.
+    other, *_ = app.step(position, 1 if position == 0 else -1, answers)
+    assert other is not None and "<mark>" not in app.step(position, 1 if position == 0 else -1, answers)[1]
+    back, *_ = app.view(position, answers[-1])
+    assert back.tobytes() == image.tobytes()
+
+
+class TestAnyDeck:
+    @pytest.fixture
+    def two_decks(self, tmp_path):
+        corpus = tmp_path / "two"
+        corpus.mkdir()
+        (corpus / "alpha.md").write_text("# Alpha Program :\n\n- Alpha launched in 2004\n", encoding="utf-8")
+        (corpus / "beta.md").write_text("# Beta Program\n\n- Beta launched in 2009\n", encoding="utf-8")
+        return corpus
+
+    def test_title_placeholder_and_examples_come_from_the_corpus(self, hostile_corpus, tmp_path):
+        from egov_qa.corpus_guide import describe
+
+        assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        evals = tmp_path / "evals"
+        (evals / "sets").mkdir(parents=True)
+        (evals / "decks").mkdir()
+        items = [
+            {"id": f"q{i}", "question": f"Question {i}?", "answers": ["x"], "evidence": "x", "answerable": True}
+            for i in range(10)
+        ]
+        items[3].update(answers=[], evidence="", answerable=False)
+        (evals / "sets" / "hostile.jsonl").write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+        (evals / "decks" / "hostile").symlink_to(hostile_corpus)
+        guide = describe(list(assistant.index.slides), hostile_corpus, evals, tmp_path / "elsewhere")
+        assert guide.title == "Security Notes: ask the deck" and guide.placeholder == "Ask about Security Notes…"
+        assert len(guide.examples) == 6 and "Question 3?" in guide.examples  # one the deck cannot answer
+        assert describe(list(assistant.index.slides), tmp_path / "other", evals, tmp_path).examples == ()
+        demo = build_app(assistant)
+        (box,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "question"]
+        assert "Korea" not in box.placeholder and "Security Notes" in box.placeholder
+
+    def test_the_shipped_deck_gets_its_own_title_and_eval_questions(self, shipped_corpus, tmp_path):
+        from egov_qa.assistant import PROJECT_ROOT
+        from egov_qa.corpus_guide import describe
+        from egov_qa.evaluate import load_eval_set
+
+        assistant = Assistant(shipped_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        guide = describe(list(assistant.index.slides), shipped_corpus, PROJECT_ROOT / "evals", shipped_corpus)
+        assert guide.title == "e-Government of Korea: ask the deck"
+        known = {item.question for item in load_eval_set(PROJECT_ROOT / "evals" / "known_facts.jsonl")}
+        assert guide.examples and set(guide.examples) <= known
+
+    def test_a_deck_filter_limits_answers_to_that_deck(self, two_decks, tmp_path):
+        from egov_qa.errors import QuestionError
+
+        assistant = Assistant(two_decks, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        assert assistant.decks == ["alpha.md", "beta.md"]
+        for deck in ("alpha.md", "beta.md"):
+            answer = assistant.ask("When was the program launched?", deck=deck)
+            assert answer.citations and {c.source for c in answer.citations} == {deck}
+        both = assistant.ask("When was the program launched?", top_k=2)
+        assert {c.source for c in both.citations} == {"alpha.md", "beta.md"}
+        with pytest.raises(QuestionError, match=r"no deck .gamma\.md.*alpha\.md, beta\.md"):
+            assistant.ask("When?", deck="gamma.md")
+        app = ChatApp(assistant)
+        assert app.guide.title == "Ask 2 decks" and app.guide.decks[0] == ("alpha.md", "Alpha Program")
+        _, answers, *_ = app.ask("When was the program launched?", [], [], "beta.md")
+        assert answers[-1].citations[0].source == "beta.md"
+
+
+def test_thumbs_are_given_back_to_the_chat_for_each_assistant_message():
+    from egov_qa.chat import feedback_values
+
+    history = [{"role": r, "content": "x"} for r in ("user", "assistant", "user", "assistant")]
+    assert feedback_values(history, {3: "Like"}) == [None, "Like"]
+    assert feedback_values([], {}) == []
+
+
+def test_clearing_keeps_the_slide_open_without_its_highlight(chat):
+    _, answers, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
+    assert "<mark>" in chat.view(0, answers[-1])[1]
+    _, shown, position, *_ = chat.view(0, None)  # what Clear chat shows
+    assert "<mark>" not in shown and position == 0

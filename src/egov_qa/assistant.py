@@ -127,21 +127,34 @@ class Assistant:
     def _open(self) -> Index:
         return open_index(self.builder, self.corpus_dir, self.index_dir, self.progress)
 
-    def ask(self, question: str, top_k: int | None = None, threshold: float | None = None) -> Answer:
+    @property
+    def decks(self) -> list[str]:
+        """The corpus's deck files (their names relative to the corpus folder), in index order."""
+        return list(dict.fromkeys(slide.source for slide in self.index.slides))
+
+    def ask(
+        self, question: str, top_k: int | None = None, threshold: float | None = None, deck: str | None = None
+    ) -> Answer:
         """Answer ``question`` with a verbatim quote and its cited slides, or abstain.
 
         Args:
             top_k: how many distinct slides to cite (default: the constructor's).
             threshold: overrides the abstention threshold for this call.
+            deck: answer from this deck file only (default: every deck of the corpus).
 
         Raises:
-            QuestionError: the question is empty or too long.
+            QuestionError: the question is empty or too long, or ``deck`` is not in the corpus.
         """
         text = validate_question(question)
         k = self.top_k if top_k is None else top_k
         if not isinstance(k, int) or k < 1:
             raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
-        return self.extractor.extract(self.retriever.retrieve(text), top_k=k, threshold=threshold)
+        sources = None
+        if deck:
+            if deck not in self.decks:
+                raise QuestionError(f"there is no deck {deck!r} in the corpus: choose one of {', '.join(self.decks)}")
+            sources = {deck}
+        return self.extractor.extract(self.retriever.retrieve(text, sources), top_k=k, threshold=threshold)
 
     def warm_up(self) -> None:
         """Answer one question now, so that the first person to ask waits no longer than the next.

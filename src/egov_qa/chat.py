@@ -6,47 +6,40 @@ rendered as HTML: every piece of text is escaped before it is put on the page,
 and Gradio's own sanitizing stays on.
 """
 
-import contextlib
 import html
 import logging
 import re
-import threading
 from pathlib import Path
 
-import cachetools
-
-from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
+from egov_qa.assistant import MAX_QUESTION_CHARS, PROJECT_ROOT, Assistant
 from egov_qa.cli import confidence_words
+from egov_qa.corpus_guide import CorpusGuide, describe
 from egov_qa.documents import Answer, Slide
 from egov_qa.errors import EgovQAError
 from egov_qa.feedback import record
+from egov_qa.page_image import draw_marks, find_marks, render_page
+from egov_qa.slide_card import CARD_CSS, slide_card
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "How long does export customs clearance take now?",
-    "When did Korea start digitizing public administration?",
-    "What was the e-Government budget in 2005?",
-    "What share of public procurement went through KONEPS in 2009?",
-    "What does MOPAS stand for?",
-    "What is Japan's rank in the UN e-Government index?",
-]
-CSS = """
-.slide-text { white-space: pre-wrap; line-height: 1.5; font-size: 0.95rem; }
-.slide-text mark { background: #fde68a; padding: 0 2px; }
-.slide-text b { background: #f59e0b; color: #111; }
-.slide-title { margin: 0 0 0.5rem 0; }
+# On a phone the two columns stack: the chat is shortened, the blurb and the panel's
+# heading are hidden and the citation list moves under the slide, so the latest
+# answer and the top of its cited slide fit on one screen (390 x 844).
+CSS = (
+    CARD_CSS
+    + """
+@media (max-width: 640px) {
+  #intro, #cited-heading { display: none !important; }
+  #chat { height: 36vh !important; }
+  #cited > .form:has(#citations) { order: 10; }
+}
 """
+)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 # A refused question is shown back only this far: it may be any size.
 ECHO_CHARS = 200
 # The app has no upload control; Gradio's upload route still takes files, so bound them.
 MAX_UPLOAD = "1mb"
-# A page is rendered at most this many pixels on its longer side, whatever its page box.
-MAX_PAGE_PIXELS = 2000
-PAGE_SCALE = 1.2
-# Rendered pages kept for reuse, bounded by their size in memory.
-PAGE_CACHE_BYTES = 128 * 1024 * 1024
 
 
 def md_text(text: str) -> str:
@@ -84,52 +77,34 @@ def format_answer(answer: Answer) -> str:
     return f"“{quote}”\n\n— {reference} · confidence: {words} ({answer.confidence:.2f})"
 
 
-def slide_html(slide: Slide, quote: tuple[int, int] | None = None, span: tuple[int, int] | None = None) -> str:
-    """A slide's text as escaped HTML, the quoted answer marked and its key span in bold."""
-    marks = []
-    if quote:
-        marks += [(quote[0], "<mark>"), (quote[1], "</mark>")]
-    if span and quote and quote[0] <= span[0] <= span[1] <= quote[1]:
-        marks += [(span[0], "<b>"), (span[1], "</b>")]
-    # Closing tags sort before opening ones at the same offset.
-    marks.sort(key=lambda m: (m[0], not m[1].startswith("</"), m[1] in ("<b>", "</mark>")))
-    parts, position = [], 0
-    for offset, tag in marks:
-        parts.append(html.escape(slide.text[position:offset]))
-        parts.append(tag)
-        position = offset
-    parts.append(html.escape(slide.text[position:]))
-    title = html.escape(slide.label)
-    source = html.escape(slide.source)
-    return (
-        f'<div class="slide"><h3 class="slide-title">{title}</h3>'
-        f'<div class="slide-source">{source}</div>'
-        f'<div class="slide-text">{"".join(parts)}</div></div>'
-    )
-
-
 class ChatApp:
     """The chat's behaviour, apart from its layout, so it can be tested without a browser.
 
     Args:
         assistant: the shared assistant.
         data_dir: where feedback is logged (default: ``$EGOV_QA_DATA`` or ``data/``).
+        evals_dir: where the corpus's eval set is looked for, for example questions
+            (default: the project's ``evals/``).
     """
 
-    def __init__(self, assistant: Assistant, data_dir: Path | None = None) -> None:
+    def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
         self.assistant = assistant
         self.data_dir = data_dir
         self.slides = assistant.index.slides
+        self.guide: CorpusGuide = describe(
+            list(self.slides), assistant.corpus_dir, evals_dir or PROJECT_ROOT / "evals", PROJECT_ROOT / "corpus"
+        )
 
     def position(self, source: str, number: int) -> int:
         return self.assistant.index.slide_position.get((source, number), 0)
 
-    def ask(self, question: str, history: list, answers: list):
-        """Answer ``question``; returns the new history, answers, citation labels and slide view."""
+    def ask(self, question: str, history: list, answers: list, deck: str | None = None):
+        """Answer ``question`` (from ``deck`` only, when given); returns the new history,
+        answers, citation labels and slide view."""
         history = list(history or [])
         answers = list(answers or [])
         try:
-            answer = self.assistant.ask(question)
+            answer = self.assistant.ask(question, deck=deck or None)
         except EgovQAError as exc:
             log.warning("question refused: %s", exc)
             history += [
@@ -174,10 +149,10 @@ class ChatApp:
             if (first.source, first.slide) == (slide.source, slide.number) and first.start is not None:
                 quote = (first.start, first.end or first.start)
                 span = (answer.span.start, answer.span.end) if answer.span else None
-        image = self.page_image(slide)
+        image = self.page_image(slide, answer if quote else None)
         where = f"Slide {position + 1} of {len(self.slides)}"
         link = f"[Link to this slide](?slide={position + 1})"
-        return image, slide_html(slide, quote, span), position, position + 1, where, link
+        return image, slide_card(slide, quote, span), position, position + 1, where, link
 
     def step(self, position: int, delta: int, answers: list):
         answer = _latest(answers)
@@ -198,11 +173,18 @@ class ChatApp:
             shown = (image, text, at, box, where, link)
         return shown
 
-    def page_image(self, slide: Slide):
-        """A PDF slide's page rendered as an image (None for other decks)."""
+    def page_image(self, slide: Slide, answer: Answer | None = None):
+        """A PDF slide's page rendered as an image (None for other decks), the quote of
+        ``answer`` boxed where it is printed when ``answer`` quotes this slide."""
         if not slide.source.lower().endswith(".pdf"):
             return None
-        return _render_page(str(self.assistant.corpus_dir.resolve()), slide.source, slide.number)
+        corpus = str(self.assistant.corpus_dir.resolve())
+        image = render_page(corpus, slide.source, slide.number)
+        if image is None or answer is None or not answer.answer:
+            return image
+        span = answer.span.text if answer.span else None
+        marks = find_marks(corpus, slide.source, slide.number, answer.answer, span)
+        return image if marks is None else draw_marks(image, marks)
 
     def vote(self, answers: list, index, liked: bool) -> str:
         """Log a thumbs up or down on the assistant message at ``index``."""
@@ -226,50 +208,18 @@ class ChatApp:
             raise gr.Error(str(exc), print_exception=False) from exc
 
 
+def feedback_values(history: list, votes: dict) -> list[str | None]:
+    """The thumbs chosen for each assistant message of ``history`` (by message index), in order."""
+    return [votes.get(i) for i, message in enumerate(history or []) if _role(message) == "assistant"]
+
+
+def _role(message) -> str | None:
+    return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
+
+
 def _latest(answers: list) -> Answer | None:
     """The session's most recent answer (user turns and errors are kept as None)."""
     return next((a for a in reversed(answers or []) if a is not None), None)
-
-
-def _image_bytes(image) -> int:
-    return 1 if image is None else image.width * image.height * len(image.getbands())
-
-
-_pages: cachetools.LRUCache = cachetools.LRUCache(maxsize=PAGE_CACHE_BYTES, getsizeof=_image_bytes)
-_pages_lock = threading.Lock()
-
-
-def _render_page(corpus_dir: str, source: str, number: int):
-    """Page ``number`` of ``corpus_dir/source`` as an image (only inside the corpus), cached by size."""
-    key = (corpus_dir, source, number)
-    with _pages_lock:
-        if key in _pages:
-            return _pages[key]
-    image = _render(corpus_dir, source, number)
-    with _pages_lock, contextlib.suppress(ValueError):  # ValueError: larger than the whole cache
-        _pages[key] = image
-    return image
-
-
-def _render(corpus_dir: str, source: str, number: int):
-    """Render one page with pypdfium2, at most :data:`MAX_PAGE_PIXELS` on its longer side."""
-    path = (Path(corpus_dir) / source).resolve()
-    if Path(corpus_dir) not in path.parents or not path.is_file():
-        return None
-    try:
-        import pypdfium2 as pdfium
-
-        document = pdfium.PdfDocument(str(path))
-        try:
-            page = document[number - 1]
-            # A page box can be 200 inches wide: scale it down, never past the cap.
-            longest = max(page.get_size()) or 1.0
-            return page.render(scale=min(PAGE_SCALE, MAX_PAGE_PIXELS / longest)).to_pil()
-        finally:
-            document.close()
-    except Exception as exc:  # noqa: BLE001 - a page that will not render is shown as text only
-        log.warning("cannot render %s page %d: %s", source, number, exc)
-        return None
 
 
 def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: int = 2, queue_size: int = 32):
@@ -277,21 +227,31 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
     import gradio as gr
 
     app = ChatApp(assistant, data_dir)
+    guide = app.guide
     # No telemetry: the app talks to nobody but its users.
-    with gr.Blocks(title="egov-qa: e-Government of Korea", analytics_enabled=False) as demo:
+    with gr.Blocks(title=f"egov-qa: {guide.title}", analytics_enabled=False) as demo:
         answers = gr.State([])
+        votes = gr.State({})
+        gr.Markdown(f"## {md_text(guide.title)}", elem_id="app-title")
         gr.Markdown(
-            "## e-Government of Korea: ask the deck\n"
             "Answers are quoted word for word from the slides, with the slide cited. "
-            "When the deck does not say, the assistant says so."
+            "When the deck does not say, the assistant says so.",
+            elem_id="intro",
         )
-        with gr.Row():
+        with gr.Row(elem_id="main"):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Chat", height=520, sanitize_html=True, feedback_options=("Like", "Dislike"), elem_id="chat"
                 )
+                deck = gr.Dropdown(
+                    [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)],
+                    value="",
+                    label="Ask",
+                    visible=len(guide.decks) > 1,
+                    elem_id="deck",
+                )
                 question = gr.Textbox(
-                    placeholder="Ask about Korea's e-Government…",
+                    placeholder=guide.placeholder,
                     show_label=False,
                     max_length=MAX_QUESTION_CHARS,
                     elem_id="question",
@@ -300,9 +260,11 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
                 with gr.Row():
                     clear = gr.Button("Clear chat", elem_id="clear")
                 status = gr.Markdown("", elem_id="status")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
-            with gr.Column(scale=2):
-                gr.Markdown("### Cited slides")
+                with gr.Accordion("Examples", open=True, visible=bool(guide.examples), elem_id="examples") as examples:
+                    if guide.examples:
+                        gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
+            with gr.Column(scale=2, elem_id="cited"):
+                gr.Markdown("### Cited slides", elem_id="cited-heading")
                 citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
                 page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
                 slide = gr.HTML(elem_id="slide")
@@ -323,14 +285,24 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
             # Only PDF decks have a page to show; Markdown and text slides hide the frame.
             return gr.Image(value=image, visible=image is not None), *rest
 
-        def respond(text, history, kept):
-            new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept)
-            return ("", new_history, new_answers, gr.Radio(choices=labels, value=chosen), *shown(*seen))
+        def respond(text, history, kept, chosen_deck, voted):
+            new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept, chosen_deck)
+            # The chat is drawn again: the thumbs already chosen are given back to it.
+            chat = gr.Chatbot(value=new_history, feedback_value=feedback_values(new_history, voted))
+            # Once asked, the examples fold away so the answer and its slide come first on a phone.
+            return (
+                "",
+                chat,
+                new_answers,
+                gr.Radio(choices=labels, value=chosen),
+                gr.Accordion(open=False),
+                *shown(*seen),
+            )
 
         question.submit(
             respond,
-            [question, chatbot, answers],
-            [question, chatbot, answers, citations, *view],
+            [question, chatbot, answers, deck, votes],
+            [question, chatbot, answers, citations, examples, *view],
             api_visibility="private",
         )
         citations.input(
@@ -338,19 +310,37 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
         )
         previous.click(lambda p, a: shown(*app.step(p, -1, a)), [position, answers], view, api_visibility="private")
         following.click(lambda p, a: shown(*app.step(p, 1, a)), [position, answers], view, api_visibility="private")
-        number.submit(lambda n, a: shown(*app.goto(n, a)), [number, answers], view, api_visibility="private")
+        # A number typed or stepped opens its slide at once; Enter does too.
+        for event in (number.submit, number.input):
+            event(lambda n, a: shown(*app.goto(n, a)), [number, answers], view, api_visibility="private")
+
+        def on_clear(at):
+            # The slide stays open, without the highlight of an answer that is gone.
+            return (
+                [],
+                [],
+                {},
+                gr.Radio(choices=[], value=None),
+                "",
+                gr.Accordion(open=True),
+                *shown(*app.view(at, None)),
+            )
+
         clear.click(
-            lambda: ([], [], gr.Radio(choices=[], value=None), ""),
-            None,
-            [chatbot, answers, citations, status],
+            on_clear,
+            [position],
+            [chatbot, answers, votes, citations, status, examples, *view],
             api_visibility="private",
         )
 
-        def on_like(kept, data: gr.LikeData):
+        def on_like(kept, history, voted, data: gr.LikeData):
             # ``liked`` is True or False for the thumbs (a string for other feedback options).
-            return app.vote(kept, data.index, data.liked is True)
+            message = app.vote(kept, data.index, data.liked is True)
+            position = data.index[0] if isinstance(data.index, list | tuple) else data.index
+            voted = {**(voted or {}), position: "Like" if data.liked is True else "Dislike"}
+            return message, voted, gr.Chatbot(feedback_value=feedback_values(history, voted))
 
-        chatbot.like(on_like, [answers], status, api_visibility="private")
+        chatbot.like(on_like, [answers, chatbot, votes], [status, votes, chatbot], api_visibility="private")
 
         def on_load(request: gr.Request):
             requested = request.query_params.get("slide") if request else None

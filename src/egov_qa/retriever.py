@@ -6,6 +6,7 @@ back for the candidates: nothing in it walks every unit's vector.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,27 +96,39 @@ class HybridRetriever:
             return np.zeros(size, dtype=np.float32)
         return np.asarray(model.get_scores(known), dtype=np.float32)
 
-    def retrieve(self, question: str) -> Retrieval:
-        """Rank the index's units and slides for ``question``."""
+    def retrieve(self, question: str, sources: Collection[str] | None = None) -> Retrieval:
+        """Rank the index's units and slides for ``question``.
+
+        Args:
+            sources: rank only the slides of these deck files (default: every deck).
+        """
         index = self.index
         query = self.embedder.embed([question])
         qterms = terms(question)
         n_units, n_slides = len(index.units), len(index.slides)
+        # Limited to some decks, each ranking is searched in full and then cut to
+        # the pool, so that a small deck is not crowded out by the others.
+        depth_units, depth_slides = (n_units, n_slides) if sources is not None else (self.pool, self.pool)
+        keep_slide = (lambda i: index.slides[i].source in sources) if sources is not None else (lambda i: True)
 
-        unit_scores_dense, unit_hits = index.unit_vectors.search(query, min(self.pool, n_units))
-        unit_dense_rank = [int(i) for i in unit_hits[0] if i >= 0]
+        def keep_unit(i: int) -> bool:
+            return keep_slide(int(index.unit_slide[i]))
+
+        unit_scores_dense, unit_hits = index.unit_vectors.search(query, min(depth_units, n_units))
+        found = [int(i) for i in unit_hits[0] if i >= 0]
         dense = DenseScores(
-            index.unit_vectors, query[0], dict(zip(unit_dense_rank, map(float, unit_scores_dense[0]), strict=False))
+            index.unit_vectors, query[0], dict(zip(found, map(float, unit_scores_dense[0]), strict=False))
         )
-        _, slide_hits = index.slide_vectors.search(query, min(self.pool, n_slides))
-        slide_dense_rank = [int(i) for i in slide_hits[0] if i >= 0]
+        unit_dense_rank = [i for i in found if keep_unit(i)][: self.pool]
+        _, slide_hits = index.slide_vectors.search(query, min(depth_slides, n_slides))
+        slide_dense_rank = [int(i) for i in slide_hits[0] if i >= 0 and keep_slide(int(i))][: self.pool]
 
         bm25 = self._bm25(index.unit_bm25, qterms, n_units)
         best = float(bm25.max()) if n_units else 0.0
         bm25_norm = bm25 / best if best > 0 else bm25
-        unit_bm25_rank = [i for i in top(bm25, self.pool) if bm25[i] > 0]
+        unit_bm25_rank = [i for i in top(bm25, depth_units) if bm25[i] > 0 and keep_unit(i)][: self.pool]
         slide_bm25 = self._bm25(index.slide_bm25, qterms, n_slides)
-        slide_bm25_rank = [i for i in top(slide_bm25, self.pool) if slide_bm25[i] > 0]
+        slide_bm25_rank = [i for i in top(slide_bm25, depth_slides) if slide_bm25[i] > 0 and keep_slide(i)][: self.pool]
 
         unit_scores = rrf([unit_dense_rank, unit_bm25_rank], self.rrf_k)
         ranked_units = sorted(unit_scores, key=lambda i: -unit_scores[i])

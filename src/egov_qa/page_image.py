@@ -1,0 +1,196 @@
+"""A PDF slide's page as a picture, with the quoted words boxed where they are printed.
+
+The slide text of a PDF is rebuilt from the page's layout (``pdf_deck.py``):
+lines joined, hyphens undone, bullets removed. So the quote is found on the page
+by its letters and digits alone, in PDFium's character order, and each printed
+line it covers gets one box (pypdfium2 gives every character's box).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import cachetools
+
+log = logging.getLogger(__name__)
+
+# A page is rendered at most this many pixels on its longer side, whatever its page box.
+MAX_PAGE_PIXELS = 2000
+PAGE_SCALE = 1.2
+# Rendered pages kept for reuse, bounded by their size in memory.
+PAGE_CACHE_BYTES = 128 * 1024 * 1024
+QUOTE_FILL = (253, 224, 71, 90)
+QUOTE_EDGE = (217, 119, 6, 255)
+SPAN_EDGE = (220, 38, 38, 255)
+
+Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
+
+
+@dataclass(frozen=True)
+class PageMarks:
+    """Where a quote is printed on a page: one box per printed line, in PDF points.
+
+    ``page`` is the page's crop box (left, bottom, right, top); ``span`` boxes the
+    key fact inside the quote.
+    """
+
+    page: Box
+    quote: tuple[Box, ...]
+    span: tuple[Box, ...] = ()
+
+
+def _image_bytes(image) -> int:
+    return 1 if image is None else image.width * image.height * len(image.getbands())
+
+
+_pages: cachetools.LRUCache = cachetools.LRUCache(maxsize=PAGE_CACHE_BYTES, getsizeof=_image_bytes)
+_pages_lock = threading.Lock()
+
+
+def inside(corpus_dir: str, source: str) -> Path | None:
+    """``corpus_dir/source`` when it is a file inside the corpus, else None."""
+    path = (Path(corpus_dir) / source).resolve()
+    if Path(corpus_dir).resolve() not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def render_page(corpus_dir: str, source: str, number: int):
+    """Page ``number`` of ``corpus_dir/source`` as an image (only inside the corpus), cached by size."""
+    key = (corpus_dir, source, number)
+    with _pages_lock:
+        if key in _pages:
+            return _pages[key]
+    image = _render(corpus_dir, source, number)
+    with _pages_lock, contextlib.suppress(ValueError):  # ValueError: larger than the whole cache
+        _pages[key] = image
+    return image
+
+
+def _render(corpus_dir: str, source: str, number: int):
+    """Render one page with pypdfium2, at most :data:`MAX_PAGE_PIXELS` on its longer side."""
+    path = inside(corpus_dir, source)
+    if path is None:
+        return None
+    try:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(str(path))
+        try:
+            page = document[number - 1]
+            # A page box can be 200 inches wide: scale it down, never past the cap.
+            longest = max(page.get_size()) or 1.0
+            return page.render(scale=min(PAGE_SCALE, MAX_PAGE_PIXELS / longest)).to_pil()
+        finally:
+            document.close()
+    except Exception as exc:  # noqa: BLE001 - a page that will not render is shown as text only
+        log.warning("cannot render %s page %d: %s", source, number, exc)
+        return None
+
+
+def _letters(text: str) -> str:
+    """What a quote is matched by: its letters and digits, compatibility-folded, in lower case."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
+def _line_boxes(boxes: list[Box]) -> tuple[Box, ...]:
+    """Character boxes merged into one box per printed line (a new line when they stop overlapping)."""
+    lines: list[list[float]] = []
+    for left, bottom, right, top in boxes:
+        last = lines[-1] if lines else None
+        overlap = min(top, last[3]) - max(bottom, last[1]) if last else 0.0
+        if last and overlap > 0.5 * min(top - bottom, last[3] - last[1]):
+            last[0], last[1] = min(last[0], left), min(last[1], bottom)
+            last[2], last[3] = max(last[2], right), max(last[3], top)
+        else:
+            lines.append([left, bottom, right, top])
+    return tuple((a, b, c, d) for a, b, c, d in lines)
+
+
+def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str | None = None) -> PageMarks | None:
+    """Where ``quote`` (and ``span`` inside it) is printed on page ``number``; None when not found.
+
+    Returns:
+        The page's crop box and the quote's boxes, or None (no such page, a rotated
+        page, or words not printed in the order the slide text has them).
+    """
+    wanted = _letters(quote)
+    path = inside(corpus_dir, source)
+    if not wanted or path is None:
+        return None
+    try:
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
+        document = pdfium.PdfDocument(str(path))
+        try:
+            page = document[number - 1]
+            if page.get_rotation() % 360:
+                return None
+            textpage = page.get_textpage()
+            letters: list[str] = []
+            owners: list[int] = []
+            for i in range(textpage.count_chars()):
+                code = pdfium_c.FPDFText_GetUnicode(textpage, i)
+                if not 0 < code < 0x110000 or 0xD800 <= code <= 0xDFFF:
+                    continue
+                for letter in _letters(chr(code)):
+                    letters.append(letter)
+                    owners.append(i)
+            printed = "".join(letters)
+            at = printed.find(wanted)
+            if at < 0:
+                return None
+
+            def boxes(first: int, last: int) -> tuple[Box, ...]:
+                chars = sorted(set(owners[first:last]))
+                return _line_boxes([textpage.get_charbox(i) for i in chars])
+
+            key: tuple[Box, ...] = ()
+            key_letters = _letters(span or "")
+            if key_letters:
+                inner = wanted.find(key_letters)
+                if inner >= 0:
+                    key = boxes(at + inner, at + inner + len(key_letters))
+            crop = page.get_cropbox()
+            return PageMarks(tuple(crop), boxes(at, at + len(wanted)), key)
+        finally:
+            document.close()
+    except Exception as exc:  # noqa: BLE001 - the page is still shown, only without its boxes
+        log.warning("cannot find the quote on %s page %d: %s", source, number, exc)
+        return None
+
+
+def draw_marks(image, marks: PageMarks):
+    """A copy of the rendered page ``image`` with the quote's boxes drawn over it."""
+    from PIL import Image, ImageDraw
+
+    left, bottom, right, top = marks.page
+    scale_x = image.width / ((right - left) or 1.0)
+    scale_y = image.height / ((top - bottom) or 1.0)
+    pad = max(2, round(2 * scale_x))
+
+    def pixels(box: Box) -> tuple[int, int, int, int]:
+        # PDF points grow upwards from the crop box's corner; pixels grow downwards.
+        x0, y0, x1, y1 = box
+        return (
+            round((x0 - left) * scale_x) - pad,
+            round((top - y1) * scale_y) - pad,
+            round((x1 - left) * scale_x) + pad,
+            round((top - y0) * scale_y) + pad,
+        )
+
+    base = image.convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    width = max(2, round(scale_x * 1.5))
+    for box in marks.quote:
+        draw.rectangle(pixels(box), fill=QUOTE_FILL, outline=QUOTE_EDGE, width=width)
+    for box in marks.span:
+        draw.rectangle(pixels(box), outline=SPAN_EDGE, width=width + 1)
+    return Image.alpha_composite(base, overlay).convert("RGB")
