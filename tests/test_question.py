@@ -2,7 +2,8 @@
 
 import pytest
 
-from egov_qa.question import analyze, holds_term
+from egov_qa.question import analyze, hinge_stem
+from egov_qa.text import Vocabulary
 
 
 @pytest.mark.parametrize(
@@ -33,14 +34,6 @@ def test_hinge_terms_numbers_names_and_direction():
     assert "what" not in analyze("What is the budget").terms
 
 
-def test_holds_term_allows_word_forms_but_not_other_numbers():
-    stems = {"korea", "2010"}
-    assert holds_term(stems, "Korean")
-    assert holds_term(stems, "2010")
-    assert not holds_term(stems, "2011")
-    assert not holds_term(stems, "Japan")
-
-
 @pytest.mark.parametrize(
     ("question", "direction"),
     [
@@ -57,3 +50,12 @@ def test_direction_words(question, direction):
 
 def test_what_time_asks_for_a_date_or_time():
     assert analyze("At what time does the session start?").answer_type == "year"
+
+
+def test_hinges_match_word_forms_but_not_other_numbers():
+    # How the reader looks up a question's names and numbers in the corpus.
+    corpus = Vocabulary({"korea", "2010"})
+    assert corpus.forms(hinge_stem("Korean"))
+    assert corpus.forms(hinge_stem("2010"))
+    assert not corpus.forms(hinge_stem("2011"))
+    assert not corpus.forms(hinge_stem("Japan"))

@@ -202,19 +202,25 @@ def plain(items: list[EvalItem]) -> list[EvalItem]:
     return [i for i in items if i.form is None]
 
 
-def answer_correct(item: EvalItem, answer: Answer) -> bool:
-    if not item.answerable or answer.abstained or answer.answer is None:
+def quotes_an_answer(item: EvalItem, quote: str) -> bool:
+    """Whether quoting ``quote`` answers ``item``: short enough, and holding an accepted answer."""
+    if not item.answerable or len(quote) > MAX_ANSWER_CHARS:
         return False
-    if len(answer.answer) > MAX_ANSWER_CHARS:
-        return False
-    got = normalize(answer.answer)
+    got = normalize(quote)
     return any(normalize(accepted) in got for accepted in item.answers)
 
 
+def holds_evidence(item: EvalItem, slide_text: str) -> bool:
+    """Whether citing a slide with ``slide_text`` cites ``item``'s evidence."""
+    return item.answerable and normalize(item.evidence) in normalize(slide_text)
+
+
+def answer_correct(item: EvalItem, answer: Answer) -> bool:
+    return not answer.abstained and answer.answer is not None and quotes_an_answer(item, answer.answer)
+
+
 def citation_correct(item: EvalItem, answer: Answer) -> bool:
-    if not item.answerable or not answer.citations:
-        return False
-    return normalize(item.evidence) in normalize(answer.citations[0].text)
+    return bool(answer.citations) and holds_evidence(item, answer.citations[0].text)
 
 
 def is_correct(item: EvalItem, answer: Answer) -> bool:

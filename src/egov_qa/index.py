@@ -88,7 +88,8 @@ def _deck_hash(path: Path) -> str:
         return f"unreadable ({exc.strerror or exc})"
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    """The installed version of ``package``, or None."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -215,11 +216,11 @@ class IndexBuilder:
             "dimension": dimension,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": {
-                "egov_qa": _version("egov-qa"),
+                "egov_qa": package_version("egov-qa"),
                 "faiss": getattr(faiss, "__version__", None),
-                "bm25s": _version("bm25s"),
-                "sentence_transformers": _version("sentence-transformers"),
-                "onnxruntime": _version("onnxruntime"),
+                "bm25s": package_version("bm25s"),
+                "sentence_transformers": package_version("sentence-transformers"),
+                "onnxruntime": package_version("onnxruntime"),
                 "numpy": np.__version__,
             },
             "counts": {"slides": len(slides), "units": len(units)},

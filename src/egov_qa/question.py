@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from egov_qa.text import QUESTION_WORDS, STOPWORDS, related, stem, terms, words
+from egov_qa.text import QUESTION_WORDS, STOPWORDS, stem, terms, words
 
 # Checked in order: the first type whose cue appears wins.
 _TYPE_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
@@ -109,12 +109,3 @@ def analyze(text: str) -> Question:
 def hinge_stem(word: str) -> str:
     """The stem a name or number is looked for as (numbers lose their thousands commas)."""
     return stem(word.lower().replace(",", ""))
-
-
-def holds_term(haystack_stems: frozenset[str] | set[str], word: str) -> bool:
-    """Whether ``word`` (a name or number) occurs among ``haystack_stems``.
-
-    A name also matches a longer or shorter form of itself ("Korean", "Korea").
-    """
-    target = hinge_stem(word)
-    return target in haystack_stems or any(related(target, s) for s in haystack_stems)

@@ -19,20 +19,18 @@ its calibration and threshold) and score the deck left out.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from egov_qa.evaluate import MAX_ANSWER_CHARS, SHIPPED, EvalItem, Suite, fold_of, plain
+from egov_qa.evaluate import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer
 from egov_qa.features import FEATURES, FeatureMaker
+from egov_qa.index import file_sha256, package_version
 from egov_qa.question import analyze
 from egov_qa.reader import CONFIDENCE_FEATURES, Linear, ReaderModel, confidence_row
-from egov_qa.text import normalize
 
 # Inverse regularization strength of both logistic models: scikit-learn's default, not tuned.
 REGULARIZATION = 1.0
@@ -64,18 +62,12 @@ def ask_all(suite_name: str, items: list[EvalItem], retriever, features: Feature
         question = analyze(item.question)
         candidates = features.candidates(question, retrieval)
         rows = np.array([c.features for c in candidates], dtype=np.float64).reshape(len(candidates), len(FEATURES))
-        accepted = [normalize(a) for a in item.answers]
-        evidence = normalize(item.evidence)
-        answer_ok, cite_ok = [], []
-        for c in candidates:
-            unit = index.units[c.unit_pos]
-            quoted = normalize(unit.text)
-            answer_ok.append(
-                item.answerable and len(unit.text) <= MAX_ANSWER_CHARS and any(a in quoted for a in accepted)
-            )
-            cite_ok.append(item.answerable and evidence in normalize(index.slide_of(c.unit_pos).text))
-        fallback = bool(item.answerable and retrieval.slides and evidence in normalize(retrieval.slides[0].slide.text))
-        asked.append(Asked(suite_name, item, rows, np.array(answer_ok), np.array(cite_ok), fallback))
+        answer_ok = [quotes_an_answer(item, index.units[c.unit_pos].text) for c in candidates]
+        cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
+        fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
+        asked.append(
+            Asked(suite_name, item, rows, np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool), fallback)
+        )
     return asked
 
 
@@ -274,10 +266,6 @@ def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
     return pool(parts)
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def eval_set_hashes(suites: list[Suite], root: Path) -> dict[str, str]:
     """The SHA-256 of every eval set file, by path relative to ``root`` when inside it."""
 
@@ -288,13 +276,6 @@ def eval_set_hashes(suites: list[Suite], root: Path) -> dict[str, str]:
             return str(path)
 
     return {shown(s.eval_set): file_sha256(s.eval_set) for s in suites}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def train(
@@ -327,8 +308,8 @@ def train(
         "eval_sets": eval_set_hashes(suites, root),
         "trained_on": {"questions": len(asked), "candidates": int(sum(len(a.rows) for a in asked))},
         "versions": {
-            "egov_qa": _version("egov-qa"),
-            "scikit_learn": _version("scikit-learn"),
+            "egov_qa": package_version("egov-qa"),
+            "scikit_learn": package_version("scikit-learn"),
             "numpy": np.__version__,
         },
         "leave_one_deck_out": {"sets": lodo, "real_decks_pooled": pooled},
