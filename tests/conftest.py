@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
+import browser_support
 import numpy as np
 import pytest
 
@@ -108,3 +110,28 @@ def make_unreadable(monkeypatch):
     yield make
     for name in blocked:
         Path(name).chmod(0o644)
+
+
+# The browser tests' fixtures (their plumbing is in browser_support.py).
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(browser_support.CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (`make browser` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=browser_support.CHROMIUM, args=browser_support.BROWSER_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shipped_app(tmp_path):
+    process, url = browser_support.start_app(tmp_path)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)

@@ -1,94 +1,11 @@
-"""End to end in a real headless browser: Debian's Chromium driven by Playwright.
+"""End to end in a real headless browser: asking, citations, thumbs, the slide browser, a phone."""
 
-The app runs as `python app.py` would for a person, on the real model. A browser
-download cannot work offline, so the test uses /usr/bin/chromium (installed by
-`make test`); without it the test is skipped on a person's machine and fails in CI.
-"""
-
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from conftest import ROOT
+from browser_support import ARTIFACTS, ask_in_browser, start_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
-        pytest.skip("Debian's chromium is not installed (`make browser` installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def start_app(tmp_path, *extra):
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EGOV_QA_DATA": str(tmp_path / "data")}
-    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(tmp_path / "index"), *extra]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the app exited: {process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(1)
-    process.kill()
-    raise AssertionError("the app did not start within 240 s")
-
-
-@pytest.fixture
-def shipped_app(tmp_path):
-    process, url = start_app(tmp_path)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def ask_in_browser(browser, url: str, question: str, viewport: dict | None = None):
-    """Open the app, ask ``question`` with Enter, wait for the quote; returns the page and its alerts."""
-    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1000})
-    alerts = []
-    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
-    page.goto(url)
-    page.wait_for_selector("#slide .slide-title", timeout=60_000)
-    page.fill("#question textarea", question)
-    page.press("#question textarea", "Enter")
-    page.wait_for_selector("#slide mark", timeout=60_000)
-    return page, alerts
 
 
 def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
