@@ -238,46 +238,55 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
             "When the deck does not say, the assistant says so.",
             elem_id="intro",
         )
-        with gr.Row(elem_id="main"):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Chat", height=520, sanitize_html=True, feedback_options=("Like", "Dislike"), elem_id="chat"
-                )
-                deck = gr.Dropdown(
-                    [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)],
-                    value="",
-                    label="Ask",
-                    visible=len(guide.decks) > 1,
-                    elem_id="deck",
-                )
-                question = gr.Textbox(
-                    placeholder=guide.placeholder,
-                    show_label=False,
-                    max_length=MAX_QUESTION_CHARS,
-                    elem_id="question",
-                    submit_btn=True,
-                )
-                with gr.Row():
-                    clear = gr.Button("Clear chat", elem_id="clear")
-                status = gr.Markdown("", elem_id="status")
-                with gr.Accordion("Examples", open=True, visible=bool(guide.examples), elem_id="examples") as examples:
-                    if guide.examples:
-                        gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
-            with gr.Column(scale=2, elem_id="cited"):
-                gr.Markdown("### Cited slides", elem_id="cited-heading")
-                citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
-                page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
-                slide = gr.HTML(elem_id="slide")
-                with gr.Row():
-                    previous = gr.Button("◀ Previous", elem_id="previous")
-                    following = gr.Button("Next ▶", elem_id="next")
-                with gr.Row():
-                    # No minimum or maximum: Gradio would refuse 0 with an error badge on
-                    # every output; ChatApp.goto opens the nearest slide and says the range.
-                    number = gr.Number(value=1, label="Go to slide", precision=0, elem_id="goto")
-                    where = gr.Markdown(elem_id="where")
-                link = gr.Markdown(elem_id="link")
-                position = gr.State(0)
+        # The chat is the first tab; tabs for the people who run the evals sit beside it.
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+                with gr.Row(elem_id="main"):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            label="Chat",
+                            height=520,
+                            sanitize_html=True,
+                            feedback_options=("Like", "Dislike"),
+                            elem_id="chat",
+                        )
+                        deck = gr.Dropdown(
+                            [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)],
+                            value="",
+                            label="Ask",
+                            visible=len(guide.decks) > 1,
+                            elem_id="deck",
+                        )
+                        question = gr.Textbox(
+                            placeholder=guide.placeholder,
+                            show_label=False,
+                            max_length=MAX_QUESTION_CHARS,
+                            elem_id="question",
+                            submit_btn=True,
+                        )
+                        with gr.Row():
+                            clear = gr.Button("Clear chat", elem_id="clear")
+                        status = gr.Markdown("", elem_id="status")
+                        with gr.Accordion(
+                            "Examples", open=True, visible=bool(guide.examples), elem_id="examples"
+                        ) as examples:
+                            if guide.examples:
+                                gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
+                    with gr.Column(scale=2, elem_id="cited"):
+                        gr.Markdown("### Cited slides", elem_id="cited-heading")
+                        citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
+                        page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
+                        slide = gr.HTML(elem_id="slide")
+                        with gr.Row():
+                            previous = gr.Button("◀ Previous", elem_id="previous")
+                            following = gr.Button("Next ▶", elem_id="next")
+                        with gr.Row():
+                            # No minimum or maximum: Gradio would refuse 0 with an error badge on
+                            # every output; ChatApp.goto opens the nearest slide and says the range.
+                            number = gr.Number(value=1, label="Go to slide", precision=0, elem_id="goto")
+                            where = gr.Markdown(elem_id="where")
+                        link = gr.Markdown(elem_id="link")
+                        position = gr.State(0)
 
         view = [page, slide, position, number, where, link]
 
