@@ -6,9 +6,12 @@ timed test that flakes on a busy machine. Run it with `make bench`.
 1. The shipped deck: cold `egov-qa ask` (a new process) and its peak memory,
    the app's start until it is ready, and warm `Assistant.ask` p50/p95; the
    baseline embeds questions with sentence-transformers (torch).
-2. Indexing throughput on a sample of the benchmark corpus: today's way
+2. Indexing: a build of the shipped deck in a new process, the model's ONNX
+   export made (torch imported) against taken from the export cache (no torch);
+   one deck added to an indexed corpus against building it all; each real deck's
+   index time. Throughput on a sample of the benchmark corpus: today's way
    (sentence-transformers, every text in one call) against the index builder's
-   (ONNX Runtime, each distinct text once, shortest first).
+   (ONNX Runtime, each distinct text once, batched by token count).
 3. At scale: the corpus `bench/make_corpus.py` writes (5,000 slides, 55,000
    units): build time, units per second and peak memory; load time; question
    p50/p95 and peak memory; FAISS flat against HNSW search time and recall@10.
@@ -60,11 +63,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run(command: list[str], timeout: float = 3600) -> tuple[float, float, str]:
+def run(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run ``command``; returns its wall time (s), its peak memory (MB) and its stdout."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        environment = {**(env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -271,6 +275,40 @@ def scale(table: Table, args: argparse.Namespace) -> None:
     print(f"{'  recall@10 against flat search':38} {found['recall']:12.3f}")
 
 
+BUILD_SHIPPED = """
+import sys, time
+from pathlib import Path
+from egov_qa.assistant import build_index
+from egov_qa.embedder import load_embedder
+from egov_qa.index import IndexBuilder
+build_index(IndexBuilder(load_embedder()), Path(sys.argv[1]), Path(sys.argv[2]), show_progress=False)
+print("torch" in sys.modules)
+"""
+
+
+def builds(table: Table, args: argparse.Namespace) -> None:
+    """Whole builds in new processes: the export made or cached; one deck added or all built."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        env = {**os.environ, "EGOV_QA_CACHE": str(work_dir / "cache")}
+        made = run([sys.executable, "-c", BUILD_SHIPPED, str(SHIPPED_CORPUS), str(work_dir / "a")], env=env)
+        cached = run([sys.executable, "-c", BUILD_SHIPPED, str(SHIPPED_CORPUS), str(work_dir / "b")], env=env)
+        table.row("build shipped deck, export cached", cached[0], "s", made[0])
+        table.row("  peak memory of that build", cached[1], "MB", made[1])
+        print(f"{'  torch imported (made / cached)':38} {made[2].strip():>12} {cached[2].strip():>12}")
+        corpus = work_dir / "corpus"
+        shutil.copytree(SHIPPED_CORPUS, corpus)
+        run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "c")], env=env)
+        deck = sorted((ROOT / "evals" / "decks").iterdir())[0]
+        for path in deck.iterdir():
+            shutil.copy(path, corpus)
+        added = run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "c")], env=env)
+        whole = run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "d")], env=env)
+        table.row("one deck added to an indexed corpus", added[0], "s", whole[0])
+
+
 def decks(table: Table, args: argparse.Namespace) -> None:
     """The index time of each real deck: reading (layout rebuilt), splitting, embedding, saving.
 
@@ -310,6 +348,7 @@ def main() -> int:
     table = Table()
     shipped(table, args)
     if not args.no_decks:
+        builds(table, args)
         decks(table, args)
     if not args.no_scale:
         sys.path.insert(0, str(ROOT / "bench"))

@@ -61,6 +61,21 @@ class FakeEmbedder:
         return out / np.maximum(norms, 1e-9)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_cache_dir(tmp_path_factory):
+    """One ONNX export cache for the whole run: the model is exported once, never into the home folder."""
+    from egov_qa.export_cache import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("export-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

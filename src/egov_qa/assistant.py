@@ -199,8 +199,9 @@ def build_index(
     """Build and save the index under the folder's lock.
 
     Another process may have built it while this one waited for the lock; then
-    that index is loaded instead of building it twice. A failed build leaves the
-    index that was there untouched.
+    that index is loaded instead of building it twice. The index that was there
+    lends the vectors of passages that did not change, and a failed build leaves
+    it untouched.
     """
     with index_lock(Path(index_dir)):
         if expected is not None:
@@ -208,6 +209,10 @@ def build_index(
                 return load_index(index_dir, expected)
             except IndexInvalidError:
                 pass
-        index = builder.build(corpus_dir, show_progress)
+        try:
+            previous = load_index(index_dir)
+        except IndexInvalidError:
+            previous = None
+        index = builder.build(corpus_dir, show_progress, previous)
         save_index(index, index_dir)
         return index

@@ -186,12 +186,16 @@ class IndexBuilder:
             "chunking": self.splitter.settings(),
         }
 
-    def build(self, corpus_dir: Path, show_progress: bool | None = None) -> Index:
+    def build(self, corpus_dir: Path, show_progress: bool | None = None, previous: Index | None = None) -> Index:
         """Read, split, embed and index every deck under ``corpus_dir``.
 
         Args:
             show_progress: progress bars on stderr (decks read; passages embedded,
                 per second and time left); None shows them on a terminal only.
+            previous: an index built before (of this corpus or another); the
+                vectors of its passages are reused for identical passages when it
+                was embedded by the same model and export, so adding or changing
+                one deck embeds only that deck.
 
         Raises:
             CorpusError: nothing readable in the corpus.
@@ -208,7 +212,8 @@ class IndexBuilder:
         # The export agrees with the model it came from (checked on export) and
         # embeds batches faster on a CPU, so it embeds the corpus too.
         embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
-        vectors = embed_texts(embedder, passages + [s.text for s in slides], show_progress)
+        known = reusable_vectors(previous, self.embedder.name, query_model)
+        vectors = embed_texts(embedder, passages + [s.text for s in slides], show_progress, known)
         unit_vecs, slide_vecs = vectors[: len(units)], vectors[len(units) :]
         dimension = int(vectors.shape[1])
         manifest = {
@@ -259,12 +264,17 @@ class IndexBuilder:
         return LoadResult(tuple(slides), tuple(warnings), tuple(files))
 
     def _export(self):
-        """The embedder's ONNX export in a temporary folder, and its settings (or Nones)."""
-        export_onnx = getattr(self.embedder, "export_onnx", None)
-        if export_onnx is None:
+        """The embedder's ONNX export in a temporary folder, and its settings (or Nones).
+
+        The export is taken from the cache when this model was exported before
+        (see ``export_cache``): then the build imports no torch at all.
+        """
+        if getattr(self.embedder, "export_onnx", None) is None:
             return None, None
+        from egov_qa.export_cache import export_model
+
         folder = Path(tempfile.mkdtemp(prefix="egov-qa-onnx-"))
-        export = export_onnx(folder)
+        export = export_model(self.embedder, folder)
         if export is None:
             shutil.rmtree(folder, ignore_errors=True)
             return None, None
@@ -276,15 +286,43 @@ def _quiet(show_progress: bool | None) -> bool | None:
     return None if show_progress is None else not show_progress
 
 
-def embed_texts(embedder: Embedder, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+def reusable_vectors(previous: Index | None, model: str, query_model: Path | None) -> dict[str, np.ndarray]:
+    """The vectors of ``previous``'s passages and slides by their text, when they can stand for new ones.
+
+    They can when ``previous`` was embedded by the same model through the same
+    export (the ONNX files' hash), or both by the model itself; else none.
+    """
+    if previous is None or previous.manifest.get("model") != model:
+        return {}
+    files = previous.manifest.get("files", {})
+    was = files.get(ONNX_MODEL, {}).get("sha256") if previous.manifest.get("query_model") else None
+    now = file_sha256(query_model / ONNX_MODEL) if query_model is not None else None
+    if was != now:
+        return {}
+    by_key = {(s.source, s.number): s for s in previous.slides}
+    texts = [unit_passage(u, by_key[(u.source, u.slide)]) for u in previous.units]
+    known = dict(zip(texts, previous.unit_vectors.reconstruct_n(0, previous.unit_vectors.ntotal), strict=True))
+    slide_rows = previous.slide_vectors.reconstruct_n(0, previous.slide_vectors.ntotal)
+    known.update(zip((s.text for s in previous.slides), slide_rows, strict=True))
+    return known
+
+
+def embed_texts(
+    embedder: Embedder,
+    texts: list[str],
+    show_progress: bool | None = None,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Embed ``texts`` once each (duplicates share a vector), shortest first, under a progress bar.
 
     Texts of similar length batched together pad little, so sorting saves work;
-    each row is put back in the order given.
+    each row is put back in the order given. Texts in ``known`` take its vector
+    and are not embedded again.
     """
     from tqdm import tqdm
 
-    unique = list(dict.fromkeys(texts))
+    known = known or {}
+    unique = [t for t in dict.fromkeys(texts) if t not in known]
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
     rows: np.ndarray | None = None
     with tqdm(total=len(unique), desc="passages embedded", unit="passage", disable=_quiet(show_progress)) as bar:
@@ -295,10 +333,14 @@ def embed_texts(embedder: Embedder, texts: list[str], show_progress: bool | None
                 rows = np.zeros((len(unique), vectors.shape[1]), dtype=np.float32)
             rows[chosen] = vectors
             bar.update(len(chosen))
-    if rows is None:
+    if rows is None and not known:
         return np.zeros((0, 0), dtype=np.float32)
     where = {text: i for i, text in enumerate(unique)}
-    return np.ascontiguousarray(rows[[where[t] for t in texts]])
+    dimension = rows.shape[1] if rows is not None else len(next(iter(known.values())))
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for i, text in enumerate(texts):
+        out[i] = known[text] if text in known else rows[where[text]]  # type: ignore[index]
+    return out
 
 
 def vector_index(vectors: np.ndarray) -> faiss.Index:
