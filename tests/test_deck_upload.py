@@ -230,6 +230,7 @@ class TestTheLayout:
         assert blocks["add-deck"].visible is True
         assert blocks["add-deck"].file_types == [".pdf", ".pptx", ".md", ".txt"]
         assert "up to 32 MB" in blocks["deck-status"].value
+        assert "evals-tab" in blocks and "run-eval" in blocks
 
     def test_the_shipped_corpus_takes_no_uploads_and_says_why(self, tmp_path):
         from egov_qa.chat import build_app

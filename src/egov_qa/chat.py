@@ -36,8 +36,8 @@ CSS = (
   #cited > .form:has(#citations) { order: 10; }
   #decks { display: none !important; }
 }
-/* Room for the progress bars of an added deck. */
-#deck-status { min-height: 3.5em; }
+/* Room for the progress bars of an added deck and of an eval run. */
+#deck-status, #run-status { min-height: 3.5em; }
 """
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -256,9 +256,11 @@ def build_app(
 ):
     """Lay out the chat around a :class:`ChatApp`; returns the ``gr.Blocks``.
 
-    ``evals_dir`` is the eval folder (default: the project's ``evals/``).
+    ``evals_dir`` is the eval folder the Evals tab reads and runs (default: the project's ``evals/``).
     """
     import gradio as gr
+
+    from egov_qa.eval_board import EvalBoard
 
     app = ChatApp(assistant, data_dir, evals_dir)
     guide = app.guide
@@ -344,6 +346,8 @@ def build_app(
                             where = gr.Markdown(elem_id="where")
                         link = gr.Markdown(elem_id="link")
                         position = gr.State(0)
+            with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
+                _evals_tab(gr, app, EvalBoard(app.evals_dir, PROJECT_ROOT / "corpus"), evals_tab)
 
         view = [page, slide, position, number, where, link]
 
@@ -456,6 +460,136 @@ def build_app(
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
+
+
+def _picture(path: Path | None):
+    """A report's plot as an image for the page (None when there is none)."""
+    if path is None:
+        return None
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.copy()
+
+
+def _evals_tab(gr, app: ChatApp, board, tab) -> None:
+    """The Evals tab's layout and events: reports per eval set, a run of the served corpus's set,
+    and the thumbs-down answers to complete into eval questions."""
+    from egov_qa.feedback import completed
+
+    served_note = gr.Markdown(elem_id="evals-served")
+    run = gr.Button("Run the eval on the served corpus", variant="primary", elem_id="run-eval")
+    run_status = gr.Markdown(elem_id="run-status")
+    overview = gr.Markdown(elem_id="evals-overview")
+    chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
+    with gr.Row():
+        with gr.Column(scale=3):
+            metrics = gr.Markdown(elem_id="eval-metrics")
+        with gr.Column(scale=2):
+            curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
+    failures = gr.Markdown(elem_id="eval-failures")
+    reliability = gr.Image(
+        label="The reader's confidence against its accuracy, on decks left out of its fit",
+        interactive=False,
+        height=360,
+        elem_id="reader-plot",
+    )
+    gr.Markdown("### Thumbs down from the chat")
+    downvoted = gr.Markdown(elem_id="downvotes")
+    with gr.Group(elem_id="downvote-form"):
+        pick = gr.Dropdown([], label="A question to add to the served corpus's eval set", elem_id="downvote-pick")
+        answerable = gr.Checkbox(value=True, label="The deck answers it", elem_id="form-answerable")
+        accepted = gr.Textbox(
+            label="Accepted answers, one a line, worded as on the slide", lines=2, elem_id="form-answers"
+        )
+        evidence = gr.Textbox(label="Evidence: words copied from the slide that answers it", elem_id="form-evidence")
+        kind = gr.Dropdown(board.answer_types(None), value="other", label="Answer type", elem_id="form-type")
+    add = gr.Button("Add to the eval set", elem_id="form-add")
+    add_status = gr.Markdown(elem_id="form-status")
+
+    def report_view(name):
+        suite = board.suite(name)
+        if suite is None:
+            return "", gr.Image(value=None, visible=False), ""
+        latest = board.latest(suite)
+        is_served = board.served(app.assistant.corpus_dir) == suite
+        plot = _picture(latest.plot)
+        return (
+            board.metrics(latest),
+            gr.Image(value=plot, visible=plot is not None),
+            board.failures(latest, app.locate if is_served else None),
+        )
+
+    def thumbs_view(suite):
+        votes = board.downvotes(app.data_dir, app.assistant.decks)
+        pending = [vote.question for vote in board.pending(votes, suite)] if suite is not None else []
+        return (
+            board.downvote_table(votes, suite),
+            gr.Dropdown(choices=pending, value=None, interactive=bool(pending)),
+            gr.Dropdown(choices=board.answer_types(suite)),
+            gr.Button(interactive=bool(pending)),
+        )
+
+    def refresh(name):
+        suite = board.served(app.assistant.corpus_dir)
+        names = [s.name for s in board.suites()]
+        if name not in names:
+            name = suite.name if suite is not None else names[0] if names else None
+        reader = _picture(board.reader_plot())
+        return (
+            board.served_note(app.assistant.corpus_dir),
+            gr.Button(visible=suite is not None),
+            board.overview(suite),
+            gr.Dropdown(choices=names, value=name),
+            *report_view(name),
+            gr.Image(value=reader, visible=reader is not None),
+            *thumbs_view(suite),
+        )
+
+    shown = [served_note, run, overview, chosen, metrics, curve, failures, reliability, downvoted, pick, kind, add]
+    tab.select(refresh, [chosen], shown, show_progress="hidden", api_visibility="private")
+    chosen.input(report_view, [chosen], [metrics, curve, failures], api_visibility="private")
+
+    # The run's tqdm bar (one step per question) is shown in the page.
+    def on_run(progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        served = app.assistant
+        suite = board.served(served.corpus_dir)
+        if suite is None:
+            return "The served corpus has no eval set to run."
+        # Shown throughout, with the run's own bars (questions asked, then the baseline's) beside it.
+        progress.tqdm(None, desc=f"Running {suite.name}", total=1, unit="set")
+        try:
+            latest = board.run(served, suite)
+        except EgovQAError as exc:
+            log.warning("eval not run: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        summary = latest.summary or {}
+        return (
+            f"Ran {md_text(suite.name)}: {summary.get('n', 0)} questions, answer accuracy "
+            f"{summary.get('answer_accuracy', 0.0):.3f}; the reports are written."
+        )
+
+    # One run at a time, beside the questions: a run takes the cores for a while.
+    run.click(on_run, None, run_status, concurrency_limit=1, concurrency_id="evals", api_visibility="private").then(
+        lambda: refresh(None), None, shown, show_progress="hidden", api_visibility="private"
+    )
+
+    def on_add(question, is_answerable, answers, words, answer_type):
+        suite = board.served(app.assistant.corpus_dir)
+        line = completed(question or "", answers or "", words or "", is_answerable, answer_type or "other")
+        try:
+            message = board.add(suite, line, app.slides)
+        except EgovQAError as exc:
+            # The form keeps what was typed, so it can be corrected.
+            return f"⚠️ {md_text(str(exc))}", gr.Textbox(), gr.Textbox(), *thumbs_view(suite)[:2]
+        return message, "", "", *thumbs_view(suite)[:2]
+
+    add.click(
+        on_add,
+        [pick, answerable, accepted, evidence, kind],
+        [add_status, accepted, evidence, downvoted, pick],
+        api_visibility="private",
+    )
 
 
 def launch(demo, host: str, port: int) -> None:
