@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     parser.add_argument("--model", default=None, help="embedding model name or folder")
     parser.add_argument("--data", type=Path, default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)")
+    parser.add_argument(
+        "--evals", type=Path, default=None, help="eval folder the Evals tab reads and runs (default: evals/)"
+    )
     return parser.parse_args(argv)
 
 
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     assistant.warm_up()
-    demo = build_app(assistant, data_dir=args.data)
+    demo = build_app(assistant, data_dir=args.data, evals_dir=args.evals)
     try:
         launch(demo, args.host, args.port)
     except OSError:

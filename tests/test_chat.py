@@ -11,7 +11,7 @@ from conftest import FakeEmbedder
 
 from egov_qa import cli, embedder
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp, build_app, format_answer, launch, md_text
+from egov_qa.chat import MAX_UPLOAD, ChatApp, build_app, format_answer, launch, md_text
 from egov_qa.loader import split_markdown
 from egov_qa.slide_card import slide_card
 
@@ -259,7 +259,8 @@ def test_the_app_sends_no_analytics_and_bounds_uploads(hostile_corpus, tmp_path)
     launch(demo, "127.0.0.1", port)
     try:
         url = f"http://127.0.0.1:{port}/gradio_api/upload"
-        big = httpx.post(url, files={"files": ("big.bin", b"\0" * (2 * 1024 * 1024))}, timeout=30)
+        # The route takes a deck of the loader's largest size, and nothing larger.
+        big = httpx.post(url, files={"files": ("big.bin", b"\0" * (MAX_UPLOAD + 1))}, timeout=60)
         assert big.status_code == 413
     finally:
         demo.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Callable
@@ -131,6 +132,19 @@ class Assistant:
     def decks(self) -> list[str]:
         """The corpus's deck files (their names relative to the corpus folder), in index order."""
         return list(dict.fromkeys(slide.source for slide in self.index.slides))
+
+    def with_index(self, index: Index) -> Assistant:
+        """A copy of this assistant that answers from ``index`` (its corpus rebuilt), sharing the models.
+
+        This assistant is left as it was, so a question it is answering finishes on
+        the old index; whoever serves it replaces the one reference, and the next
+        question gets the new index, retriever and extractor together.
+        """
+        other = copy.copy(self)
+        other.index = index
+        other.retriever = HybridRetriever(index, self.embedder, self.retriever.rrf_k, self.retriever.pool)
+        other.extractor = AnswerExtractor(index, self.extractor.reader, self.extractor.threshold)
+        return other
 
     def ask(
         self, question: str, top_k: int | None = None, threshold: float | None = None, deck: str | None = None

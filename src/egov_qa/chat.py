@@ -9,11 +9,13 @@ and Gradio's own sanitizing stays on.
 import html
 import logging
 import re
+from collections import Counter
 from pathlib import Path
 
 from egov_qa.assistant import MAX_QUESTION_CHARS, PROJECT_ROOT, Assistant
 from egov_qa.cli import confidence_words
 from egov_qa.corpus_guide import CorpusGuide, describe
+from egov_qa.deck_upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, upload_refusal
 from egov_qa.documents import Answer, Slide
 from egov_qa.errors import EgovQAError
 from egov_qa.feedback import record
@@ -32,14 +34,17 @@ CSS = (
   #intro, #cited-heading { display: none !important; }
   #chat { height: 36vh !important; }
   #cited > .form:has(#citations) { order: 10; }
+  #decks { display: none !important; }
 }
+/* Room for the progress bars of an added deck and of an eval run. */
+#deck-status, #run-status { min-height: 3.5em; }
 """
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 # A refused question is shown back only this far: it may be any size.
 ECHO_CHARS = 200
-# The app has no upload control; Gradio's upload route still takes files, so bound them.
-MAX_UPLOAD = "1mb"
+# Gradio's upload route takes files of the size a deck may be, and no larger.
+MAX_UPLOAD = MAX_UPLOAD_BYTES
 
 
 def md_text(text: str) -> str:
@@ -90,10 +95,30 @@ class ChatApp:
     def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
         self.assistant = assistant
         self.data_dir = data_dir
+        self.evals_dir = evals_dir or PROJECT_ROOT / "evals"
         self.slides = assistant.index.slides
         self.guide: CorpusGuide = describe(
-            list(self.slides), assistant.corpus_dir, evals_dir or PROJECT_ROOT / "evals", PROJECT_ROOT / "corpus"
+            list(self.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus"
         )
+
+    def serve(self, assistant: Assistant) -> None:
+        """Answer from ``assistant`` from now on (its corpus gained a deck): the slides and the
+        chat's words follow. Questions being answered finish on the assistant they started with."""
+        guide = describe(list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus")
+        self.guide, self.slides, self.assistant = guide, assistant.index.slides, assistant
+
+    def decks_markdown(self) -> str:
+        """The served decks as a Markdown list: title, file and slide count."""
+        counts = Counter(slide.source for slide in self.slides)
+        return "\n".join(
+            f"- {md_text(title)} ({md_text(source)}, {counts[source]} slide{'s' if counts[source] != 1 else ''})"
+            for source, title in self.guide.decks
+        )
+
+    def locate(self, source: str, number: int) -> int | None:
+        """Slide ``number`` of deck ``source`` as the chat numbers it (``?slide=N``), or None if not served."""
+        position = self.assistant.index.slide_position.get((source, number))
+        return None if position is None else position + 1
 
     def position(self, source: str, number: int) -> int:
         return self.assistant.index.slide_position.get((source, number), 0)
@@ -222,17 +247,29 @@ def _latest(answers: list) -> Answer | None:
     return next((a for a in reversed(answers or []) if a is not None), None)
 
 
-def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: int = 2, queue_size: int = 32):
-    """Lay out the chat around a :class:`ChatApp`; returns the ``gr.Blocks``."""
+def build_app(
+    assistant: Assistant,
+    data_dir: Path | None = None,
+    concurrency: int = 2,
+    queue_size: int = 32,
+    evals_dir: Path | None = None,
+):
+    """Lay out the chat around a :class:`ChatApp`; returns the ``gr.Blocks``.
+
+    ``evals_dir`` is the eval folder the Evals tab reads and runs (default: the project's ``evals/``).
+    """
     import gradio as gr
 
-    app = ChatApp(assistant, data_dir)
+    from egov_qa.eval_board import EvalBoard
+
+    app = ChatApp(assistant, data_dir, evals_dir)
     guide = app.guide
-    # No telemetry: the app talks to nobody but its users.
-    with gr.Blocks(title=f"egov-qa: {guide.title}", analytics_enabled=False) as demo:
+    refusal = upload_refusal(assistant.corpus_dir, app.evals_dir, PROJECT_ROOT / "corpus")
+    # No telemetry: the app talks to nobody but its users. Uploaded files are removed after a day.
+    with gr.Blocks(title=f"egov-qa: {guide.title}", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         answers = gr.State([])
         votes = gr.State({})
-        gr.Markdown(f"## {md_text(guide.title)}", elem_id="app-title")
+        title = gr.Markdown(f"## {md_text(guide.title)}", elem_id="app-title")
         gr.Markdown(
             "Answers are quoted word for word from the slides, with the slide cited. "
             "When the deck does not say, the assistant says so.",
@@ -266,12 +303,34 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
                         )
                         with gr.Row():
                             clear = gr.Button("Clear chat", elem_id="clear")
+                            add_deck = gr.UploadButton(
+                                "Add a deck…",
+                                file_types=list(UPLOAD_SUFFIXES),
+                                visible=refusal is None,
+                                elem_id="add-deck",
+                            )
+                        # Where an added deck's progress bar and outcome show (the limits until then).
+                        deck_status = gr.Markdown(
+                            f"Add a deck: {md_text(limits_text())}.",
+                            visible=refusal is None,
+                            elem_id="deck-status",
+                        )
                         status = gr.Markdown("", elem_id="status")
                         with gr.Accordion(
                             "Examples", open=True, visible=bool(guide.examples), elem_id="examples"
                         ) as examples:
                             if guide.examples:
                                 gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
+                        with gr.Accordion(f"Decks ({len(guide.decks)})", open=False, elem_id="decks") as shelf:
+                            decks = gr.Markdown(app.decks_markdown(), elem_id="deck-list")
+                            gr.Markdown(
+                                refusal
+                                if refusal
+                                else f"Add a deck with the button under the question: {md_text(limits_text())}. "
+                                "It is read, copied into the corpus folder and indexed; questions are answered "
+                                "from the decks already there until it is ready.",
+                                elem_id="deck-note",
+                            )
                     with gr.Column(scale=2, elem_id="cited"):
                         gr.Markdown("### Cited slides", elem_id="cited-heading")
                         citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
@@ -287,6 +346,8 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
                             where = gr.Markdown(elem_id="where")
                         link = gr.Markdown(elem_id="link")
                         position = gr.State(0)
+            with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
+                _evals_tab(gr, app, EvalBoard(app.evals_dir, PROJECT_ROOT / "corpus"), evals_tab)
 
         view = [page, slide, position, number, where, link]
 
@@ -360,9 +421,175 @@ def build_app(assistant: Assistant, data_dir: Path | None = None, concurrency: i
             return shown(*app.view(start, None))
 
         demo.load(on_load, None, view, api_visibility="private")
+
+        def words():
+            # The title, the deck filter and the hint follow the corpus as decks are added.
+            served = app.guide
+            choices = [("All decks", ""), *((f"{name} ({source})", source) for source, name in served.decks)]
+            return (
+                f"## {md_text(served.title)}",
+                gr.Dropdown(choices=choices, visible=len(served.decks) > 1),
+                gr.Textbox(placeholder=served.placeholder),
+                gr.Accordion(label=f"Decks ({len(served.decks)})"),
+                app.decks_markdown(),
+            )
+
+        demo.load(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
+        adder = DeckAdder(lambda: app.assistant, app.serve)
+
+        # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars.
+        def on_add(upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            # Only the status line is this event's output: the question box stays usable meanwhile.
+            if not upload:
+                return ""
+            path = Path(upload)
+            # Shown throughout, with the build's own bars (decks read, passages embedded) beside it.
+            progress.tqdm(None, desc=f"Adding {path.name}", total=1, unit="deck")
+            try:
+                added = adder.add(path, path.name)
+            except EgovQAError as exc:
+                log.warning("deck refused: %s", exc)
+                return f"⚠️ {md_text(str(exc))}"
+            notes = "".join(f"\n\n_{md_text(w)}_" for w in added.warnings)
+            slides = f"{added.slides} slide{'s' if added.slides != 1 else ''}"
+            return f"Added {md_text(added.name)} ({slides}): ask about it now.{notes}"
+
+        add_deck.upload(
+            on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
+        ).then(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
+
+
+def _picture(path: Path | None):
+    """A report's plot as an image for the page (None when there is none)."""
+    if path is None:
+        return None
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.copy()
+
+
+def _evals_tab(gr, app: ChatApp, board, tab) -> None:
+    """The Evals tab's layout and events: reports per eval set, a run of the served corpus's set,
+    and the thumbs-down answers to complete into eval questions."""
+    from egov_qa.feedback import completed
+
+    served_note = gr.Markdown(elem_id="evals-served")
+    run = gr.Button("Run the eval on the served corpus", variant="primary", elem_id="run-eval")
+    run_status = gr.Markdown(elem_id="run-status")
+    overview = gr.Markdown(elem_id="evals-overview")
+    chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
+    with gr.Row():
+        with gr.Column(scale=3):
+            metrics = gr.Markdown(elem_id="eval-metrics")
+        with gr.Column(scale=2):
+            curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
+    failures = gr.Markdown(elem_id="eval-failures")
+    reliability = gr.Image(
+        label="The reader's confidence against its accuracy, on decks left out of its fit",
+        interactive=False,
+        height=360,
+        elem_id="reader-plot",
+    )
+    gr.Markdown("### Thumbs down from the chat")
+    downvoted = gr.Markdown(elem_id="downvotes")
+    with gr.Group(elem_id="downvote-form"):
+        pick = gr.Dropdown([], label="A question to add to the served corpus's eval set", elem_id="downvote-pick")
+        answerable = gr.Checkbox(value=True, label="The deck answers it", elem_id="form-answerable")
+        accepted = gr.Textbox(
+            label="Accepted answers, one a line, worded as on the slide", lines=2, elem_id="form-answers"
+        )
+        evidence = gr.Textbox(label="Evidence: words copied from the slide that answers it", elem_id="form-evidence")
+        kind = gr.Dropdown(board.answer_types(None), value="other", label="Answer type", elem_id="form-type")
+    add = gr.Button("Add to the eval set", elem_id="form-add")
+    add_status = gr.Markdown(elem_id="form-status")
+
+    def report_view(name):
+        suite = board.suite(name)
+        if suite is None:
+            return "", gr.Image(value=None, visible=False), ""
+        latest = board.latest(suite)
+        is_served = board.served(app.assistant.corpus_dir) == suite
+        plot = _picture(latest.plot)
+        return (
+            board.metrics(latest),
+            gr.Image(value=plot, visible=plot is not None),
+            board.failures(latest, app.locate if is_served else None),
+        )
+
+    def thumbs_view(suite):
+        votes = board.downvotes(app.data_dir, app.assistant.decks)
+        pending = [vote.question for vote in board.pending(votes, suite)] if suite is not None else []
+        return (
+            board.downvote_table(votes, suite),
+            gr.Dropdown(choices=pending, value=None, interactive=bool(pending)),
+            gr.Dropdown(choices=board.answer_types(suite)),
+            gr.Button(interactive=bool(pending)),
+        )
+
+    def refresh(name):
+        suite = board.served(app.assistant.corpus_dir)
+        names = [s.name for s in board.suites()]
+        if name not in names:
+            name = suite.name if suite is not None else names[0] if names else None
+        reader = _picture(board.reader_plot())
+        return (
+            board.served_note(app.assistant.corpus_dir),
+            gr.Button(visible=suite is not None),
+            board.overview(suite),
+            gr.Dropdown(choices=names, value=name),
+            *report_view(name),
+            gr.Image(value=reader, visible=reader is not None),
+            *thumbs_view(suite),
+        )
+
+    shown = [served_note, run, overview, chosen, metrics, curve, failures, reliability, downvoted, pick, kind, add]
+    tab.select(refresh, [chosen], shown, show_progress="hidden", api_visibility="private")
+    chosen.input(report_view, [chosen], [metrics, curve, failures], api_visibility="private")
+
+    # The run's tqdm bar (one step per question) is shown in the page.
+    def on_run(progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        served = app.assistant
+        suite = board.served(served.corpus_dir)
+        if suite is None:
+            return "The served corpus has no eval set to run."
+        # Shown throughout, with the run's own bars (questions asked, then the baseline's) beside it.
+        progress.tqdm(None, desc=f"Running {suite.name}", total=1, unit="set")
+        try:
+            latest = board.run(served, suite)
+        except EgovQAError as exc:
+            log.warning("eval not run: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        summary = latest.summary or {}
+        return (
+            f"Ran {md_text(suite.name)}: {summary.get('n', 0)} questions, answer accuracy "
+            f"{summary.get('answer_accuracy', 0.0):.3f}; the reports are written."
+        )
+
+    # One run at a time, beside the questions: a run takes the cores for a while.
+    run.click(on_run, None, run_status, concurrency_limit=1, concurrency_id="evals", api_visibility="private").then(
+        lambda: refresh(None), None, shown, show_progress="hidden", api_visibility="private"
+    )
+
+    def on_add(question, is_answerable, answers, words, answer_type):
+        suite = board.served(app.assistant.corpus_dir)
+        line = completed(question or "", answers or "", words or "", is_answerable, answer_type or "other")
+        try:
+            message = board.add(suite, line, app.slides)
+        except EgovQAError as exc:
+            # The form keeps what was typed, so it can be corrected.
+            return f"⚠️ {md_text(str(exc))}", gr.Textbox(), gr.Textbox(), *thumbs_view(suite)[:2]
+        return message, "", "", *thumbs_view(suite)[:2]
+
+    add.click(
+        on_add,
+        [pick, answerable, accepted, evidence, kind],
+        [add_status, accepted, evidence, downvoted, pick],
+        api_visibility="private",
+    )
 
 
 def launch(demo, host: str, port: int) -> None:

@@ -11,7 +11,6 @@ import json
 import logging
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from egov_qa.errors import EgovQAError
@@ -222,41 +221,8 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(path: Path) -> str:
-    """A path as reports show it: relative to the project when inside it."""
-    from egov_qa.assistant import PROJECT_ROOT
-
-    try:
-        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _summarize(assistant, items, eval_set: Path, baseline: bool) -> dict:
-    """Ask every plain question of ``items`` and return the report's summary."""
-    from egov_qa import evaluate
-    from egov_qa.baseline import ChunkBaseline
-
-    asked = evaluate.plain(items)
-    results = evaluate.run_eval(assistant, asked)
-    summary = evaluate.summarize(results, assistant.threshold)
-    summary.update(
-        created=time.strftime("%Y-%m-%d %H:%M:%S"),
-        eval_set=_shown(eval_set),
-        corpus=_shown(assistant.corpus_dir),
-        model=assistant.index.manifest["model"],
-        reader=assistant.extractor.reader.model.meta.get("created"),
-        baseline=None,
-        conversational=len(items) - len(asked),
-    )
-    if baseline:
-        chunks = ChunkBaseline(assistant.index.slides, assistant.embedder)
-        summary["baseline"] = evaluate.metrics(evaluate.run_baseline(chunks, asked))
-    return summary
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from egov_qa import evaluate, report
+    from egov_qa import eval_run, evaluate, report
     from egov_qa.assistant import PROJECT_ROOT
 
     if args.all_sets:
@@ -266,7 +232,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
     items = evaluate.load_eval_set(eval_set)
     assistant = _assistant(args)
-    summary = _summarize(assistant, items, eval_set, not args.no_baseline)
+    summary = eval_run.summarize_set(assistant, items, eval_set, not args.no_baseline, _bars(args))
     paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -274,6 +240,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(report.render_table(summary))
         print(f"\nreport: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
     return 0
+
+
+def _bars(args: argparse.Namespace) -> bool | None:
+    """Progress bars: none with --quiet, else on a terminal only."""
+    return False if getattr(args, "quiet", False) else None
 
 
 def _suite_index(index_root: Path, suite) -> Path:
@@ -314,7 +285,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _eval_all(args: argparse.Namespace) -> int:
     """Every eval set with its own decks: a report each, and an overview with a pooled row."""
-    from egov_qa import embedder, evaluate, report
+    from egov_qa import embedder, eval_run, evaluate, report
     from egov_qa.assistant import PROJECT_ROOT, Assistant, default_corpus_dir, default_index_dir
 
     evals_dir = args.evals or PROJECT_ROOT / "evals"
@@ -324,7 +295,6 @@ def _eval_all(args: argparse.Namespace) -> int:
     shared = embedder.load_embedder(getattr(args, "model", None))
     rows = []
     for suite in suites:
-        shipped = suite.name == evaluate.SHIPPED
         assistant = Assistant(
             suite.corpus,
             _suite_index(index_root, suite),
@@ -332,8 +302,8 @@ def _eval_all(args: argparse.Namespace) -> int:
             progress=lambda m: log.warning("%s", m),
         )
         items = evaluate.load_eval_set(suite.eval_set)
-        summary = _summarize(assistant, items, suite.eval_set, not args.no_baseline)
-        report.write_reports(summary, out if shipped else out / "decks" / suite.name)
+        summary = eval_run.summarize_set(assistant, items, suite.eval_set, not args.no_baseline, _bars(args))
+        report.write_reports(summary, eval_run.report_dir(out, suite))
         rows.append((suite, summary))
     overview = report.overview(rows, evaluate.SHIPPED)
     paths = report.write_overview(overview, out)

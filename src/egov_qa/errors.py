@@ -31,3 +31,7 @@ class EvalSetError(EgovQAError):
 
 class ReaderModelError(EgovQAError):
     """The reader model file is missing, damaged, or made for other features."""
+
+
+class DeckUploadError(EgovQAError):
+    """A deck that cannot be added to the corpus (its type, size, text or name); the message says why."""

@@ -278,7 +278,7 @@ def source_name(path: Path, corpus_dir: Path) -> str:
     return relative.decode("utf-8", "backslashreplace")
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
     """``size`` bytes for people: ``50.0 MB``, ``2.0 KB``, ``12 bytes``."""
     for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= scale:
@@ -389,11 +389,11 @@ class DeckLoader:
             return [], [f"skipped {source}: cannot be read ({exc.strerror or exc})"]
         if size > self.max_file_bytes:
             return [], [
-                f"skipped {source}: the file is {_size(size)}, over the limit of "
-                f"{_size(self.max_file_bytes)} per deck file; split it into smaller decks"
+                f"skipped {source}: the file is {size_text(size)}, over the limit of "
+                f"{size_text(self.max_file_bytes)} per deck file; split it into smaller decks"
             ]
         if size > LARGE_FILE_BYTES:
-            log.warning("reading %s (%s): a large deck takes a while", source, _size(size))
+            log.warning("reading %s (%s): a large deck takes a while", source, size_text(size))
         slides, warnings = self._read(path, source)
         return self._bounded(slides, source, warnings)
 
