@@ -52,6 +52,14 @@ ITEMS = [
 ]
 
 
+FIGURES = {
+    "answer_accuracy": 0.75,
+    "citation_accuracy": 1.0,
+    "abstention_accuracy": 1.0,
+    "false_abstention_rate": 0.0,
+}
+
+
 @pytest.fixture
 def evals(tmp_path):
     """An eval folder with one set, ``tiny``, on a folder of its own decks."""
@@ -111,6 +119,14 @@ class TestReports:
         assert "| answer accuracy |" in metrics and "1 conversational questions are scored apart" in metrics
         overview = board.overview(suite)
         assert "| tiny (served) |" in overview and "not run yet" not in overview
+
+    def test_the_figures_are_labelled_in_sample_beside_the_held_out_ones(self, board, evals):
+        assert "in-sample" in board.overview()
+        meta = {"leave_one_deck_out": {"sets": {"tiny": {**FIGURES, "n": 4}}}}
+        (evals / "reader.json").write_text(json.dumps(meta), encoding="utf-8")
+        overview = board.overview()
+        assert "in-sample" in overview and "never saw" in overview
+        assert "| tiny (left out) | 4 | 0.750 |" in overview
 
     def test_failures_link_to_their_cited_slide_when_the_set_is_served(self, board, chat):
         (suite,) = board.suites()

@@ -149,7 +149,19 @@ class EvalBoard:
             lines.append(
                 f"| {name} | {_md(summary.get('created', ''))} | {summary.get('n', 0)} | {' | '.join(figures)} |"
             )
-        return "\n".join(lines)
+        return "\n".join([*lines, "", self.held_out()])
+
+    def held_out(self) -> str:
+        """What the figures above are, and the reader's figures on decks it never saw (from its file)."""
+        note = (
+            "These runs use the committed reader, which was fitted on these eval sets: the figures above are in-sample."
+        )
+        try:
+            meta = json.loads((self.evals_dir / "reader.json").read_text(encoding="utf-8"))
+            table = report.held_out_markdown(meta)
+        except (OSError, ValueError, KeyError, TypeError):
+            return note
+        return f"{note} On decks it never saw (each scored by a reader fitted without it):\n\n{table}"
 
     @staticmethod
     def metrics(latest: SetReport) -> str:

@@ -358,6 +358,11 @@ def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
     return lines
 
 
+def held_out_markdown(meta: dict) -> str:
+    """The reader's figures on decks (and folds) it never saw, as a Markdown table."""
+    return "\n".join(_reader_table(_reader_rows(meta), "scored on"))
+
+
 def render_reader_markdown(meta: dict) -> str:
     lines = [
         "# egov-qa reader",
