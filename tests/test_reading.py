@@ -151,6 +151,10 @@ class TestParts:
         assert len(reader.read("When did the library open; how many visitors came?").parts) == 2
         assert len(reader.read("When did the library open? And how many visitors came?").parts) == 2
 
+    def test_a_part_may_open_with_the_preposition_of_its_question_word(self, reader):
+        reading = reader.read("Who runs the reading program, and in what year did the library open?")
+        assert reading.parts == ("Who runs the reading program?", "In what year did the library open?")
+
     def test_a_later_part_leans_on_the_first(self, reader):
         reading = reader.read("When was the museum renovated, and why?")
         assert reading.parts == ("When was the museum renovated?", "Why was the museum renovated?")
@@ -183,3 +187,38 @@ class TestSettings:
 
     def test_as_question(self):
         assert as_question("and in 2011 ") == "And in 2011?"
+
+
+class TestOnTheEvalSets:
+    """Every plain eval question, asked right after a question of another set, is read as typed."""
+
+    @pytest.fixture(scope="class")
+    def readings(self):
+        from conftest import ROOT
+
+        from egov_qa.evaluate import find_suites, load_eval_set, plain
+        from egov_qa.loader import DeckLoader
+
+        suites = find_suites(ROOT / "evals", ROOT / "corpus")
+        sets = [(suite, plain(load_eval_set(suite.eval_set))) for suite in suites]
+        found = []
+        for k, (suite, items) in enumerate(sets):
+            unrelated = sets[(k + 1) % len(sets)][1]
+            reader = QuestionReader(corpus_words(s.text for s in DeckLoader().load(suite.corpus).slides))
+            found += [
+                (item, reader.read(item.question, unrelated[i % len(unrelated)].question))
+                for i, item in enumerate(items)
+            ]
+        return found
+
+    def test_no_plain_question_is_taken_for_a_follow_up(self, readings):
+        assert len(readings) > 600
+        assert [item.id for item, reading in readings if reading.follow_up] == []
+
+    def test_no_plain_question_has_a_word_corrected(self, readings):
+        # The near misses name what the deck lacks ("Japan", "2015"): none may be corrected away.
+        assert [(item.id, reading.corrections) for item, reading in readings if reading.corrections] == []
+
+    def test_plain_questions_are_seldom_split(self, readings):
+        split = [item.id for item, reading in readings if reading.parts]
+        assert len(split) <= len(readings) // 100

@@ -56,11 +56,12 @@ _YEAR = re.compile(r"^(1[89]|20)\d\d$")
 # A word of letters alone (each part of a hyphenated word on its own, a possessive's 's left on).
 _WORD_TO_CHECK = re.compile(r"(?<![\w'’])[A-Za-z]+(?=(?:['’]s)?(?![\w'’]))")
 _AFTER = " (after: "
-# A new question clause: a question word after a semicolon, a question mark or a conjunction
-# (a bare comma is left alone: ", which …" opens a relative clause, not a question).
+# A new question clause: a question word, maybe after its preposition ("in what year"), after
+# a semicolon, a question mark or a conjunction (a bare comma is left alone: ", which …" opens
+# a relative clause, not a question).
 _SPLIT = re.compile(
     r"\s*(?:[;?]\s*(?:(?:and|or|but|also|plus)\s+)?|,?\s+(?:and|or|but|plus)\s+(?:also\s+)?)"
-    r"(?=(?:" + "|".join(sorted(QUESTION_WORDS)) + r")\b)",
+    r"(?=(?:(?:" + "|".join(sorted(PREPOSITIONS)) + r")\s+)?(?:" + "|".join(sorted(QUESTION_WORDS)) + r")\b)",
     re.IGNORECASE,
 )
 
