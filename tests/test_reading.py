@@ -189,27 +189,27 @@ class TestSettings:
         assert as_question("and in 2011 ") == "And in 2011?"
 
 
+@pytest.fixture(scope="module")
+def readings():
+    from conftest import ROOT
+
+    from egov_qa.evaluate import find_suites, load_eval_set, plain
+    from egov_qa.loader import DeckLoader
+
+    suites = find_suites(ROOT / "evals", ROOT / "corpus")
+    sets = [(suite, plain(load_eval_set(suite.eval_set))) for suite in suites]
+    found = []
+    for k, (suite, items) in enumerate(sets):
+        unrelated = sets[(k + 1) % len(sets)][1]
+        reader = QuestionReader(corpus_words(s.text for s in DeckLoader().load(suite.corpus).slides))
+        found += [
+            (item, reader.read(item.question, unrelated[i % len(unrelated)].question)) for i, item in enumerate(items)
+        ]
+    return found
+
+
 class TestOnTheEvalSets:
     """Every plain eval question, asked right after a question of another set, is read as typed."""
-
-    @pytest.fixture(scope="class")
-    def readings(self):
-        from conftest import ROOT
-
-        from egov_qa.evaluate import find_suites, load_eval_set, plain
-        from egov_qa.loader import DeckLoader
-
-        suites = find_suites(ROOT / "evals", ROOT / "corpus")
-        sets = [(suite, plain(load_eval_set(suite.eval_set))) for suite in suites]
-        found = []
-        for k, (suite, items) in enumerate(sets):
-            unrelated = sets[(k + 1) % len(sets)][1]
-            reader = QuestionReader(corpus_words(s.text for s in DeckLoader().load(suite.corpus).slides))
-            found += [
-                (item, reader.read(item.question, unrelated[i % len(unrelated)].question))
-                for i, item in enumerate(items)
-            ]
-        return found
 
     def test_no_plain_question_is_taken_for_a_follow_up(self, readings):
         assert len(readings) > 600
