@@ -136,3 +136,53 @@ class TestReasonsReadTrue:
 def test_a_question_that_is_not_valid_text_is_a_clear_error(assistant, question):
     with pytest.raises(QuestionError, match=r"not valid text \(at position \d+: invalid UTF-8 or a lone surrogate\)"):
         assistant.ask(question)
+
+
+class TestQuestionsAsPeopleAskThem:
+    def test_a_follow_up_is_read_with_the_previous_question(self, assistant):
+        answer = assistant.ask("And in 2009?", previous="What was the budget in 2010?")
+        assert answer.question == "And in 2009?"
+        assert answer.read_as == "What was the budget in 2009?" and answer.follow_up
+        assert "2009: 100" in answer.answer
+
+    def test_a_standalone_question_after_another_is_read_as_typed(self, assistant):
+        answer = assistant.ask("How many days does passport renewal take online?", previous="What was the budget?")
+        assert answer.read_as is None and not answer.follow_up and answer.parts == ()
+
+    def test_a_misspelled_word_is_corrected_and_said(self, assistant):
+        answer = assistant.ask("How many days does pasport renewal take online?")
+        assert answer.read_as == "How many days does passport renewal take online?"
+        assert [(c.typed, c.read) for c in answer.corrections] == [("pasport", "passport")]
+        assert answer.answer == "Passport renewal takes 3 days online"
+
+    def test_each_part_is_answered_with_its_own_quote_and_citation(self, assistant):
+        question = "How many days does passport renewal take online, and when did tax filing move online?"
+        answer = assistant.ask(question)
+        assert [p.question for p in answer.parts] == [
+            "How many days does passport renewal take online?",
+            "When did tax filing move online?",
+        ]
+        first, second = answer.parts
+        assert first.answer == "Passport renewal takes 3 days online"
+        assert second.answer == "Tax filing moved online in 2008" and second.span.text == "2008"
+        for part in answer.parts:
+            cited = part.citations[0]
+            assert cited.text[cited.start : cited.end] == part.answer
+        # The answer's own fields are the first part's; the question is as typed.
+        assert answer.question == question and answer.answer == first.answer and answer.read_as is None
+
+    def test_the_json_carries_the_reading_and_the_parts(self, assistant):
+        data = assistant.ask("How many days does pasport renewal take online, and when did tax filing move online?")
+        data = data.to_dict()
+        assert data["read_as"].startswith("How many days does passport renewal")
+        assert data["corrections"] == [{"typed": "pasport", "read": "passport"}]
+        assert [p["answer"] for p in data["parts"]] == [
+            "Passport renewal takes 3 days online",
+            "Tax filing moved online in 2008",
+        ]
+        assert data["follow_up"] is False and data["parts"][0]["parts"] == []
+
+    def test_a_bad_previous_question_is_a_clear_error(self, assistant):
+        with pytest.raises(QuestionError, match=r"previous question .* limit"):
+            assistant.ask("And in 2009?", previous="x" * (MAX_QUESTION_CHARS + 1))
+        assert assistant.ask("What was the budget in 2010?", previous="  ").read_as is None

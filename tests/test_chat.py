@@ -151,6 +151,11 @@ def test_ask_endpoint_through_gradio_client(hostile_corpus, tmp_path, monkeypatc
         result = client.predict("How many attacks did the agency block in 2010?", 2, api_name="/ask")
         expected = assistant.ask("How many attacks did the agency block in 2010?", top_k=2).to_dict()
         assert result == json.loads(json.dumps(expected))
+        # Programs pass the previous question (and a deck) as the chat does.
+        previous = "How many attacks did the agency block in 2010?"
+        result = client.predict("And in 2011?", 3, "deck.md", previous, api_name="/ask")
+        assert result["read_as"] == "How many attacks did the agency block in 2011?" and result["follow_up"]
+        assert result == json.loads(json.dumps(assistant.ask("And in 2011?", previous=previous).to_dict()))
         with pytest.raises(Exception, match="the question is empty"):
             client.predict("  ", 3, api_name="/ask")
         for path in ("/etc/passwd", str(hostile_corpus / "deck.md"), "README.md"):
@@ -377,6 +382,46 @@ def test_thumbs_are_given_back_to_the_chat_for_each_assistant_message():
     history = [{"role": r, "content": "x"} for r in ("user", "assistant", "user", "assistant")]
     assert feedback_values(history, {3: "Like"}) == [None, "Like"]
     assert feedback_values([], {}) == []
+
+
+class TestQuestionsAsPeopleAskThem:
+    def test_a_follow_up_takes_the_sessions_last_question_and_says_how_it_was_read(self, chat):
+        history, answers, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
+        history, answers, *_ = chat.ask("And in 2011?", history, answers)
+        assert history[-2]["content"] == "And in 2011?"
+        assert history[-1]["content"].startswith("_Read as: How many attacks did the agency block in 2011?_")
+        assert answers[-1].follow_up
+        # The next follow-up leans on the question as it was read, not as it was typed.
+        history, answers, *_ = chat.ask("what about 2012?", history, answers)
+        assert answers[-1].read_as == "How many attacks did the agency block in 2012?"
+
+    def test_a_question_read_as_typed_shows_no_reading(self, chat):
+        history, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
+        assert "Read as" not in history[-1]["content"]
+
+    def test_a_misspelled_word_is_shown_corrected(self, chat):
+        history, _answers, *_ = chat.ask("How many atacks did the agency block in 2010?", [], [])
+        assert (
+            "Read as: How many attacks did the agency block in 2010? \\(atacks → attacks\\)" in history[-1]["content"]
+        )
+
+    def test_each_part_has_its_quote_and_slide_and_both_slides_are_listed(self, chat):
+        question = "How many attacks did the agency block in 2010, and how many units did the budget grow to?"
+        history, answers, labels, _chosen, _image, card, *_ = chat.ask(question, [], [])
+        message = history[-1]["content"]
+        assert "**1\\. How many attacks did the agency block in 2010?**" in message
+        assert "**2\\. How many units did the budget grow to?**" in message
+        assert "Slide 1: Security Notes" in message and "Slide 2: Second Slide" in message
+        assert labels[:2] == ["1. Slide 1: Security Notes", "2. Slide 2: Second Slide"]
+        # Opening the second part's slide highlights that part's quote.
+        _, card, *_ = chat.open_citation(labels[1], answers)
+        assert "<mark>" in card and "7 units" in card
+
+    def test_the_api_takes_the_previous_question_and_a_deck(self, chat):
+        data = chat.api_ask("And in 2011?", 3, "deck.md", "How many attacks did the agency block in 2010?")
+        assert data["read_as"] == "How many attacks did the agency block in 2011?"
+        with pytest.raises(gradio.Error, match="no deck"):
+            chat.api_ask("And in 2011?", 3, "other.md", None)
 
 
 def test_clearing_keeps_the_slide_open_without_its_highlight(chat):

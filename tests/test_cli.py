@@ -116,3 +116,24 @@ def test_a_deck_named_in_invalid_utf8_is_skipped_with_a_warning(dirs, tiny_corpu
         assert "Traceback" not in err
     assert cli.main([*dirs, "index", "--force"]) == 0
     assert "skipped deck-\\xff.md: its file name is not valid UTF-8; rename it" in capsys.readouterr().err
+
+
+def test_ask_previous_reads_a_follow_up_and_says_how(dirs, capsys):
+    argv = [*dirs, "ask", "And in 2009?", "--previous", "What was the budget in 2010?"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Read as: What was the budget in 2009?\n")
+    assert "2009: 100" in out
+    assert cli.main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["read_as"] == "What was the budget in 2009?" and data["follow_up"] is True
+
+
+def test_ask_shows_corrections_and_each_part(dirs, capsys):
+    question = "How many days does pasport renewal take online, and when did tax filing move online?"
+    assert cli.main([*dirs, "ask", question]) == 0
+    out = capsys.readouterr().out
+    assert "(pasport → passport)" in out.splitlines()[0]
+    assert "1. How many days does passport renewal take online?" in out
+    assert "2. When did tax filing move online?" in out
+    assert "“Passport renewal takes 3 days online”" in out and "“Tax filing moved online in 2008”" in out

@@ -68,6 +68,16 @@ class TestDeckAdder:
         # The new index is saved: the next start loads it instead of building again.
         assert load_index(new.index_dir, new.builder.fingerprint(tiny_corpus)).manifest["counts"]["slides"] == 3
 
+    def test_an_added_deck_s_words_are_read_as_typed(self, served, adder, uploads):
+        # "breakwater" is a word of no deck before, and one edit from none: once added, it is a corpus word.
+        assert "breakwater" not in served.assistant.question_reader.counts
+        upload = uploads / "harbor.md"
+        upload.write_text(HARBOR, encoding="utf-8")
+        adder.add(upload)
+        assert "breakwater" in served.assistant.question_reader.counts
+        answer = served.assistant.ask("Who guides ships past the breakwatr?")
+        assert answer.corrections and "breakwater" in (answer.read_as or "")
+
     def test_questions_during_the_build_are_answered_from_the_old_index(self, served, adder, uploads):
         builder = served.assistant.builder
         build = builder.build

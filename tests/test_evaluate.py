@@ -16,12 +16,14 @@ from egov_qa.evaluate import (
     citation_correct,
     find_suites,
     fold_of,
+    form_rows,
     load_eval_set,
     metrics,
     plain,
+    run_conversational,
     selective_curve,
 )
-from egov_qa.report import pool
+from egov_qa.report import pool, pool_forms
 from egov_qa.text import normalize
 
 
@@ -304,6 +306,93 @@ class TestConversationalItems:
             load_eval_set(write_set(tmp_path / "s.jsonl", [{**self.base, **extra}]))
 
 
+PASSPORT = {
+    "answers": ["3 days"],
+    "evidence": "Passport renewal takes 3 days",
+    "answerable": True,
+    "slide": 2,
+}
+TAX = {"answers": ["2008"], "evidence": "Tax filing moved online in 2008", "slide": 2}
+BUDGET_2009 = {"answers": ["2009: 100"], "evidence": "Budget | 2009: 100", "slide": 1}
+CONVERSATION = [
+    {"id": "f", "question": "And in 2009?", **BUDGET_2009, "answerable": True, "form": "follow-up",
+     "previous": "What was the budget in 2010?"},
+    {"id": "t", "question": "How many days does pasport renewal take online?", **PASSPORT, "form": "typo"},
+    {"id": "p", "question": "How many days does passport renewal take online, and when did tax filing move online?",
+     **PASSPORT, "form": "two-part", "parts": [{k: PASSPORT[k] for k in ("answers", "evidence", "slide")}, TAX]},
+    {"id": "w", "question": "How many days does passport renewal take online, and when did tax filing move online?",
+     **PASSPORT, "form": "two-part", "parts": [{k: PASSPORT[k] for k in ("answers", "evidence", "slide")},
+                                                {**TAX, "answers": ["1999"]}]},
+]  # fmt: skip
+
+
+class TestConversationalScoring:
+    @pytest.fixture
+    def results(self, tiny_corpus, tmp_path, fake_embedder):
+        from egov_qa.assistant import Assistant
+
+        assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+        items = load_eval_set(write_set(tmp_path / "c.jsonl", CONVERSATION))
+        return {r.item.id: r for r in run_conversational(assistant, items)}
+
+    def test_a_follow_up_is_asked_after_its_previous_question(self, results):
+        assert results["f"].correct and results["f"].cited_correct
+        assert results["f"].answer.read_as == "What was the budget in 2009?"
+
+    def test_a_misspelled_question_is_asked_as_typed(self, results):
+        assert results["t"].correct and results["t"].answer.corrections
+
+    def test_a_two_part_question_is_right_only_when_every_part_is(self, results):
+        assert results["p"].correct and results["p"].cited_correct and results["p"].parts_right == 2
+        assert not results["w"].correct and results["w"].parts_right == 1 and results["w"].cited_correct
+
+    def test_a_part_not_answered_on_its_own_is_wrong(self, tiny_corpus, tmp_path, fake_embedder):
+        from egov_qa.assistant import Assistant
+
+        assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+        row = {**CONVERSATION[2], "question": "How many days does passport renewal take online?"}
+        (result,) = run_conversational(assistant, load_eval_set(write_set(tmp_path / "c.jsonl", [row])))
+        assert result.parts_right == 1 and result.parts == 2 and not result.correct
+
+    def test_rows_per_form(self, results):
+        rows = {r["form"]: r for r in form_rows(list(results.values()))}
+        assert list(rows) == ["follow-up", "typo", "two-part"]
+        assert rows["two-part"] == {
+            "form": "two-part",
+            "n": 2,
+            "answer_accuracy": 0.5,
+            "citation_accuracy": 1.0,
+            "parts": 4,
+            "parts_right": 0.75,
+        }
+        assert rows["typo"]["n"] == 1 and rows["typo"]["parts"] == 1
+
+    def test_pooled_rows_weight_each_set_by_its_items(self):
+        one = [
+            {"form": "typo", "n": 1, "answer_accuracy": 1.0, "citation_accuracy": 1.0, "parts": 1, "parts_right": 1.0}
+        ]
+        three = [{"form": "typo", "n": 3, "answer_accuracy": 0.0, "citation_accuracy": 1 / 3, "parts": 3,
+                  "parts_right": 0.0}]  # fmt: skip
+        (pooled,) = pool_forms([one, three])
+        assert pooled["n"] == 4 and pooled["answer_accuracy"] == 0.25 and pooled["citation_accuracy"] == 0.5
+
+
+def test_eval_command_reports_conversational_rows_apart(eval_command, tmp_path, capsys):
+    plain_row = {"id": "a", "question": "How many days does passport renewal take online?", **PASSPORT}
+    assert eval_command([plain_row, *CONVERSATION], "--no-baseline", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["n"] == 1 and data["conversational"] == 4
+    assert [r["form"] for r in data["forms"]] == ["follow-up", "typo", "two-part"]
+    assert {q["id"] for q in data["conversational_questions"]} == {"f", "t", "p", "w"}
+    report = (tmp_path / "reports" / "latest.md").read_text()
+    assert "## Conversational questions" in report and "| two-part | 2 | 0.500 | 1.000 | 0.750 |" in report
+    assert "What was the budget in 2009?" in report  # how the follow-up was read
+    assert eval_command([plain_row, *CONVERSATION], "--no-baseline") == 0
+    table = capsys.readouterr().out
+    assert "conversational questions" in table and "conversational failures (1):" in table
+    assert "- w [two-part]" in table and "expected: 1999" in table
+
+
 def test_eval_all_reports_every_set_and_a_pooled_row(tiny_corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
     evals = tmp_path / "evals"
@@ -330,3 +419,25 @@ def test_eval_all_reports_every_set_and_a_pooled_row(tiny_corpus, tmp_path, monk
     assert (reports / "decks" / "other" / "latest.md").is_file()
     assert "| real decks, pooled |" in (reports / "all.md").read_text()
     assert (tmp_path / "i" / "evals" / "other" / "manifest.json").is_file()
+
+
+def test_eval_all_gives_conversational_rows_per_set_and_pooled(tiny_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    evals = tmp_path / "evals"
+    (evals / "decks" / "copy").mkdir(parents=True)
+    (evals / "decks" / "copy" / "deck.md").write_text((tiny_corpus / "deck.md").read_text())
+    write_set(evals / "known_facts.jsonl", CONVERSATION[:2])
+    (evals / "sets").mkdir()
+    write_set(evals / "sets" / "copy.jsonl", [{"id": "a", "question": "How many days?", **PASSPORT}, *CONVERSATION])
+    argv = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "i"), "eval", "--all", "--evals", str(evals)]
+    assert cli.main([*argv, "--out", str(tmp_path / "reports"), "--no-baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "conversational questions" in out
+    assert [r["form"] for r in json.loads((tmp_path / "reports" / "all.json").read_text())["pooled"]["forms"]] == [
+        "follow-up",
+        "typo",
+        "two-part",
+    ]
+    overview = (tmp_path / "reports" / "all.md").read_text()
+    assert "| real decks, pooled | two-part | 2 | 0.500 | 1.000 | 0.750 |" in overview
+    assert "| shipped | typo | 1 | 1.000 | 1.000 | - |" in overview

@@ -6,6 +6,7 @@ import copy
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from egov_qa import embedder as embedding
@@ -15,6 +16,7 @@ from egov_qa.extractor import AnswerExtractor
 from egov_qa.index import Index, IndexBuilder, index_lock, load_index, save_index
 from egov_qa.loader import DeckLoader
 from egov_qa.reader import Reader, ReaderModel, load_reader_model
+from egov_qa.reading import QuestionReader, corpus_words
 from egov_qa.retriever import HybridRetriever
 from egov_qa.splitter import UnitSplitter
 
@@ -84,6 +86,8 @@ class Assistant:
         reader: the fitted reader model, or the path of its file (default:
             ``$EGOV_QA_READER`` or ``evals/reader.json``).
         progress: called with a message when the index is being built.
+        question_reader: reads questions (misspellings, follow-ups, parts); default:
+            one over the corpus's words.
 
     Raises:
         CorpusError, ModelLoadError, EgovQAError: the index could not be loaded or built.
@@ -103,6 +107,7 @@ class Assistant:
         progress: Callable[[str], None] | None = None,
         loader: DeckLoader | None = None,
         splitter: UnitSplitter | None = None,
+        question_reader: QuestionReader | None = None,
     ) -> None:
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
@@ -120,6 +125,7 @@ class Assistant:
         if not isinstance(reader, ReaderModel):
             reader = load_reader_model(Path(reader) if reader else default_reader_path(), self.embedder.name)
         self.extractor = AnswerExtractor(self.index, Reader(reader), threshold)
+        self.question_reader = question_reader or QuestionReader(corpus_words(s.text for s in self.index.slides))
 
     @property
     def threshold(self) -> float:
@@ -144,22 +150,45 @@ class Assistant:
         other.index = index
         other.retriever = HybridRetriever(index, self.embedder, self.retriever.rrf_k, self.retriever.pool)
         other.extractor = AnswerExtractor(index, self.extractor.reader, self.extractor.threshold)
+        # A new deck's words are words of the corpus now: never "corrected" to old ones.
+        reader = self.question_reader
+        other.question_reader = QuestionReader(
+            corpus_words(s.text for s in index.slides), reader.common, reader.min_length, reader.max_parts
+        )
         return other
 
     def ask(
-        self, question: str, top_k: int | None = None, threshold: float | None = None, deck: str | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        threshold: float | None = None,
+        deck: str | None = None,
+        previous: str | None = None,
     ) -> Answer:
         """Answer ``question`` with a verbatim quote and its cited slides, or abstain.
+
+        The question is read first (:mod:`egov_qa.reading`): misspelled words are
+        corrected to corpus words, a follow-up of ``previous`` is read with its
+        context, and each part of a question that asks several things is answered
+        on its own (``Answer.parts``). ``Answer.read_as`` says how it was read.
 
         Args:
             top_k: how many distinct slides to cite (default: the constructor's).
             threshold: overrides the abstention threshold for this call.
             deck: answer from this deck file only (default: every deck of the corpus).
+            previous: the question asked before this one (as it was read), for a follow-up.
 
         Raises:
-            QuestionError: the question is empty or too long, or ``deck`` is not in the corpus.
+            QuestionError: the question (or the previous one) is empty or too long, or
+                ``deck`` is not in the corpus.
         """
         text = validate_question(question)
+        before = None
+        if previous is not None and (not isinstance(previous, str) or previous.strip()):
+            try:
+                before = validate_question(previous)
+            except QuestionError as exc:
+                raise QuestionError(f"the previous question cannot be used: {exc}") from exc
         k = self.top_k if top_k is None else top_k
         if not isinstance(k, int) or k < 1:
             raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
@@ -168,7 +197,19 @@ class Assistant:
             if deck not in self.decks:
                 raise QuestionError(f"there is no deck {deck!r} in the corpus: choose one of {', '.join(self.decks)}")
             sources = {deck}
-        return self.extractor.extract(self.retriever.retrieve(text, sources), top_k=k, threshold=threshold)
+        reading = self.question_reader.read(text, before)
+        answers = [
+            self.extractor.extract(self.retriever.retrieve(part, sources), top_k=k, threshold=threshold)
+            for part in reading.questions
+        ]
+        return replace(
+            answers[0],
+            question=text,
+            read_as=reading.text if reading.changed else None,
+            corrections=reading.corrections,
+            follow_up=reading.follow_up,
+            parts=tuple(answers) if reading.parts else (),
+        )
 
     def warm_up(self) -> None:
         """Answer one question now, so that the first person to ask waits no longer than the next.

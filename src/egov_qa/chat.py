@@ -13,10 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 from egov_qa.assistant import MAX_QUESTION_CHARS, PROJECT_ROOT, Assistant
-from egov_qa.cli import confidence_words
+from egov_qa.cli import confidence_words, read_as_note
 from egov_qa.corpus_guide import CorpusGuide, describe
 from egov_qa.deck_upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, upload_refusal
-from egov_qa.documents import Answer, Slide
+from egov_qa.documents import Answer, Citation, Slide
 from egov_qa.errors import EgovQAError
 from egov_qa.feedback import record
 from egov_qa.page_image import draw_marks, find_marks, render_page
@@ -61,7 +61,22 @@ def echo(question: object) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    """The chat message for an answer: the quote (key span in bold), its slide, the confidence."""
+    """The chat message for an answer: how the question was read when that differs from
+    what was typed, then the quote (key span in bold), its slide and the confidence; for a
+    question of several parts, each part with its own answer."""
+    lines = []
+    note = read_as_note(answer)
+    if note:
+        lines.append(f"_{md_text(note)}_")
+    if answer.parts:
+        for number, part in enumerate(answer.parts, 1):
+            lines.append(f"**{number}\\. {md_text(part.question)}**\n\n{_format_one(part)}")
+    else:
+        lines.append(_format_one(answer))
+    return "\n\n".join(lines)
+
+
+def _format_one(answer: Answer) -> str:
     if answer.abstained:
         lines = ["**The deck does not say.**"]
         if answer.reason:
@@ -80,6 +95,29 @@ def format_answer(answer: Answer) -> str:
     reference = md_text(f"Slide {first.slide}: {first.title}" + (" (speaker notes)" if first.notes else ""))
     words = confidence_words(answer.confidence)
     return f"“{quote}”\n\n— {reference} · confidence: {words} ({answer.confidence:.2f})"
+
+
+def cited(answer: Answer) -> list[tuple[Answer, Citation]]:
+    """Each slide an answer cites, with the answer (or the part's answer) that cites it; a
+    question of several parts lists each part's quoted slide first, then the others."""
+    answers = answer.parts or (answer,)
+    found: dict[tuple[str, int], tuple[Answer, Citation]] = {}
+    for rank in range(max(len(a.citations) for a in answers)):
+        for part in answers:
+            if rank < len(part.citations):
+                citation = part.citations[rank]
+                found.setdefault((citation.source, citation.slide), (part, citation))
+    return list(found.values())
+
+
+def previous_question(answers: list) -> str | None:
+    """The session's last question as it was read (its last part, for one of several parts)."""
+    answer = _latest(answers)
+    if answer is None:
+        return None
+    if answer.parts:
+        return answer.parts[-1].question
+    return answer.read_as or answer.question
 
 
 class ChatApp:
@@ -129,7 +167,7 @@ class ChatApp:
         history = list(history or [])
         answers = list(answers or [])
         try:
-            answer = self.assistant.ask(question, deck=deck or None)
+            answer = self.assistant.ask(question, deck=deck or None, previous=previous_question(answers))
         except EgovQAError as exc:
             log.warning("question refused: %s", exc)
             history += [
@@ -143,7 +181,7 @@ class ChatApp:
             {"role": "assistant", "content": format_answer(answer)},
         ]
         answers += [None, answer]
-        labels = [self.citation_label(i, c) for i, c in enumerate(answer.citations)]
+        labels = [self.citation_label(i, c) for i, (_, c) in enumerate(cited(answer))]
         first = answer.citations[0] if answer.citations else None
         position = self.position(first.source, first.slide) if first else 0
         return history, answers, labels, labels[0] if labels else None, *self.view(position, answer)
@@ -158,9 +196,10 @@ class ChatApp:
         if not label or answer is None:
             return self.view(0, None)
         rank = int(label.split(".", 1)[0]) - 1
-        if not 0 <= rank < len(answer.citations):
+        slides = cited(answer)
+        if not 0 <= rank < len(slides):
             return self.view(0, None)
-        citation = answer.citations[rank]
+        _, citation = slides[rank]
         return self.view(self.position(citation.source, citation.slide), answer)
 
     def view(self, position: int, answer: Answer | None):
@@ -169,12 +208,18 @@ class ChatApp:
         position = max(0, min(int(position), len(self.slides) - 1))
         slide = self.slides[position]
         quote = span = None
-        if answer is not None and not answer.abstained:
-            first = answer.citations[0]
-            if (first.source, first.slide) == (slide.source, slide.number) and first.start is not None:
+        quoting = None
+        # The answer (or the part of a question of several) whose quote is on this slide.
+        for part in (answer.parts or (answer,)) if answer is not None else ():
+            first = part.citations[0] if part.citations else None
+            if part.abstained or first is None or first.start is None:
+                continue
+            if (first.source, first.slide) == (slide.source, slide.number):
                 quote = (first.start, first.end or first.start)
-                span = (answer.span.start, answer.span.end) if answer.span else None
-        image = self.page_image(slide, answer if quote else None)
+                span = (part.span.start, part.span.end) if part.span else None
+                quoting = part
+                break
+        image = self.page_image(slide, quoting)
         where = f"Slide {position + 1} of {len(self.slides)}"
         link = f"[Link to this slide](?slide={position + 1})"
         return image, slide_card(slide, quote, span), position, position + 1, where, link
@@ -221,12 +266,18 @@ class ChatApp:
         log.info("feedback saved to %s", path)
         return "Thanks: your feedback was saved."
 
-    def api_ask(self, question: str, top_k: int = 3) -> dict:
-        """The ``/ask`` endpoint: the same JSON object as ``egov-qa ask --json``."""
+    def api_ask(self, question: str, top_k: int = 3, deck: str | None = None, previous: str | None = None) -> dict:
+        """The ``/ask`` endpoint: the same JSON object as ``egov-qa ask --json``.
+
+        ``deck`` limits the answer to one deck file; ``previous`` is the question asked
+        before, so that a follow-up is read with its context.
+        """
         import gradio as gr
 
         try:
-            return self.assistant.ask(question, top_k=int(top_k)).to_dict()
+            return self.assistant.ask(
+                question, top_k=int(top_k), deck=deck or None, previous=previous or None
+            ).to_dict()
         except (EgovQAError, ValueError, TypeError, OverflowError) as exc:
             # A caller's mistake: one log line, not a traceback.
             log.warning("/ask refused: %s", exc)

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--top-k", type=int, default=3, metavar="K", help="slides to cite (default 3)")
+    ask.add_argument(
+        "--previous",
+        metavar="QUESTION",
+        default=None,
+        help='the question asked before, so that a follow-up ("and in 2011?") is read with its context',
+    )
     ask.set_defaults(func=cmd_ask)
 
     feedback = commands.add_parser("feedback", help="work with the chat's thumbs up/down log")
@@ -165,7 +171,24 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def format_answer(answer) -> str:
-    """A readable rendering of an :class:`Answer` for the terminal."""
+    """A readable rendering of an :class:`Answer` for the terminal.
+
+    A question read otherwise than typed says so first ("Read as: …"); a question
+    of several parts has each part's answer under it.
+    """
+    lines = []
+    note = read_as_note(answer)
+    if note:
+        lines.append(note)
+    if answer.parts:
+        for number, part in enumerate(answer.parts, 1):
+            lines += ["", f"{number}. {part.question}", textwrap.indent(_format_one(part), "   ")]
+        return "\n".join(lines)
+    lines.append(_format_one(answer))
+    return "\n".join(lines)
+
+
+def _format_one(answer) -> str:
     lines = []
     if answer.abstained:
         lines.append("The deck does not say.")
@@ -187,6 +210,14 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
+def read_as_note(answer) -> str | None:
+    """ "Read as: …" with the words corrected, when the question was read otherwise than typed; else None."""
+    if not answer.read_as:
+        return None
+    fixed = ", ".join(f"{c.typed} → {c.read}" for c in answer.corrections)
+    return f"Read as: {answer.read_as}" + (f" ({fixed})" if fixed else "")
+
+
 def confidence_words(confidence: float) -> str:
     """``high``, ``medium`` or ``low`` for a confidence in [0, 1]."""
     return "high" if confidence >= 0.8 else "medium" if confidence >= 0.6 else "low"
@@ -198,7 +229,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     question = validate_question(DEMO_QUESTION if args.question is None else args.question)
     if args.top_k < 1:
         raise EgovQAError(f"--top-k must be at least 1, not {args.top_k}")
-    answer = _assistant(args).ask(question, top_k=args.top_k)
+    answer = _assistant(args).ask(question, top_k=args.top_k, previous=args.previous)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:

@@ -131,12 +131,27 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A question word the corpus does not know (``typed``), read as a close corpus word (``read``)."""
+
+    typed: str
+    read: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """What :meth:`egov_qa.Assistant.ask` returns.
 
     ``answer`` is a verbatim quote from ``citations[0].text`` (or None when the
     assistant abstains); ``span`` is the key fact inside it, when the question
     asks for one, in the cited slide's offsets.
+
+    ``read_as`` is the question as it was read, when that differs from what was
+    typed: misspelled words corrected (``corrections``), or a follow-up given the
+    previous question's context (``follow_up``). A question that asks several
+    things has one answer per part in ``parts`` (each with its own quote and
+    citations, its ``question`` the part as read); the answer's own fields are
+    then those of the first part.
     """
 
     question: str
@@ -147,6 +162,10 @@ class Answer:
     span: Span | None = None
     answer_type: str | None = None
     reason: str = ""
+    read_as: str | None = None
+    corrections: tuple[Correction, ...] = ()
+    follow_up: bool = False
+    parts: tuple[Answer, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON shape of ``egov-qa ask --json``."""
@@ -159,4 +178,8 @@ class Answer:
             "span": None if self.span is None else asdict(self.span),
             "answer_type": self.answer_type,
             "reason": self.reason,
+            "read_as": self.read_as,
+            "corrections": [asdict(c) for c in self.corrections],
+            "follow_up": self.follow_up,
+            "parts": [p.to_dict() for p in self.parts],
         }

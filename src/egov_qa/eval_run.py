@@ -59,7 +59,10 @@ def _quiet(show_progress: bool | None) -> bool | None:
 def summarize_set(
     assistant, items: list[EvalItem], eval_set: Path, baseline: bool, show_progress: bool | None = None
 ) -> dict:
-    """Ask every plain question of ``items`` and return the report's summary.
+    """Ask every question of ``items`` and return the report's summary.
+
+    The headline figures are those of the plain questions; the conversational ones
+    (follow-ups, misspellings, two-part questions) are scored apart, a row per form.
 
     Args:
         baseline: also score the baseline (dense-only, fixed-size chunks) for its row.
@@ -70,6 +73,7 @@ def summarize_set(
     asked = evaluate.plain(items)
     results = _one_by_one(evaluate.run_eval, lambda: assistant, asked, "questions asked", show_progress)
     summary = evaluate.summarize(results, assistant.threshold)
+    talked = evaluate.run_conversational(assistant, [i for i in items if i.form is not None])
     summary.update(
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
         eval_set=shown_path(eval_set),
@@ -77,7 +81,9 @@ def summarize_set(
         model=assistant.index.manifest["model"],
         reader=assistant.extractor.reader.model.meta.get("created"),
         baseline=None,
-        conversational=len(items) - len(asked),
+        conversational=len(talked),
+        forms=evaluate.form_rows(talked),
+        conversational_questions=evaluate.per_form_question(talked),
     )
     if baseline:
         baseline_results = _one_by_one(

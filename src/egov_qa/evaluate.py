@@ -272,6 +272,105 @@ def run_eval(assistant, items: list[EvalItem], top_k: int = 5) -> list[QuestionR
     return results
 
 
+@dataclass(frozen=True)
+class FormResult:
+    """How the assistant did on one conversational item.
+
+    ``correct``/``cited_correct``: every part answered (and cited) right by its own
+    part answer (a follow-up or a misspelled question is one part).
+    ``parts_right``: how many of its ``parts`` were answered right.
+    """
+
+    item: EvalItem
+    answer: Answer
+    correct: bool
+    cited_correct: bool
+    parts_right: int
+    parts: int
+    ms: float
+
+
+def facts(item: EvalItem) -> list[EvalItem]:
+    """The single questions an item asks: a two-part item's parts, each as an item of its own."""
+    if not item.parts:
+        return [item]
+    return [
+        replace(item, answers=part.answers, evidence=part.evidence, slide=part.slide, form=None, parts=())
+        for part in item.parts
+    ]
+
+
+def run_conversational(assistant, items: list[EvalItem], top_k: int = 5) -> list[FormResult]:
+    """Ask every conversational item as a person would and score it part by part.
+
+    A follow-up is asked with its previous question; a two-part item is right when
+    each part is answered right by the answer to that part (a part the assistant
+    did not answer on its own counts as wrong).
+    """
+    results = []
+    for item in items:
+        started = time.perf_counter()
+        answer = assistant.ask(item.question, top_k=top_k, previous=item.previous)
+        elapsed = (time.perf_counter() - started) * 1000
+        asked = facts(item)
+        given = list(answer.parts) if answer.parts else [answer]
+        answered = [given[i] if i < len(given) else None for i in range(len(asked))]
+        right = [a is not None and is_correct(fact, a) for fact, a in zip(asked, answered, strict=True)]
+        cited = [a is not None and citation_correct(fact, a) for fact, a in zip(asked, answered, strict=True)]
+        results.append(FormResult(item, answer, all(right), all(cited), sum(right), len(asked), elapsed))
+    return results
+
+
+def form_rows(results: list[FormResult]) -> list[dict]:
+    """One row per form: questions, answer and citation accuracy, and the share of parts right."""
+    rows = []
+    for form in FORMS:
+        group = [r for r in results if r.item.form == form]
+        if not group:
+            continue
+        answerable = [r for r in group if r.item.answerable]
+        parts = sum(r.parts for r in group)
+        rows.append(
+            {
+                "form": form,
+                "n": len(group),
+                "answer_accuracy": _share(sum(r.correct for r in group), len(group)),
+                "citation_accuracy": _share(sum(r.cited_correct for r in answerable), len(answerable)),
+                "parts": parts,
+                "parts_right": _share(sum(r.parts_right for r in group), parts),
+            }
+        )
+    return rows
+
+
+def per_form_question(results: list[FormResult]) -> list[dict]:
+    """Each conversational item with what was read and answered, part by part."""
+    rows = []
+    for r in results:
+        given = list(r.answer.parts) if r.answer.parts else [r.answer]
+        rows.append(
+            {
+                "id": r.item.id,
+                "form": r.item.form,
+                "question": r.item.question,
+                "previous": r.item.previous,
+                "read_as": r.answer.read_as,
+                "expected": [list(f.answers) for f in facts(r.item)],
+                "answers": [a.answer for a in given],
+                "abstained": [a.abstained for a in given],
+                "cited": [
+                    f"Slide {a.citations[0].slide}: {a.citations[0].title}" if a.citations else None for a in given
+                ],
+                "correct": r.correct,
+                "cited_correct": r.cited_correct,
+                "parts_right": r.parts_right,
+                "parts": r.parts,
+                "ms": round(r.ms, 2),
+            }
+        )
+    return rows
+
+
 def _share(part: float, whole: int) -> float:
     return part / whole if whole else 0.0
 

@@ -63,7 +63,47 @@ def render_table(summary: dict) -> str:
             f"    got:      {got}",
             f"    cited:    {slide}",
         ]
+    if summary.get("forms"):
+        lines += ["", CONVERSATIONAL_NOTE, f"{'form':<24}{'n':>5}{'answer':>10}{'citation':>10}{'parts right':>13}"]
+        lines += [
+            f"{r['form']:<24}{r['n']:>5}{r['answer_accuracy']:>10.3f}{r['citation_accuracy']:>10.3f}{_parts(r):>13}"
+            for r in summary["forms"]
+        ]
+        missed = [q for q in summary.get("conversational_questions", []) if not q["correct"] or not q["cited_correct"]]
+        lines += ["", f"conversational failures ({len(missed)}):"]
+        for q in missed:
+            lines += [f"- {q['id']} [{q['form']}] {q['question']}"]
+            if q["previous"]:
+                lines.append(f"    after:    {q['previous']}")
+            if q["read_as"]:
+                lines.append(f"    read as:  {q['read_as']}")
+            for expected, got, cited in _form_parts(q):
+                lines += [f"    expected: {expected}", f"    got:      {got}", f"    cited:    {cited}"]
     return "\n".join(lines)
+
+
+CONVERSATIONAL_NOTE = (
+    "conversational questions (asked as a person would: a follow-up after its previous question; "
+    "not in the figures above):"
+)
+
+
+def _parts(row: dict) -> str:
+    """The share of parts right, for the forms with more than one part a question."""
+    return f"{row['parts_right']:.3f}" if row["parts"] > row["n"] else "-"
+
+
+def _form_parts(q: dict) -> list[tuple[str, str, str]]:
+    """Expected, got and cited, part by part (a part not answered on its own says so)."""
+    rows = []
+    for i, expected in enumerate(q["expected"]):
+        if i < len(q["answers"]):
+            got = "(abstained)" if q["abstained"][i] else str(q["answers"][i])
+            cited = q["cited"][i] or "-"
+        else:
+            got, cited = "(not answered on its own)", "-"
+        rows.append((" / ".join(expected), got, cited))
+    return rows
 
 
 def _md_escape(text: str) -> str:
@@ -106,7 +146,39 @@ def render_markdown(summary: dict, plot_name: str | None) -> str:
         expected, got, slide = _describe(q)
         cells = [q["id"], q["question"], expected, got, slide]
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    if summary.get("forms"):
+        lines += _forms_markdown(summary)
     return "\n".join(lines) + "\n"
+
+
+def _forms_markdown(summary: dict) -> list[str]:
+    lines = [
+        "",
+        "## Conversational questions",
+        "",
+        "Asked as a person would (a follow-up after its previous question), scored part by part, "
+        "and kept out of the figures above.",
+        "",
+        "| form | n | answer accuracy | citation accuracy | parts right |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['form']} | {r['n']} | {r['answer_accuracy']:.3f} | {r['citation_accuracy']:.3f} | {_parts(r)} |"
+        for r in summary["forms"]
+    ]
+    lines += [
+        "",
+        "| id | form | question | read as | expected | got | cited |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for q in summary.get("conversational_questions", []):
+        question = q["question"] if not q["previous"] else f"{q['question']} (after: {q['previous']})"
+        mark = "" if q["correct"] and q["cited_correct"] else " ✗"
+        for i, (expected, got, cited) in enumerate(_form_parts(q)):
+            cells = [q["id"] + mark if i == 0 else "", q["form"] if i == 0 else "", question if i == 0 else ""]
+            cells += [(q["read_as"] or "") if i == 0 else "", expected, got, cited]
+            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    return lines
 
 
 def plot_curve(summary: dict, path: Path) -> None:
@@ -202,6 +274,7 @@ def overview(rows: list, shipped: str) -> dict:
                 "corpus": summary["corpus"],
                 "threshold": summary["threshold"],
                 "conversational": summary.get("conversational", 0),
+                "forms": summary.get("forms") or [],
                 "egov_qa": ours,
                 "baseline": summary.get("baseline"),
             }
@@ -214,8 +287,43 @@ def overview(rows: list, shipped: str) -> dict:
             "name": "real decks, pooled",
             "egov_qa": pool([s["egov_qa"] for s in real]),
             "baseline": pool(baselines) if len(baselines) == len(real) else None,
+            "forms": pool_forms([s["forms"] for s in real]),
         }
     return {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "sets": sets, "pooled": pooled}
+
+
+def pool_forms(rows: list[list[dict]]) -> list[dict]:
+    """The conversational rows of several eval sets pooled, form by form (each set weighted by its items)."""
+    pooled = []
+    forms = list(dict.fromkeys(r["form"] for set_rows in rows for r in set_rows))
+    for form in forms:
+        group = [r for set_rows in rows for r in set_rows if r["form"] == form]
+        n, parts = sum(r["n"] for r in group), sum(r["parts"] for r in group)
+        pooled.append(
+            {
+                "form": form,
+                "n": n,
+                "answer_accuracy": sum(r["answer_accuracy"] * r["n"] for r in group) / n if n else 0.0,
+                "citation_accuracy": sum(r["citation_accuracy"] * r["n"] for r in group) / n if n else 0.0,
+                "parts": parts,
+                "parts_right": sum(r["parts_right"] * r["parts"] for r in group) / parts if parts else 0.0,
+            }
+        )
+    return pooled
+
+
+def _forms_lines(view: dict, cell, separator: str | None) -> list[str]:
+    """The conversational rows: one per eval set and form, and the real decks pooled per form."""
+    head = ["eval set", "form", "n", "answer", "citation", "parts right"]
+    lines = [cell(head)]
+    if separator:
+        lines.append(cell([separator] * len(head)))
+    entries = [*view["sets"], *([view["pooled"]] if view["pooled"] else [])]
+    for entry in entries:
+        for r in entry.get("forms") or []:
+            values = [entry["name"], r["form"], str(r["n"]), f"{r['answer_accuracy']:.3f}"]
+            lines.append(cell([*values, f"{r['citation_accuracy']:.3f}", _parts(r)]))
+    return lines
 
 
 def _overview_lines(view: dict, cell, separator: str | None) -> list[str]:
@@ -249,7 +357,18 @@ def render_overview(view: dict) -> str:
             f"{v:<{w}}" if i == 0 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(values, widths, strict=False))
         )
 
-    return "\n".join(_overview_lines(view, cell, None))
+    lines = _overview_lines(view, cell, None)
+    if any(entry.get("forms") for entry in view["sets"]):
+        widths_forms = [40, 11, 5, 8, 9, 12]
+
+        def form_cell(values: list[str]) -> str:
+            return "".join(
+                f"{v:<{w}}" if i < 2 else f"{v:>{w}}"
+                for i, (v, w) in enumerate(zip(values, widths_forms, strict=False))
+            )
+
+        lines += ["", CONVERSATIONAL_NOTE, *_forms_lines(view, form_cell, None)]
+    return "\n".join(lines)
 
 
 def render_overview_markdown(view: dict) -> str:
@@ -258,10 +377,22 @@ def render_overview_markdown(view: dict) -> str:
         "",
         f"- when: {view['created']}",
         "- each eval set is asked of its own decks; the pooled row weights each deck by its questions",
-        "- conversational items (follow-ups, misspellings, two-part questions) are not in these figures",
+        "- conversational items (follow-ups, misspellings, two-part questions) are not in these figures: "
+        "they have rows of their own below",
         "",
     ]
-    lines += _overview_lines(view, lambda values: "| " + " | ".join(_md_escape(v) for v in values) + " |", "---")
+    row = lambda values: "| " + " | ".join(_md_escape(v) for v in values) + " |"  # noqa: E731
+    lines += _overview_lines(view, row, "---")
+    if any(entry.get("forms") for entry in view["sets"]):
+        lines += [
+            "",
+            "## Conversational questions",
+            "",
+            "Asked as a person would (a follow-up after its previous question); a two-part question is "
+            "right when each part is answered right by its own answer.",
+            "",
+            *_forms_lines(view, row, "---"),
+        ]
     return "\n".join(lines) + "\n"
 
 
