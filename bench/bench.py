@@ -63,20 +63,36 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+# Linux carries a process's peak memory across exec: a child started by a big process
+# reports at least that process's peak. So each command is started by a small Python
+# process, which reports the command's own peak (in KB) in a file.
+MEASURED = """
+import os, resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def run(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run ``command``; returns its wall time (s), its peak memory (MB) and its stdout."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as work:
+        peak = Path(work) / "peak"
         started = time.perf_counter()
         environment = {**(env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
-        _, status, usage = os.wait4(process.pid, 0)
+        code = subprocess.call(
+            [sys.executable, "-S", "-c", MEASURED, str(peak), *map(str, command)],
+            stdout=out,
+            stderr=err,
+            env=environment,
+        )
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if process.returncode != 0:
+        if code != 0:
             raise SystemExit(f"{' '.join(map(str, command))} failed:\n{err.read().decode(errors='replace')[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        return seconds, int(peak.read_text()) / 1024, out.read().decode()
 
 
 def timed_asks(assistant, asked: list[str], rounds: int) -> list[float]:
