@@ -35,8 +35,8 @@ ONNX_MODEL = "query_model.onnx"
 ONNX_TOKENIZER = "query_tokenizer.json"
 # An export must agree with the model it came from at least this well on every probe.
 PARITY_COSINE = 0.999
-# The most padded tokens in one ONNX run (texts x the longest text's tokens), measured
-# fastest on a 2-core CPU among 512 to 8,192 for the real decks' passages.
+# The most padded tokens in one ONNX run (texts x the longest text's tokens). Swept from
+# 512 to 8,192 on the real decks' passages (2 cores): 512 to 2,048 ran alike, larger slower.
 BATCH_TOKENS = 2048
 # A few texts of different lengths (and a long one, truncated) to check an export on.
 PROBES = (
