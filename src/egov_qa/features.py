@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 from egov_qa.index import Index, unit_context
 from egov_qa.question import Question, hinge_stem
 from egov_qa.retriever import Retrieval
-from egov_qa.spans import named_cell, typed_spans
+from egov_qa.spans import holds_detail, named_cell, typed_spans
 from egov_qa.text import Vocabulary, terms
 
 # A name found on more than this share of slides is not specific to any of them
@@ -42,9 +43,24 @@ FEATURES: tuple[str, ...] = (
     "cell_named",
     "divider",
     "log_chars",
+    "asks_back",
+    "lead_in",
+    "after_match",
     "unknown_share",
     "hinge_unknown",
     "hinge_missing",
+    "number_unknown",
+    "name_unknown",
+    "topic_unknown",
+    "number_missing",
+    "name_missing",
+    "slide_missing",
+    "type_on_slide",
+    "type_anywhere",
+    "asks_detail",
+    "detail_missing",
+    "detail_off_slide",
+    "detail_nowhere",
     *(f"asks_{t}" for t in ANSWER_TYPES),
     *(f"kind_{k}" for k in UNIT_KINDS),
 )
@@ -95,6 +111,14 @@ class FeatureMaker:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._idf_unknown = math.log(1 + n)
         self._unit_positions = {u.id: i for i, u in enumerate(units)}
+        # The unit read just before each one on its slide (None for a slide's first).
+        self._previous: list[int | None] = [None] * len(units)
+        for positions in index.slide_units:
+            for before, after in pairwise(positions):
+                self._previous[after] = before
+        stripped = [u.text.rstrip() for u in units]
+        self._asks = [t.endswith("?") for t in stripped]
+        self._leads = [t.endswith(":") for t in stripped]
         self._form_cache: dict[str, frozenset[str]] = {}
 
     def _forms(self, term: str) -> frozenset[str]:
@@ -124,6 +148,18 @@ class FeatureMaker:
             return 0.0
         said = frozenset().union(*(self._forms(q) for q in qterms)) if qterms else frozenset()
         return sum(t not in said for t in content) / len(content)
+
+    def _after_match(self, topics: tuple[str, ...], unit_pos: int) -> float:
+        """How much of the question the unit just before this one holds (0 for a slide's first)."""
+        before = self._previous[unit_pos]
+        return 0.0 if before is None else self._overlap(topics, self._unit_terms[before])
+
+    def _most_specific_missing(self, topics: tuple[str, ...], have: frozenset[str]) -> float:
+        """The IDF of the rarest question word ``have`` lacks, as a share of a word the corpus never uses."""
+        lacking = [
+            self._idf.get(t, self._idf_unknown) for t in topics if t not in have and self._forms(t).isdisjoint(have)
+        ]
+        return max(lacking, default=0.0) / self._idf_unknown
 
     def unknown(self, question: Question) -> list[str]:
         """The numbers and names of the question that no slide of the corpus holds."""
@@ -168,16 +204,34 @@ class FeatureMaker:
         common = {
             "unknown_share": unknown_share,
             "hinge_unknown": float(len(unknown)),
+            "number_unknown": float(sum(n in unknown for n in question.numbers)),
+            "name_unknown": float(sum(n in unknown for n in question.names)),
+            "topic_unknown": float(sum(not self._corpus.forms(t) and t not in self._corpus for t in question.topics)),
             **{f"asks_{t}": float(question.answer_type == t) for t in ANSWER_TYPES},
         }
         n_slides = len(self.index.slides)
+        asks = question.answer_type is not None
+        cells = {pos: named_cell(question, self.index.units[pos].cells) is not None for pos in positions}
+        typed = {pos: cells[pos] or bool(typed_spans(question, self.index.units[pos].text)) for pos in positions}
+        typed_slides = {int(self.index.unit_slide[pos]) for pos, held in typed.items() if held}
+        common["type_anywhere"] = float(asks and bool(typed_slides))
+        slide_missing: dict[int, float] = {}
+        asks_detail = question.detail is not None
+        detail = {pos: holds_detail(question, self.index.units[pos].text) for pos in positions}
+        detail_slides = {
+            slide_pos: holds_detail(question, self.index.slides[slide_pos].text)
+            for slide_pos in {int(self.index.unit_slide[pos]) for pos in positions}
+        }
+        common["asks_detail"] = float(asks_detail)
+        common["detail_nowhere"] = float(not any(detail_slides.values()))
         found = []
         for pos, unit_rank in positions.items():
             unit = self.index.units[pos]
             slide_pos = int(self.index.unit_slide[pos])
-            cell = named_cell(question, unit.cells) is not None
-            typed = cell or bool(typed_spans(question, unit.text))
-            asks = question.answer_type is not None
+            cell = cells[pos]
+            if slide_pos not in slide_missing:
+                slide_missing[slide_pos] = self._most_specific_missing(question.topics, self._slide_terms[slide_pos])
+            lacking = self.missing(question, pos)
             values = {
                 **common,
                 "dense": dense[pos],
@@ -189,12 +243,23 @@ class FeatureMaker:
                 "context": self._overlap(question.topics, self._context_terms[pos]),
                 "slide_cover": self._overlap(question.topics, self._slide_terms[slide_pos]),
                 "novelty": self._novelty(question.terms + question.numbers, self._unit_content[pos]),
-                "type_held": float(asks and typed),
-                "type_missing": float(asks and not typed),
+                "type_held": float(asks and typed[pos]),
+                "type_missing": float(asks and not typed[pos]),
                 "cell_named": float(cell),
                 "divider": float(len(self.index.slide_units[slide_pos]) == 1),
                 "log_chars": math.log1p(len(unit.text)),
-                "hinge_missing": float(len(self.missing(question, pos))),
+                # A line that asks or that announces what follows is rarely the answer;
+                # the line after one that echoes the question often is.
+                "asks_back": float(self._asks[pos]),
+                "lead_in": float(self._leads[pos]),
+                "after_match": self._after_match(question.topics, pos),
+                "hinge_missing": float(len(lacking)),
+                "number_missing": float(sum(n in lacking for n in question.numbers)),
+                "name_missing": float(sum(n in lacking for n in question.names)),
+                "slide_missing": slide_missing[slide_pos],
+                "type_on_slide": float(asks and slide_pos in typed_slides),
+                "detail_missing": float(not detail[pos]),
+                "detail_off_slide": float(not detail_slides[slide_pos]),
                 **{f"kind_{k}": float(unit.kind == k) for k in UNIT_KINDS},
             }
             found.append(Candidate(pos, tuple(values[name] for name in FEATURES)))
