@@ -226,3 +226,31 @@ class TestFeatureMaker:
         assert features["name_unknown"] == 1.0
         assert features["topic_unknown"] >= 1.0
         assert features["slide_missing"] == 1.0  # "budget" is nowhere: the most specific word missing
+
+
+class TestThreshold:
+    """The abstention threshold: the best utility on held-out outcomes."""
+
+    @staticmethod
+    def outcomes(*cases: tuple[bool, bool]) -> list:
+        from egov_qa.evaluate import EvalItem
+        from egov_qa.train import Asked, Outcome
+
+        found = []
+        for i, (answerable, right) in enumerate(cases):
+            item = EvalItem(f"q{i}", "q?", ("a",) if answerable else (), "a" if answerable else "", answerable)
+            ok = np.array([right])
+            asked = Asked("s", item, np.zeros((1, len(FEATURES))), ok, ok, right)
+            found.append(Outcome(asked, None, right, right))
+        return found
+
+    def test_a_costly_wrong_answer_raises_the_threshold(self, monkeypatch):
+        from egov_qa import train
+
+        # At 0.6: one right answer and three wrong ones; at 0.2, a question the deck does not answer.
+        held_out = self.outcomes((True, True), (True, False), (True, False), (True, False), (False, False))
+        confidence = [0.6, 0.6, 0.6, 0.6, 0.2]
+        monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.0)
+        assert 0.2 < train.choose_threshold(held_out, confidence) <= 0.6
+        monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.5)
+        assert train.choose_threshold(held_out, confidence) > 0.6

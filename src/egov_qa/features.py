@@ -46,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     "asks_back",
     "lead_in",
     "after_match",
+    "lexical_gap",
+    "follows_best",
     "unknown_share",
     "hinge_unknown",
     "hinge_missing",
@@ -149,11 +151,6 @@ class FeatureMaker:
         said = frozenset().union(*(self._forms(q) for q in qterms)) if qterms else frozenset()
         return sum(t not in said for t in content) / len(content)
 
-    def _after_match(self, topics: tuple[str, ...], unit_pos: int) -> float:
-        """How much of the question the unit just before this one holds (0 for a slide's first)."""
-        before = self._previous[unit_pos]
-        return 0.0 if before is None else self._overlap(topics, self._unit_terms[before])
-
     def _most_specific_missing(self, topics: tuple[str, ...], have: frozenset[str]) -> float:
         """The IDF of the rarest question word ``have`` lacks, as a share of a word the corpus never uses."""
         lacking = [
@@ -224,7 +221,15 @@ class FeatureMaker:
         }
         common["asks_detail"] = float(asks_detail)
         common["detail_nowhere"] = float(not any(detail_slides.values()))
-        found = []
+        found: list[dict[str, float]] = []
+        overlaps: dict[int, float] = {}
+
+        def lexical(unit_pos: int) -> float:
+            """How much of the question a unit holds (once per unit: a line is also the next one's lead)."""
+            if unit_pos not in overlaps:
+                overlaps[unit_pos] = self._overlap(question.topics, self._unit_terms[unit_pos])
+            return overlaps[unit_pos]
+
         for pos, unit_rank in positions.items():
             unit = self.index.units[pos]
             slide_pos = int(self.index.unit_slide[pos])
@@ -239,7 +244,7 @@ class FeatureMaker:
                 "bm25": float(retrieval.bm25[pos]),
                 "unit_rank": 0.0 if unit_rank is None else 1.0 / (1 + unit_rank),
                 "slide_rank": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, n_slides)),
-                "lexical": self._overlap(question.topics, self._unit_terms[pos]),
+                "lexical": lexical(pos),
                 "context": self._overlap(question.topics, self._context_terms[pos]),
                 "slide_cover": self._overlap(question.topics, self._slide_terms[slide_pos]),
                 "novelty": self._novelty(question.terms + question.numbers, self._unit_content[pos]),
@@ -252,7 +257,7 @@ class FeatureMaker:
                 # the line after one that echoes the question often is.
                 "asks_back": float(self._asks[pos]),
                 "lead_in": float(self._leads[pos]),
-                "after_match": self._after_match(question.topics, pos),
+                "after_match": 0.0 if (before := self._previous[pos]) is None else lexical(before),
                 "hinge_missing": float(len(lacking)),
                 "number_missing": float(sum(n in lacking for n in question.numbers)),
                 "name_missing": float(sum(n in lacking for n in question.names)),
@@ -262,5 +267,12 @@ class FeatureMaker:
                 "detail_off_slide": float(not detail_slides[slide_pos]),
                 **{f"kind_{k}": float(unit.kind == k) for k in UNIT_KINDS},
             }
-            found.append(Candidate(pos, tuple(values[name] for name in FEATURES)))
-        return found
+            found.append(values)
+        # How each compares with the question's best match in words, and whether it is the
+        # line right after that match (where an answer announced by it would be).
+        best_lexical = max(v["lexical"] for v in found)
+        best_at = {pos for pos, v in zip(positions, found, strict=True) if v["lexical"] == best_lexical}
+        for pos, v in zip(positions, found, strict=True):
+            v["lexical_gap"] = v["lexical"] - best_lexical
+            v["follows_best"] = float(self._previous[pos] in best_at)
+        return [Candidate(pos, tuple(v[name] for name in FEATURES)) for pos, v in zip(positions, found, strict=True)]
