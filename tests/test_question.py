@@ -59,3 +59,23 @@ def test_hinges_match_word_forms_but_not_other_numbers():
     assert corpus.forms(hinge_stem("2010"))
     assert not corpus.forms(hinge_stem("2011"))
     assert not corpus.forms(hinge_stem("Japan"))
+
+
+@pytest.mark.parametrize(
+    ("question", "detail"),
+    [
+        ("What does the FAA stand for?", "expansion"),
+        ("Which e-mail address should complaints go to?", "email"),
+        ("What phone number can callers use?", "phone"),
+        ("At what web address is the report published?", "url"),
+        ("What time does the library open?", "time"),
+        ("On what date was the treaty signed?", "date"),
+        ("How much money did the city council spend on roads?", "money"),
+        ("What was the museum's budget?", "money"),
+        ("Which release of the software fixed the bug?", "version"),
+        ("When was the bridge finished?", None),
+        ("Who chairs the committee?", None),
+    ],
+)
+def test_finer_detail_asked_for(question, detail):
+    assert analyze(question).detail == detail

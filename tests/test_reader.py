@@ -165,3 +165,92 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
     assert 0.0 <= trained.threshold <= 1.0
     assert np.isfinite(trained.ranker.coef).all()
     assert (tmp_path / "reports" / "reader.md").is_file() and (tmp_path / "reports" / "reader.png").is_file()
+
+
+FEATURE_DECK = """\
+# Meetings
+
+What is the next meeting?
+
+Our next meeting will be on:
+
+Thursday, April 4, 2024 at 12p ET.
+
+Email the team at team@example.org
+"""
+
+
+class TestFeatureMaker:
+    """Features of candidate units over a tiny index (fake embedder)."""
+
+    @pytest.fixture
+    def made(self, tmp_path, fake_embedder):
+        from egov_qa.assistant import build_index
+        from egov_qa.features import FeatureMaker
+        from egov_qa.index import IndexBuilder
+        from egov_qa.retriever import HybridRetriever
+
+        corpus = tmp_path / "corpus"
+        corpus.mkdir()
+        (corpus / "deck.md").write_text(FEATURE_DECK, encoding="utf-8")
+        index = build_index(IndexBuilder(fake_embedder), corpus, tmp_path / "index")
+        retriever = HybridRetriever(index, fake_embedder)
+        maker = FeatureMaker(index)
+
+        def features(question: str) -> dict[str, dict[str, float]]:
+            asked = analyze(question)
+            found = maker.candidates(asked, retriever.retrieve(question))
+            return {index.units[c.unit_pos].text: dict(zip(FEATURES, c.features, strict=True)) for c in found}
+
+        return features
+
+    def test_a_question_line_a_lead_in_and_the_line_after_an_echo(self, made):
+        by_text = made("When is the next meeting?")
+        assert by_text["What is the next meeting?"]["asks_back"] == 1.0
+        assert by_text["Our next meeting will be on:"]["lead_in"] == 1.0
+        date_line = by_text["Thursday, April 4, 2024 at 12p ET."]
+        assert date_line["asks_back"] == date_line["lead_in"] == 0.0
+        assert date_line["after_match"] > 0.5
+
+    def test_a_detail_held_on_one_line_and_missing_from_the_others(self, made):
+        by_text = made("What email address reaches the team?")
+        assert by_text["Email the team at team@example.org"]["detail_missing"] == 0.0
+        assert by_text["Our next meeting will be on:"]["detail_missing"] == 1.0
+        assert all(f["asks_detail"] == 1.0 and f["detail_nowhere"] == 0.0 for f in by_text.values())
+        phone = made("What phone number reaches the team?")
+        assert all(f["detail_nowhere"] == 1.0 and f["detail_off_slide"] == 1.0 for f in phone.values())
+
+    def test_words_the_corpus_never_uses(self, made):
+        features = next(iter(made("What was the meeting budget of Acme in 1999?").values()))
+        assert features["number_unknown"] == 1.0
+        assert features["name_unknown"] == 1.0
+        assert features["topic_unknown"] >= 1.0
+        assert features["slide_missing"] == 1.0  # "budget" is nowhere: the most specific word missing
+
+
+class TestThreshold:
+    """The abstention threshold: the best utility on held-out outcomes."""
+
+    @staticmethod
+    def outcomes(*cases: tuple[bool, bool]) -> list:
+        from egov_qa.evaluate import EvalItem
+        from egov_qa.train import Asked, Outcome
+
+        found = []
+        for i, (answerable, right) in enumerate(cases):
+            item = EvalItem(f"q{i}", "q?", ("a",) if answerable else (), "a" if answerable else "", answerable)
+            ok = np.array([right])
+            asked = Asked("s", item, np.zeros((1, len(FEATURES))), ok, ok, right)
+            found.append(Outcome(asked, None, right, right))
+        return found
+
+    def test_a_costly_wrong_answer_raises_the_threshold(self, monkeypatch):
+        from egov_qa import train
+
+        # At 0.6: one right answer and three wrong ones; at 0.2, a question the deck does not answer.
+        held_out = self.outcomes((True, True), (True, False), (True, False), (True, False), (False, False))
+        confidence = [0.6, 0.6, 0.6, 0.6, 0.2]
+        monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.0)
+        assert 0.2 < train.choose_threshold(held_out, confidence) <= 0.6
+        monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.5)
+        assert train.choose_threshold(held_out, confidence) > 0.6

@@ -13,7 +13,17 @@ import pytest
 from egov_qa.documents import Cell
 from egov_qa.loader import DeckLoader
 from egov_qa.question import analyze
-from egov_qa.spans import SPAN_PATTERNS, _matches, change_sides, find_spans, key_span, named_cell, typed_spans
+from egov_qa.spans import (
+    SPAN_PATTERNS,
+    _holds_detail,
+    _matches,
+    change_sides,
+    find_spans,
+    holds_detail,
+    key_span,
+    named_cell,
+    typed_spans,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -219,6 +229,40 @@ class TestRanksAndNames:
         assert find_spans("name", "In 2009, prices fell.") == []
 
 
+class TestDetails:
+    """Whether a passage holds the finer detail a question asks for, on ordinary English."""
+
+    @pytest.mark.parametrize(
+        ("question", "text", "held"),
+        [
+            ("What does NASA stand for?", "the National Aeronautics and Space Administration (NASA)", True),
+            ("What does NASA stand for?", "NASA launched a probe in 2020.", False),
+            ("What does the DoS stand for?", "Department of State", True),
+            ("What does UN stand for?", "the council met today", False),
+            ("On what date did the store open?", "It opened on 14 March 2019.", True),
+            ("On what date did the store open?", "It opened in 2019.", False),
+            ("On what date did the March 7 meeting end?", "The meeting of March 7 ran late.", False),
+            ("What time does the market open?", "Doors open at 9 a.m. sharp.", True),
+            ("What time does the market open?", "The market opens daily.", False),
+            ("How much money did the town spend?", "The town spent $4.5 million on parks.", True),
+            ("How much money did the town spend?", "It spent 300 days on the work.", False),
+            ("What was the budget?", "a budget of 20 billion won", True),
+            ("Which e-mail address takes questions?", "Write to help@example.org with questions.", True),
+            ("Which e-mail address takes questions?", "Write to us with questions.", False),
+            ("What phone number should I call?", "Call (555) 123-4567 today.", True),
+            ("What phone number should I call?", "Call us 7 days a week.", False),
+            ("At what web address is it?", "See https://example.org/page", True),
+            ("At what web address is it?", "See the page on our site", False),
+            ("Which version added dark mode?", "Dark mode came in v2.3.", True),
+            ("Which version added dark mode?", "Dark mode came in release 4.", True),
+            ("Which version added dark mode?", "Dark mode came later.", False),
+            ("Who wrote the report?", "anything at all", True),
+        ],
+    )
+    def test_holds_detail(self, question, text, held):
+        assert holds_detail(analyze(question), text) is held
+
+
 class TestKnownFailures:
     def test_an_en_dash_year_range_is_one_answer(self):
         assert span_of("When was the diffusion stage?", "Diffusion | Period: 2003–2007 | 31 major tasks") == "2003–2007"
@@ -339,8 +383,25 @@ HOSTILE_UNITS = {
     "labels": "Before: ",
     "arrows": "1 ▶ ",
     "question words near numbers": "rank 1 ",
+    "an acronym's letters": "a ",
+    "an acronym's letters and links": "a of ",
+    "at signs": "a@b.",
+    "dotted words": "a.",
+    "phone digits": "555 ",
+    "money words": "1 dollars ",
+    "versions": "v1.",
 }
 QUESTIONS = ("When was it, now?", "How many before?", "What percentage now?", "What rank?", "Who is it?")
+DETAIL_QUESTIONS = (
+    "What does AAB stand for?",
+    "What e-mail address?",
+    "What phone number?",
+    "What web address?",
+    "What time?",
+    "What date?",
+    "How much money?",
+    "Which version?",
+)
 
 
 def find_everything(line: str) -> float:
@@ -351,6 +412,7 @@ def find_everything(line: str) -> float:
     over everything the session holds would be counted against the patterns.
     """
     _matches.cache_clear()
+    _holds_detail.cache_clear()
     gc.collect()
     gc.disable()
     try:
@@ -360,6 +422,8 @@ def find_everything(line: str) -> float:
         for question in QUESTIONS:
             key_span(analyze(question), line)
         change_sides(line)
+        for question in DETAIL_QUESTIONS:
+            holds_detail(analyze(question), line)
         spent = time.process_time() - started
     finally:
         gc.enable()

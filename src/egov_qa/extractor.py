@@ -4,7 +4,9 @@ The candidate units (the best fused units and all units of the best slides) are
 described by their features (:mod:`egov_qa.features`) and ranked by the fitted
 reader (:mod:`egov_qa.reader`); the best is the answer, and its slide is cited
 first. The assistant abstains when the reader's confidence, the calibrated
-probability that the answer is right, is below the threshold chosen with it.
+probability that the answer is right, is below the threshold chosen with it;
+an abstention still cites the best candidate's slide first, as the closest the
+deck comes to the question.
 """
 
 from __future__ import annotations
@@ -75,19 +77,16 @@ class AnswerExtractor:
                 reason = "no passage about this mentions " + ", ".join(missing)
             else:
                 reason = f"support is weak (confidence {_below(best.confidence, threshold)})"
-            return self._abstain(question, retrieval, top_k, best.confidence, reason)
+            return self._abstain(
+                question, retrieval, top_k, best.confidence, reason, self.index.slide_of(best.unit_pos)
+            )
         unit = best.unit
         slide = self.index.slide_of(best.unit_pos)
         span = None
         if best.span is not None:
             start, end = best.span[0] + unit.start, best.span[1] + unit.start
             span = Span(start, end, slide.text[start:end])
-        top = retrieval.slides[0].score if retrieval.slides else 1.0
-        slide_score = next(
-            (s.score for s in retrieval.slides if (s.slide.source, s.slide.number) == (slide.source, slide.number)),
-            0.0,
-        )
-        citations = [self._cite(slide, slide_score / top, unit)]
+        citations = [self._cite(slide, self._relative_score(retrieval, slide), unit)]
         citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
         return Answer(question.text, unit.text, False, best.confidence, tuple(citations), span, question.answer_type)
 
@@ -116,6 +115,30 @@ class AnswerExtractor:
             cited.append(self._cite(scored.slide, scored.score / retrieval.slides[0].score))
         return cited
 
-    def _abstain(self, question: Question, retrieval: Retrieval, top_k: int, confidence: float, reason: str) -> Answer:
-        citations = self._other_citations(retrieval, exclude=None, top_k=top_k)
+    @staticmethod
+    def _relative_score(retrieval: Retrieval, slide: Slide) -> float:
+        """The slide's fused retrieval score over the best slide's (0 when it was not ranked)."""
+        top = retrieval.slides[0].score if retrieval.slides else 1.0
+        score = next(
+            (s.score for s in retrieval.slides if (s.slide.source, s.slide.number) == (slide.source, slide.number)),
+            0.0,
+        )
+        return score / top
+
+    def _abstain(
+        self,
+        question: Question,
+        retrieval: Retrieval,
+        top_k: int,
+        confidence: float,
+        reason: str,
+        closest: Slide | None = None,
+    ) -> Answer:
+        """Abstain, citing first the slide of the reader's best candidate (``closest``) when there is one:
+        the reader places the topic better than retrieval's first slide does."""
+        if closest is None:
+            citations = self._other_citations(retrieval, exclude=None, top_k=top_k)
+        else:
+            citations = [self._cite(closest, self._relative_score(retrieval, closest))]
+            citations += self._other_citations(retrieval, exclude=closest, top_k=top_k - 1)
         return Answer(question.text, None, True, confidence, tuple(citations), None, question.answer_type, reason)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
+from operator import itemgetter
 
 from egov_qa.index import Index, unit_context
 from egov_qa.question import Question, hinge_stem
 from egov_qa.retriever import Retrieval
-from egov_qa.spans import named_cell, typed_spans
+from egov_qa.spans import holds_detail, named_cell, typed_spans
 from egov_qa.text import Vocabulary, terms
 
 # A name found on more than this share of slides is not specific to any of them
@@ -42,12 +44,32 @@ FEATURES: tuple[str, ...] = (
     "cell_named",
     "divider",
     "log_chars",
+    "asks_back",
+    "lead_in",
+    "after_match",
+    "lexical_gap",
+    "follows_best",
     "unknown_share",
     "hinge_unknown",
     "hinge_missing",
+    "number_unknown",
+    "name_unknown",
+    "topic_unknown",
+    "number_missing",
+    "name_missing",
+    "slide_missing",
+    "type_on_slide",
+    "type_anywhere",
+    "asks_detail",
+    "detail_missing",
+    "detail_off_slide",
+    "detail_nowhere",
     *(f"asks_{t}" for t in ANSWER_TYPES),
     *(f"kind_{k}" for k in UNIT_KINDS),
 )
+
+# A candidate's values in the order of FEATURES, read in one C-level call.
+_IN_ORDER = itemgetter(*FEATURES)
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,14 @@ class FeatureMaker:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._idf_unknown = math.log(1 + n)
         self._unit_positions = {u.id: i for i, u in enumerate(units)}
+        # The unit read just before each one on its slide (None for a slide's first).
+        self._previous: list[int | None] = [None] * len(units)
+        for positions in index.slide_units:
+            for before, after in pairwise(positions):
+                self._previous[after] = before
+        stripped = [u.text.rstrip() for u in units]
+        self._asks = [t.endswith("?") for t in stripped]
+        self._leads = [t.endswith(":") for t in stripped]
         self._form_cache: dict[str, frozenset[str]] = {}
 
     def _forms(self, term: str) -> frozenset[str]:
@@ -124,6 +154,13 @@ class FeatureMaker:
             return 0.0
         said = frozenset().union(*(self._forms(q) for q in qterms)) if qterms else frozenset()
         return sum(t not in said for t in content) / len(content)
+
+    def _most_specific_missing(self, topics: tuple[str, ...], have: frozenset[str]) -> float:
+        """The IDF of the rarest question word ``have`` lacks, as a share of a word the corpus never uses."""
+        lacking = [
+            self._idf.get(t, self._idf_unknown) for t in topics if t not in have and self._forms(t).isdisjoint(have)
+        ]
+        return max(lacking, default=0.0) / self._idf_unknown
 
     def unknown(self, question: Question) -> list[str]:
         """The numbers and names of the question that no slide of the corpus holds."""
@@ -168,16 +205,42 @@ class FeatureMaker:
         common = {
             "unknown_share": unknown_share,
             "hinge_unknown": float(len(unknown)),
+            "number_unknown": float(sum(n in unknown for n in question.numbers)),
+            "name_unknown": float(sum(n in unknown for n in question.names)),
+            "topic_unknown": float(sum(not self._corpus.forms(t) and t not in self._corpus for t in question.topics)),
             **{f"asks_{t}": float(question.answer_type == t) for t in ANSWER_TYPES},
         }
         n_slides = len(self.index.slides)
-        found = []
+        asks = question.answer_type is not None
+        cells = {pos: named_cell(question, self.index.units[pos].cells) is not None for pos in positions}
+        typed = {pos: cells[pos] or bool(typed_spans(question, self.index.units[pos].text)) for pos in positions}
+        typed_slides = {int(self.index.unit_slide[pos]) for pos, held in typed.items() if held}
+        common["type_anywhere"] = float(asks and bool(typed_slides))
+        slide_missing: dict[int, float] = {}
+        asks_detail = question.detail is not None
+        detail = {pos: holds_detail(question, self.index.units[pos].text) for pos in positions}
+        detail_slides = {
+            slide_pos: holds_detail(question, self.index.slides[slide_pos].text)
+            for slide_pos in {int(self.index.unit_slide[pos]) for pos in positions}
+        }
+        common["asks_detail"] = float(asks_detail)
+        common["detail_nowhere"] = float(not any(detail_slides.values()))
+        found: list[dict[str, float]] = []
+        overlaps: dict[int, float] = {}
+
+        def lexical(unit_pos: int) -> float:
+            """How much of the question a unit holds (once per unit: a line is also the next one's lead)."""
+            if unit_pos not in overlaps:
+                overlaps[unit_pos] = self._overlap(question.topics, self._unit_terms[unit_pos])
+            return overlaps[unit_pos]
+
         for pos, unit_rank in positions.items():
             unit = self.index.units[pos]
             slide_pos = int(self.index.unit_slide[pos])
-            cell = named_cell(question, unit.cells) is not None
-            typed = cell or bool(typed_spans(question, unit.text))
-            asks = question.answer_type is not None
+            cell = cells[pos]
+            if slide_pos not in slide_missing:
+                slide_missing[slide_pos] = self._most_specific_missing(question.topics, self._slide_terms[slide_pos])
+            lacking = self.missing(question, pos)
             values = {
                 **common,
                 "dense": dense[pos],
@@ -185,17 +248,35 @@ class FeatureMaker:
                 "bm25": float(retrieval.bm25[pos]),
                 "unit_rank": 0.0 if unit_rank is None else 1.0 / (1 + unit_rank),
                 "slide_rank": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, n_slides)),
-                "lexical": self._overlap(question.topics, self._unit_terms[pos]),
+                "lexical": lexical(pos),
                 "context": self._overlap(question.topics, self._context_terms[pos]),
                 "slide_cover": self._overlap(question.topics, self._slide_terms[slide_pos]),
                 "novelty": self._novelty(question.terms + question.numbers, self._unit_content[pos]),
-                "type_held": float(asks and typed),
-                "type_missing": float(asks and not typed),
+                "type_held": float(asks and typed[pos]),
+                "type_missing": float(asks and not typed[pos]),
                 "cell_named": float(cell),
                 "divider": float(len(self.index.slide_units[slide_pos]) == 1),
                 "log_chars": math.log1p(len(unit.text)),
-                "hinge_missing": float(len(self.missing(question, pos))),
+                # A line that asks or that announces what follows is rarely the answer;
+                # the line after one that echoes the question often is.
+                "asks_back": float(self._asks[pos]),
+                "lead_in": float(self._leads[pos]),
+                "after_match": 0.0 if (before := self._previous[pos]) is None else lexical(before),
+                "hinge_missing": float(len(lacking)),
+                "number_missing": float(sum(n in lacking for n in question.numbers)),
+                "name_missing": float(sum(n in lacking for n in question.names)),
+                "slide_missing": slide_missing[slide_pos],
+                "type_on_slide": float(asks and slide_pos in typed_slides),
+                "detail_missing": float(not detail[pos]),
+                "detail_off_slide": float(not detail_slides[slide_pos]),
                 **{f"kind_{k}": float(unit.kind == k) for k in UNIT_KINDS},
             }
-            found.append(Candidate(pos, tuple(values[name] for name in FEATURES)))
-        return found
+            found.append(values)
+        # How each compares with the question's best match in words, and whether it is the
+        # line right after that match (where an answer announced by it would be).
+        best_lexical = max(v["lexical"] for v in found)
+        best_at = {pos for pos, v in zip(positions, found, strict=True) if v["lexical"] == best_lexical}
+        for pos, v in zip(positions, found, strict=True):
+            v["lexical_gap"] = v["lexical"] - best_lexical
+            v["follows_best"] = float(self._previous[pos] in best_at)
+        return [Candidate(pos, _IN_ORDER(v)) for pos, v in zip(positions, found, strict=True)]

@@ -41,6 +41,24 @@ _TYPE_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
     )
 )
 
+# A finer detail a question may ask for, which a passage plainly holds or lacks:
+# a date (not a bare year), a clock time, a sum of money, a version, an e-mail
+# address, a phone number, a web address, or what an acronym stands for. The
+# first whose cue appears wins.
+_DETAIL_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("expansion", r"\b(stands? for|short for|abbreviation|acronym|abbreviated)\b"),
+        ("email", r"\be-?mail\b"),
+        ("phone", r"\b(phone|telephone|dial-in|dial in|fax)\b"),
+        ("url", r"\b(web ?site|web address|url|web ?page|home ?page)\b"),
+        ("time", r"\b(what|which) time\b|\bat what hour\b"),
+        ("date", r"\b(what|which) (date|day)\b"),
+        ("money", r"\b(how much money|budget|costs?|funding|price|spent|spend|paid|dollars?)\b"),
+        ("version", r"\b(what|which)\b[^?]*\b(version|release)\b"),
+    )
+)
+
 AFTER_WORDS = frozenset(
     "after now current currently today later latest recent recently became become reached "
     "improved increased rose grew dropped fell reduced cut present presently end ended final finally".split()
@@ -61,7 +79,9 @@ class Question:
     ``numbers``: numbers it names (years too), which the evidence must hold.
     ``names``: proper names and acronyms it names. ``direction``: ``before`` or
     ``after`` when it asks for one side of a change ("what is it now").
-    ``said``: its lowercase words, as written.
+    ``said``: its lowercase words, as written. ``detail``: the finer detail it
+    asks for, if any (``expansion``, ``email``, ``phone``, ``url``, ``time``,
+    ``date``, ``money`` or ``version``).
     """
 
     text: str
@@ -72,11 +92,13 @@ class Question:
     direction: str | None
     topics: tuple[str, ...] = ()
     said: frozenset[str] = frozenset()
+    detail: str | None = None
 
 
 def analyze(text: str) -> Question:
     """Read ``text`` as a question."""
     answer_type = next((kind for kind, cue in _TYPE_CUES if cue.search(text)), None)
+    detail = next((kind for kind, cue in _DETAIL_CUES if cue.search(text)), None)
     lowered = words(text)
     numbers = tuple(dict.fromkeys(w.replace(",", "") for w in lowered if _NUMBER.match(w)))
     names = []
@@ -102,7 +124,7 @@ def analyze(text: str) -> Question:
     # line with the same year look relevant.
     topics = tuple(t for t in content if not t[:1].isdigit())
     return Question(
-        text, answer_type, content, numbers, tuple(dict.fromkeys(names)), direction, topics, frozenset(lowered)
+        text, answer_type, content, numbers, tuple(dict.fromkeys(names)), direction, topics, frozenset(lowered), detail
     )
 
 

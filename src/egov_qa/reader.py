@@ -33,8 +33,30 @@ log = logging.getLogger(__name__)
 READER_FORMAT = 2
 # What the confidence is read from: the ranking's best score and margin, and the
 # best candidate's own evidence (by name in FEATURES).
-TOP_FEATURES = ("dense", "lexical", "context", "slide_cover", "hinge_missing", "type_missing")
-QUESTION_FEATURES = ("unknown_share", "hinge_unknown")
+TOP_FEATURES = (
+    "dense",
+    "lexical",
+    "context",
+    "slide_cover",
+    "hinge_missing",
+    "type_missing",
+    "number_missing",
+    "name_missing",
+    "slide_missing",
+    "type_on_slide",
+    "detail_missing",
+    "detail_off_slide",
+)
+QUESTION_FEATURES = (
+    "unknown_share",
+    "hinge_unknown",
+    "number_unknown",
+    "name_unknown",
+    "topic_unknown",
+    "type_anywhere",
+    "asks_detail",
+    "detail_nowhere",
+)
 CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATURES), *QUESTION_FEATURES)
 _TOP = [FEATURES.index(f) for f in TOP_FEATURES]
 _QUESTION = [FEATURES.index(f) for f in QUESTION_FEATURES]

@@ -125,6 +125,26 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
     "name": re.compile(_NAME),
 }
 
+# The finer details a question may ask for (see ``question.py``), as a passage writes them.
+DETAIL_PATTERNS: dict[str, re.Pattern] = {
+    "email": re.compile(r"[\w.+-]{1,64}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++"),
+    "phone": re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.-]?+)?\(?\d{3}\)?[\s.-]?+\d{3}[\s.-]?+\d{4}(?!\d)"),
+    "url": re.compile(r"\bhttps?://|\bwww\.|\b[\w-]{1,63}+\.(?:gov|com|org|net|edu|io|int|mil)\b", re.IGNORECASE),
+    "time": re.compile(_TIME),
+    "money": re.compile(
+        rf"{_CURRENCY_SIGN}\s?+\d|(?<![\w.])(?:{_AMOUNT})\s?+(?:{_SCALE}\s?+)?(?:{_CURRENCY_CODE}|{_CURRENCY_WORD})\b"
+        rf"|\b{_CURRENCY_CODE}\s?+\d"
+    ),
+    "version": re.compile(
+        r"(?<![\w.])[vV]\d++(?:\.\d++)*+\b|(?<![\w.])\d++\.\d++\.\d++\b"
+        r"|\b(?i:version|release|revision|rev\.?)\s?+\d++(?:\.\d++)*+\b"
+    ),
+}
+# Small words an acronym's expansion may hold without a letter for them ("Department of State").
+_EXPANSION_LINKS = frozenset("of and the for on in to a an & de".split())
+_MAX_LINKS = 3
+_WORD_TOKEN = re.compile(r"[A-Za-z][\w’'-]*+|&")
+
 _ENUMERATION = re.compile(r"^\d{1,2}\.?\s+[A-Z]")
 _TRAILING = " ,;:.'’/-&"
 _FIRST_WORD = re.compile(r"(\S++)\s++")
@@ -232,6 +252,56 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
             continue  # the "3." of "3. Smart Government" numbers a title; it counts nothing
         kept.append((start + lo, end + lo))
     return kept
+
+
+def _spells(acronym: str, tokens: list[str], start: int) -> bool:
+    """Whether the words from ``start`` on begin with the acronym's letters, in order."""
+    letters = acronym.lower()
+    k = links = 0
+    for i in range(start, len(tokens)):  # no copy of the rest: a long line stays linear
+        token = tokens[i]
+        if k == len(letters):
+            break
+        if token[0].lower() == letters[k]:
+            k, links = k + 1, 0
+        elif token.lower() not in _EXPANSION_LINKS or k == 0 or links == _MAX_LINKS:
+            return False
+        else:
+            links += 1  # bounded, so that a line of small words costs linear time
+    return k == len(letters)
+
+
+def _expands(acronym: str, text: str) -> bool:
+    tokens = _WORD_TOKEN.findall(text)
+    return any(_spells(acronym, tokens, i) for i, token in enumerate(tokens) if token[0].lower() == acronym[0].lower())
+
+
+@lru_cache(maxsize=65536)
+def _holds_detail(detail: str, acronyms: tuple[str, ...], said: frozenset[str], text: str) -> bool:
+    if detail == "expansion":
+        return any(_expands(a, text) for a in acronyms)
+    if detail == "date":
+        # A date, not a bare year: what "on what date" asks for; and not a date the question gives.
+        return any(
+            not text[a:b].strip("'’‘").isdigit() and not set(words(text[a:b])) <= said
+            for a, b in _matches("year", text)
+        )
+    pattern = DETAIL_PATTERNS.get(detail)
+    return pattern is not None and pattern.search(text) is not None
+
+
+def holds_detail(question: Question, text: str) -> bool:
+    """Whether ``text`` holds the finer detail ``question`` asks for (True when it asks for none).
+
+    What an acronym stands for is held when words of the text begin with its
+    letters in order ("Open Security Controls Assessment Language" for OSCAL).
+    """
+    if question.detail is None:
+        return True
+    acronyms = tuple(n for n in question.names if len(n) > 1 and n.isupper() and n.isalpha())
+    if question.detail == "expansion" and not acronyms:
+        return True  # no acronym to check the expansion of
+    return _holds_detail(question.detail, acronyms, question.said, text)
 
 
 def named_cell(question: Question, cells: tuple[Cell, ...] = ()) -> Cell | None:
