@@ -108,13 +108,15 @@ def test_the_evals_tab_shows_reports_links_failures_adds_a_thumb_down_and_runs(b
 
 
 def test_a_deck_added_in_the_app_is_answered_at_once(browser, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    # The app on the shipped deck: the shipped corpus is measured, so the deck goes to the
+    # workspace in the data folder (start_app points EGOV_QA_DATA at tmp_path / "data").
+    shipped = sorted(p.name for p in (ROOT / "corpus").iterdir())
+    corpus = tmp_path / "data" / "decks"
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     (uploads / "broken.pdf").write_bytes(b"not a pdf at all")
     (uploads / "harbor.md").write_text(HARBOR, encoding="utf-8")
-    process, url = start_app(tmp_path, "--corpus", str(corpus))
+    process, url = start_app(tmp_path)
     try:
         page, alerts = open_app(browser, url)
         assert "up to 32 MB" in page.inner_text("#deck-status")
@@ -138,6 +140,7 @@ def test_a_deck_added_in_the_app_is_answered_at_once(browser, tmp_path):
             timeout=240_000,
         )
         assert (corpus / "harbor.md").read_text(encoding="utf-8") == HARBOR
+        assert sorted(p.name for p in (ROOT / "corpus").iterdir()) == shipped
         page.wait_for_function("() => document.querySelector('#app-title').innerText === 'Ask 2 decks'")
         page.fill("#question textarea", "How many container ships did the harbor handle in 2019?")
         page.press("#question textarea", "Enter")

@@ -5,7 +5,7 @@ from conftest import ROOT, FakeEmbedder
 
 from egov_qa.assistant import Assistant
 from egov_qa.chat import ChatApp
-from egov_qa.deck_upload import DeckAdder, limits_text, upload_refusal
+from egov_qa.deck_upload import DeckAdder, limits_text, measured
 from egov_qa.errors import DeckUploadError
 from egov_qa.index import load_index
 
@@ -195,15 +195,47 @@ class TestDeckAdder:
 
 
 class TestWhereDecksMayBeAdded:
-    def test_the_shipped_corpus_and_eval_deck_folders_are_left_as_they_are(self, tmp_path):
+    def test_the_shipped_corpus_and_eval_deck_folders_are_measured(self, tmp_path):
         evals = ROOT / "evals"
         shipped = ROOT / "corpus"
-        assert "folder of your own" in upload_refusal(shipped, evals, shipped)
-        some_set = next((evals / "decks").iterdir())
-        assert "measured by an eval set" in upload_refusal(some_set, evals, shipped)
+        assert measured(shipped, evals, shipped)
+        assert measured(next((evals / "decks").iterdir()), evals, shipped)
         own = tmp_path / "mine"
         own.mkdir()
-        assert upload_refusal(own, evals, shipped) is None
+        assert not measured(own, evals, shipped)
+
+    def test_a_measured_corpus_stays_as_it_is_and_the_deck_goes_to_a_workspace(self, tiny_corpus, tmp_path, uploads):
+        served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+        workspace = tmp_path / "data"
+        adder = DeckAdder(
+            lambda: served.assistant, served.serve, workspace=workspace, measured=lambda c: c == tiny_corpus
+        )
+        before = corpus_files(tiny_corpus)
+        upload = uploads / "harbor.md"
+        upload.write_text(HARBOR, encoding="utf-8")
+        adder.add(upload)
+        assert corpus_files(tiny_corpus) == before
+        assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md"]
+        assistant = served.assistant
+        assert (assistant.corpus_dir, assistant.index_dir) == (workspace / "decks", workspace / "index")
+        assert assistant.decks == ["deck.md", "harbor.md"]
+        answer = assistant.ask("How many container ships did the harbor handle in 2019?")
+        assert answer.citations[0].source == "harbor.md"
+        # A second deck joins the workspace; the served corpus is no longer the measured one.
+        more = uploads / "parks.md"
+        more.write_text("# Parks\n\nThe city opened 14 parks in 2012.\n", encoding="utf-8")
+        adder.add(more)
+        assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md", "parks.md"]
+        assert corpus_files(tiny_corpus) == before
+
+    def test_without_a_workspace_a_measured_corpus_refuses(self, tiny_corpus, tmp_path, uploads):
+        served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+        adder = DeckAdder(lambda: served.assistant, served.serve, measured=lambda c: True)
+        upload = uploads / "harbor.md"
+        upload.write_text(HARBOR, encoding="utf-8")
+        with pytest.raises(DeckUploadError, match="measured by an eval set"):
+            adder.add(upload)
+        assert corpus_files(tiny_corpus) == ["deck.md"]
 
     def test_the_limits_are_stated_in_words(self):
         assert limits_text() == "PDF (.pdf), PowerPoint (.pptx), Markdown (.md) or text (.txt), up to 32 MB"
@@ -242,10 +274,11 @@ class TestTheLayout:
         assert "up to 32 MB" in blocks["deck-status"].value
         assert "evals-tab" in blocks and "run-eval" in blocks
 
-    def test_the_shipped_corpus_takes_no_uploads_and_says_why(self, tmp_path):
+    def test_the_shipped_corpus_takes_decks_into_a_workspace_and_says_so(self, tmp_path):
         from egov_qa.chat import build_app
 
         shipped = Assistant(ROOT / "corpus", tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
-        blocks = self.blocks(build_app(shipped))
-        assert blocks["add-deck"].visible is False and blocks["deck-status"].visible is False
-        assert "folder of your own" in blocks["deck-note"].value
+        blocks = self.blocks(build_app(shipped, data_dir=tmp_path / "data"))
+        assert blocks["add-deck"].visible is True
+        assert "measured by an eval set" in blocks["deck-note"].value
+        assert str(tmp_path / "data" / "decks") in blocks["deck-note"].value.replace("\\", "")

@@ -139,8 +139,11 @@ class Assistant:
         """The corpus's deck files (their names relative to the corpus folder), in index order."""
         return list(dict.fromkeys(slide.source for slide in self.index.slides))
 
-    def with_index(self, index: Index) -> Assistant:
+    def with_index(self, index: Index, corpus_dir: Path | None = None, index_dir: Path | None = None) -> Assistant:
         """A copy of this assistant that answers from ``index`` (its corpus rebuilt), sharing the models.
+
+        ``corpus_dir`` and ``index_dir`` say where ``index`` came from and lives,
+        when that is not where this assistant's index does.
 
         This assistant is left as it was, so a question it is answering finishes on
         the old index; whoever serves it replaces the one reference, and the next
@@ -148,6 +151,8 @@ class Assistant:
         """
         other = copy.copy(self)
         other.index = index
+        other.corpus_dir = Path(corpus_dir) if corpus_dir else self.corpus_dir
+        other.index_dir = Path(index_dir) if index_dir else self.index_dir
         other.retriever = HybridRetriever(index, self.embedder, self.retriever.rrf_k, self.retriever.pool)
         other.extractor = AnswerExtractor(index, self.extractor.reader, self.extractor.threshold)
         # A new deck's words are words of the corpus now: never "corrected" to old ones.

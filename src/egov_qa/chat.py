@@ -15,10 +15,10 @@ from pathlib import Path
 from egov_qa.assistant import MAX_QUESTION_CHARS, PROJECT_ROOT, Assistant
 from egov_qa.cli import confidence_words, read_as_note
 from egov_qa.corpus_guide import CorpusGuide, describe
-from egov_qa.deck_upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, upload_refusal
+from egov_qa.deck_upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, measured, workspace_note
 from egov_qa.documents import Answer, Citation, Slide
 from egov_qa.errors import EgovQAError
-from egov_qa.feedback import record
+from egov_qa.feedback import default_data_dir, record
 from egov_qa.page_image import draw_marks, find_marks, render_page
 from egov_qa.slide_card import CARD_CSS, slide_card
 
@@ -315,7 +315,10 @@ def build_app(
 
     app = ChatApp(assistant, data_dir, evals_dir)
     guide = app.guide
-    refusal = upload_refusal(assistant.corpus_dir, app.evals_dir, PROJECT_ROOT / "corpus")
+    shipped = PROJECT_ROOT / "corpus"
+    workspace = Path(data_dir or default_data_dir())
+    # A measured corpus (the shipped one, an eval set's decks) stays as it is: added decks go to a workspace.
+    in_workspace = measured(assistant.corpus_dir, app.evals_dir, shipped)
     # No telemetry: the app talks to nobody but its users. Uploaded files are removed after a day.
     with gr.Blocks(title=f"egov-qa: {guide.title}", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         answers = gr.State([])
@@ -357,13 +360,11 @@ def build_app(
                             add_deck = gr.UploadButton(
                                 "Add a deck…",
                                 file_types=list(UPLOAD_SUFFIXES),
-                                visible=refusal is None,
                                 elem_id="add-deck",
                             )
                         # Where an added deck's progress bar and outcome show (the limits until then).
                         deck_status = gr.Markdown(
                             f"Add a deck: {md_text(limits_text())}.",
-                            visible=refusal is None,
                             elem_id="deck-status",
                         )
                         status = gr.Markdown("", elem_id="status")
@@ -375,11 +376,10 @@ def build_app(
                         with gr.Accordion(f"Decks ({len(guide.decks)})", open=False, elem_id="decks") as shelf:
                             decks = gr.Markdown(app.decks_markdown(), elem_id="deck-list")
                             gr.Markdown(
-                                refusal
-                                if refusal
-                                else f"Add a deck with the button under the question: {md_text(limits_text())}. "
+                                f"Add a deck with the button under the question: {md_text(limits_text())}. "
                                 "It is read, copied into the corpus folder and indexed; questions are answered "
-                                "from the decks already there until it is ready.",
+                                "from the decks already there until it is ready."
+                                + (f" {md_text(workspace_note(workspace))}" if in_workspace else ""),
                                 elem_id="deck-note",
                             )
                     with gr.Column(scale=2, elem_id="cited"):
@@ -486,7 +486,12 @@ def build_app(
             )
 
         demo.load(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
-        adder = DeckAdder(lambda: app.assistant, app.serve)
+        adder = DeckAdder(
+            lambda: app.assistant,
+            app.serve,
+            workspace=workspace,
+            measured=lambda corpus: measured(corpus, app.evals_dir, shipped),
+        )
 
         # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars.
         def on_add(upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008

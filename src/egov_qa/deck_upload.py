@@ -11,6 +11,12 @@ failed build removes the copied file, and the old index stays as it was.
 A name already in the corpus is refused rather than versioned: a deck's file name
 is what every answer cites, and two decks named ``deck.pdf`` and ``deck-2.pdf``
 with the same title would leave a reader unable to tell which was meant.
+
+The shipped corpus and the eval sets' deck folders are measured by their eval
+sets, so a deck is never added to them: it goes to a workspace of one's own
+(``data/decks/``, beside the feedback log), which starts as a copy of the decks
+being served, with its index in ``data/index/``; from then on the app serves the
+workspace. ``python app.py --corpus data/decks --index data/index`` serves it again after a restart.
 """
 
 from __future__ import annotations
@@ -44,22 +50,23 @@ def limits_text(max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     return f"{_KINDS}, up to {max_bytes // (1024 * 1024)} MB"
 
 
-def upload_refusal(corpus_dir: Path, evals_dir: Path, shipped_corpus: Path) -> str | None:
-    """Why decks cannot be added to ``corpus_dir``, or None when they can.
+def measured(corpus_dir: Path, evals_dir: Path, shipped_corpus: Path) -> bool:
+    """Whether ``corpus_dir`` is measured by an eval set (the shipped corpus, an eval set's decks).
 
-    The shipped corpus and every eval set's deck folder are measured by their eval
-    sets: a deck added there would change what those sets measure, and the figures
-    reported for them would no longer reproduce. Decks are added to a folder of
-    one's own (``--corpus DIR``).
+    A deck added there would change what the set measures, and the figures
+    reported for it would no longer reproduce: decks go to a workspace instead.
     """
     corpus = Path(corpus_dir).resolve()
-    if corpus == Path(shipped_corpus).resolve() or eval_set_for(corpus, evals_dir, shipped_corpus) is not None:
-        return (
-            "Decks are added only to a folder of your own: this corpus is measured by an eval set, and a deck "
-            "added to it would change what the set measures. Start the app with `--corpus DIR` on a folder "
-            "of your decks to add decks in the app."
-        )
-    return None
+    return corpus == Path(shipped_corpus).resolve() or eval_set_for(corpus, evals_dir, shipped_corpus) is not None
+
+
+def workspace_note(workspace: Path) -> str:
+    """What the app says about where decks added to a measured corpus go."""
+    return (
+        f"This corpus is measured by an eval set, so it stays as it is: a deck you add goes to "
+        f"{workspace / 'decks'} with a copy of the decks here, and the app answers from there. "
+        f"Start the app with --corpus {workspace / 'decks'} --index {workspace / 'index'} to ask them again later."
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,9 @@ class DeckAdder:
             the new index, once it is saved).
         max_bytes: a larger file is refused (default: the loader's limit per deck).
         suffixes: the file types taken.
+        workspace: where decks go when the served corpus is measured by an eval
+            set (``workspace/decks``, indexed in ``workspace/index``); None refuses them.
+        measured: whether a corpus folder is measured by an eval set (default: never).
 
     Raises:
         ValueError: a setting that is not valid (the message names it).
@@ -101,6 +111,8 @@ class DeckAdder:
         serve: Callable[[Assistant], None],
         max_bytes: int = MAX_UPLOAD_BYTES,
         suffixes: tuple[str, ...] = UPLOAD_SUFFIXES,
+        workspace: Path | None = None,
+        measured: Callable[[Path], bool] | None = None,
     ) -> None:
         if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
             raise ValueError(f"max_bytes must be a whole number of at least 1, not {max_bytes!r}")
@@ -110,8 +122,24 @@ class DeckAdder:
         self.serve = serve
         self.max_bytes = max_bytes
         self.suffixes = tuple(s.lower() for s in suffixes)
+        self.workspace = Path(workspace) if workspace else None
+        self.measured = measured or (lambda corpus: False)
         # One deck at a time: the name check, the copy, the build and the swap go together.
         self._lock = threading.Lock()
+
+    def target(self, assistant: Assistant) -> tuple[Path, Path]:
+        """The corpus folder a deck is added to, and its index folder: the served ones, or the
+        workspace's when the served corpus is measured by an eval set.
+
+        Raises:
+            DeckUploadError: the served corpus is measured and there is no workspace.
+        """
+        corpus = Path(assistant.corpus_dir)
+        if not self.measured(corpus):
+            return corpus, Path(assistant.index_dir)
+        if self.workspace is None:
+            raise DeckUploadError("this corpus is measured by an eval set: start the app on a folder of your own")
+        return self.workspace / "decks", self.workspace / "index"
 
     def check(self, path: Path, name: str | None = None, assistant: Assistant | None = None) -> CheckedDeck:
         """Check the file ``path`` (named ``name``, default its own name) as a deck of the served corpus.
@@ -145,7 +173,9 @@ class DeckAdder:
                 f"{name} is {size_text(size)}, over the limit of {size_text(limit)} per deck: "
                 "split it into smaller decks"
             )
-        corpus = Path(assistant.corpus_dir)
+        corpus = self.target(assistant)[0]
+        if not corpus.is_dir():
+            corpus = Path(assistant.corpus_dir)  # the workspace starts as a copy of the served decks
         if (corpus / name).exists():
             raise DeckUploadError(
                 f"there is already a deck named {name} in the corpus: rename the file to add it as another deck"
@@ -171,13 +201,15 @@ class DeckAdder:
         with self._lock:
             assistant = self.current()
             checked = self.check(path, name, assistant)
-            corpus = Path(assistant.corpus_dir)
+            corpus, index_dir = self.target(assistant)
+            if not corpus.is_dir():
+                _copy_decks(assistant, corpus)
             target = corpus / checked.name
             _copy_new(Path(path), target)
             log.warning("added %s to %s; indexing the corpus", checked.name, corpus)
             try:
-                index = build_index(assistant.builder, corpus, assistant.index_dir)
-                served = assistant.with_index(index)
+                index = build_index(assistant.builder, corpus, index_dir)
+                served = assistant.with_index(index, corpus, index_dir)
             except Exception as exc:
                 # Whatever failed, the corpus goes back to what the saved index was built from.
                 target.unlink(missing_ok=True)
@@ -190,6 +222,32 @@ class DeckAdder:
                 raise
             self.serve(served)
         return AddedDeck(checked.name, checked.slides, checked.warnings, served)
+
+
+def _copy_decks(assistant: Assistant, corpus: Path) -> None:
+    """Start the workspace ``corpus`` as a copy of the served decks, whole or not at all.
+
+    Raises:
+        DeckUploadError: the folder cannot be written.
+    """
+    source = Path(assistant.corpus_dir)
+    staging = None
+    try:
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".decks-", dir=corpus.parent))
+        for path in assistant.builder.loader.files(source):
+            destination = staging / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+        os.replace(staging, corpus)
+        staging = None
+    except OSError as exc:
+        raise DeckUploadError(
+            f"cannot start a workspace in {corpus} ({exc.strerror or exc}): check that the folder can be written"
+        ) from exc
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _hash(path: Path) -> str | None:
