@@ -127,8 +127,10 @@ class TestDeckAdder:
         before = served.assistant
         upload = uploads / name
         upload.write_bytes(data)
-        with pytest.raises(DeckUploadError, match=message):
+        with pytest.raises(DeckUploadError, match=message) as refused:
             adder.add(upload)
+        # The message names the deck, never where the upload was kept.
+        assert str(uploads) not in str(refused.value)
         assert corpus_files(tiny_corpus) == ["deck.md"]
         assert served.assistant is before
 
