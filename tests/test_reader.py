@@ -177,6 +177,16 @@ Our next meeting will be on:
 Thursday, April 4, 2024 at 12p ET.
 
 Email the team at team@example.org
+
+---
+
+# Spending
+
+Spending by year (Unit: USD 1 million)
+
+| | 2009 | 2010 |
+| --- | --- | --- |
+| Budget | 100 | 120 |
 """
 
 
@@ -220,6 +230,12 @@ class TestFeatureMaker:
         phone = made("What phone number reaches the team?")
         assert all(f["detail_nowhere"] == 1.0 and f["detail_off_slide"] == 1.0 for f in phone.values())
 
+    def test_a_table_row_takes_the_unit_its_slide_states(self, made):
+        by_text = made("What was the budget in 2010?")
+        row = next(f for text, f in by_text.items() if text.startswith("Budget"))
+        assert row["asks_detail"] == 1.0 and row["detail_missing"] == 0.0
+        assert by_text["Email the team at team@example.org"]["detail_missing"] == 1.0
+
     def test_words_the_corpus_never_uses(self, made):
         features = next(iter(made("What was the meeting budget of Acme in 1999?").values()))
         assert features["number_unknown"] == 1.0
@@ -254,3 +270,36 @@ class TestThreshold:
         assert 0.2 < train.choose_threshold(held_out, confidence) <= 0.6
         monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.5)
         assert train.choose_threshold(held_out, confidence) > 0.6
+
+
+class TestBoundedFit:
+    """Weights of evidence against an answer are kept at or below zero."""
+
+    def test_a_bound_that_does_not_bind_changes_nothing(self):
+        from egov_qa.train import fit_linear
+
+        rng = np.random.default_rng(0)
+        rows = rng.normal(size=(400, 3))
+        labels = (rows @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=400)) > 0
+        free = fit_linear(rows, labels)
+        bounded = fit_linear(rows, labels, (False, True, False))
+        np.testing.assert_allclose(bounded.coef, free.coef, atol=1e-3)
+        assert bounded.intercept == pytest.approx(free.intercept, abs=1e-3)
+
+    def test_a_bound_that_binds_holds_the_weight_at_zero(self):
+        from egov_qa.train import fit_linear
+
+        rng = np.random.default_rng(1)
+        rows = rng.normal(size=(400, 2))
+        labels = (rows @ np.array([1.5, -1.0]) + rng.normal(size=400)) > 0
+        assert fit_linear(rows, labels).coef[0] > 0.5
+        bounded = fit_linear(rows, labels, (True, False))
+        assert bounded.coef[0] == 0.0 and bounded.coef[1] < -0.5
+
+    def test_the_confidence_keeps_missing_evidence_at_or_below_zero(self):
+        from egov_qa.reader import CONFIDENCE_FEATURES
+        from egov_qa.train import EVIDENCE_AGAINST
+
+        against = {n for n, bounded in zip(CONFIDENCE_FEATURES, EVIDENCE_AGAINST, strict=True) if bounded}
+        assert {"best_name_missing", "name_unknown", "number_unknown", "best_detail_missing"} <= against
+        assert not against & {"best_score", "margin", "best_dense", "best_lexical"}

@@ -218,10 +218,15 @@ class FeatureMaker:
         common["type_anywhere"] = float(asks and bool(typed_slides))
         slide_missing: dict[int, float] = {}
         asks_detail = question.detail is not None
-        detail = {pos: holds_detail(question, self.index.units[pos].text) for pos in positions}
         detail_slides = {
             slide_pos: holds_detail(question, self.index.slides[slide_pos].text)
             for slide_pos in {int(self.index.unit_slide[pos]) for pos in positions}
+        }
+        # A table's cells take the unit its slide states once ("Unit: KRW 100 million", "in $M").
+        detail = {
+            pos: holds_detail(question, self.index.units[pos].text)
+            or (bool(self.index.units[pos].cells) and detail_slides[int(self.index.unit_slide[pos])])
+            for pos in positions
         }
         common["asks_detail"] = float(asks_detail)
         common["detail_nowhere"] = float(not any(detail_slides.values()))

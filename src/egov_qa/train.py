@@ -40,6 +40,12 @@ from egov_qa.reader import CONFIDENCE_FEATURES, Linear, ReaderModel, confidence_
 REGULARIZATION = 1.0
 # What a wrong answer costs, against the 1 a right answer or a right abstention gains.
 WRONG_ANSWER_COST = 0.25
+# Evidence the deck lacks what the question asks (a term, a number, a name, the detail asked
+# for) never makes an answer likelier to be right: those confidence weights are kept at or
+# below zero, so collinear counts cannot trade signs and a missing name lowers the confidence.
+EVIDENCE_AGAINST = tuple(
+    any(cue in name for cue in ("missing", "unknown", "nowhere", "off_slide")) for name in CONFIDENCE_FEATURES
+)
 OBJECTIVE = (
     f"utility: +1 for a right answer or a right abstention, -{WRONG_ANSWER_COST} for a wrong answer, "
     "0 for abstaining on an answerable question"
@@ -80,8 +86,12 @@ def ask_all(suite_name: str, items: list[EvalItem], retriever, features: Feature
     return asked
 
 
-def fit_linear(rows: np.ndarray, labels: np.ndarray) -> Linear:
-    """A logistic regression over standardized ``rows`` (scikit-learn), as a :class:`Linear`."""
+def fit_linear(rows: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...] | None = None) -> Linear:
+    """A logistic regression over standardized ``rows`` (scikit-learn), as a :class:`Linear`.
+
+    ``at_most_zero`` marks the columns whose weight may not be positive: the same
+    penalized likelihood is then maximized under those bounds (SciPy's L-BFGS-B).
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -91,10 +101,35 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray) -> Linear:
         # One class only (a tiny set): nothing to learn but the base rate.
         rate = float(np.clip(labels.mean(), 1e-6, 1 - 1e-6)) if len(labels) else 0.5
         return Linear(tuple(scaler.mean_), tuple(scale), (0.0,) * rows.shape[1], float(np.log(rate / (1 - rate))))
-    model = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit((rows - scaler.mean_) / scale, labels)
+    standard = (rows - scaler.mean_) / scale
+    if at_most_zero is not None and any(at_most_zero):
+        coef, intercept = _bounded_logistic(standard, labels, at_most_zero)
+        return Linear(tuple(scaler.mean_), tuple(scale), tuple(float(c) for c in coef), float(intercept))
+    model = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit(standard, labels)
     return Linear(
         tuple(scaler.mean_), tuple(scale), tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
     )
+
+
+def _bounded_logistic(x: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...]) -> tuple[np.ndarray, float]:
+    """scikit-learn's L2 logistic objective (``0.5 |w|^2 + C * log loss``, intercept free), with
+    the marked weights kept at or below zero."""
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
+    signs = np.where(labels, 1.0, -1.0)
+
+    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        margin = signs * (x @ w + b)
+        loss = -log_expit(margin).sum()
+        pull = -signs * expit(-margin)  # d loss / d (x @ w + b)
+        gradient = np.append(w + REGULARIZATION * (x.T @ pull), REGULARIZATION * pull.sum())
+        return 0.5 * float(w @ w) + REGULARIZATION * float(loss), gradient
+
+    bounds = [(None, 0.0) if bounded else (None, None) for bounded in at_most_zero] + [(None, None)]
+    found = minimize(objective, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return found.x[:-1], float(found.x[-1])
 
 
 def fit_ranker(asked: list[Asked]) -> Linear:
@@ -130,7 +165,8 @@ def fit_confidence(held_out: list[Outcome]) -> Linear:
     scored = [o for o in held_out if o.row is not None]
     if not scored:
         raise ValueError("no held-out question had a candidate answer to learn the confidence from")
-    return fit_linear(np.vstack([o.row for o in scored if o.row is not None]), np.array([o.answer_ok for o in scored]))
+    rows = np.vstack([o.row for o in scored if o.row is not None])
+    return fit_linear(rows, np.array([o.answer_ok for o in scored]), EVIDENCE_AGAINST)
 
 
 def confidences(model: Linear, outcomes_: list[Outcome]) -> list[float]:
