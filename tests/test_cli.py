@@ -137,3 +137,15 @@ def test_ask_shows_corrections_and_each_part(dirs, capsys):
     assert "1. How many days does passport renewal take online?" in out
     assert "2. When did tax filing move online?" in out
     assert "“Passport renewal takes 3 days online”" in out and "“Tax filing moved online in 2008”" in out
+
+
+def test_a_reader_that_goes_away_is_no_error(dirs, capsys, monkeypatch):
+    # `egov-qa ask … | head -1`: the pipe closes before everything is printed.
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "cmd_ask", closed_pipe)
+    argv = ["ask", *dirs, "How long does renewal take?"]
+    assert cli.build_parser().parse_args(argv).func is closed_pipe
+    assert cli.main(argv) == 0
+    assert "error" not in capsys.readouterr().err

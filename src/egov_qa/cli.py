@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -376,6 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of the output went away (`egov-qa ask … | head`): nothing is wrong here.
+        # Python's advice: point stdout at devnull so the exit flush does not fail again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # stdout is no file (output captured): there is nothing left to flush
+        return 0
     except OSError as exc:
         # A folder that cannot be written or read (a file where a folder should be, no permission).
         where = f" ({exc.filename})" if exc.filename else ""
