@@ -32,7 +32,7 @@ CSS = (
     + """
 @media (max-width: 640px) {
   #intro, #cited-heading { display: none !important; }
-  #chat { height: 36vh !important; }
+  #chat { height: 32vh !important; }
   #cited > .form:has(#citations) { order: 10; }
   #decks { display: none !important; }
 }
