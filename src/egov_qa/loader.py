@@ -395,6 +395,8 @@ class DeckLoader:
         if size > LARGE_FILE_BYTES:
             log.warning("reading %s (%s): a large deck takes a while", source, size_text(size))
         slides, warnings = self._read(path, source)
+        # A reading library may name the file by its path (a temporary upload's, say): name the deck.
+        warnings = [w.replace(str(path), source) for w in warnings]
         return self._bounded(slides, source, warnings)
 
     def _bounded(self, slides: list[Slide], source: str, warnings: list[str]) -> tuple[list[Slide], list[str]]:

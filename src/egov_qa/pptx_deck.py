@@ -42,9 +42,7 @@ def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
         deck = Presentation(str(path))
         slides_in = list(deck.slides)
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        # The library names the file by its path, which may be a temporary upload's: say the deck's name.
-        detail = str(exc).replace(str(path), source)
-        return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {detail})"]
+        return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {exc})"]
     slides, warnings = [], []
     for number, slide in enumerate(slides_in, 1):
         try:
