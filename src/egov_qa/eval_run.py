@@ -12,6 +12,7 @@ from pathlib import Path
 
 from egov_qa import evaluate, report
 from egov_qa.evaluate import SHIPPED, EvalItem, Suite
+from egov_qa.index import bar_disabled
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,12 @@ def _one_by_one(run, make_asker, items: list[EvalItem], desc: str, show_progress
     from tqdm import tqdm
 
     results = []
-    # tqdm reads disable=None as "only on a terminal".
-    with tqdm(total=len(items), desc=desc, unit="question", disable=_quiet(show_progress)) as bar:
+    with tqdm(total=len(items), desc=desc, unit="question", disable=bar_disabled(show_progress)) as bar:
         asker = make_asker()
         for item in items:
             results += run(asker, [item])
             bar.update(1)
     return results
-
-
-def _quiet(show_progress: bool | None) -> bool | None:
-    return None if show_progress is None else not show_progress
 
 
 def summarize_set(

@@ -334,10 +334,10 @@ def form_rows(results: list[FormResult]) -> list[dict]:
             {
                 "form": form,
                 "n": len(group),
-                "answer_accuracy": _share(sum(r.correct for r in group), len(group)),
-                "citation_accuracy": _share(sum(r.cited_correct for r in answerable), len(answerable)),
+                "answer_accuracy": share(sum(r.correct for r in group), len(group)),
+                "citation_accuracy": share(sum(r.cited_correct for r in answerable), len(answerable)),
                 "parts": parts,
-                "parts_right": _share(sum(r.parts_right for r in group), parts),
+                "parts_right": share(sum(r.parts_right for r in group), parts),
             }
         )
     return rows
@@ -371,15 +371,16 @@ def per_form_question(results: list[FormResult]) -> list[dict]:
     return rows
 
 
-def _share(part: float, whole: int) -> float:
+def share(part: float, whole: int) -> float:
+    """``part / whole``, or 0 for nothing to share."""
     return part / whole if whole else 0.0
 
 
-def percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+    return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def metrics(results: list[QuestionResult]) -> dict:
@@ -391,14 +392,14 @@ def metrics(results: list[QuestionResult]) -> dict:
         "n": len(results),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
-        "answer_accuracy": _share(sum(r.correct for r in answerable), len(answerable)),
-        "citation_accuracy": _share(sum(r.cited_correct for r in answerable), len(answerable)),
-        "abstention_accuracy": _share(sum(r.answer.abstained for r in unanswerable), len(unanswerable)),
-        "false_abstention_rate": _share(sum(r.answer.abstained for r in answerable), len(answerable)),
+        "answer_accuracy": share(sum(r.correct for r in answerable), len(answerable)),
+        "citation_accuracy": share(sum(r.cited_correct for r in answerable), len(answerable)),
+        "abstention_accuracy": share(sum(r.answer.abstained for r in unanswerable), len(unanswerable)),
+        "false_abstention_rate": share(sum(r.answer.abstained for r in answerable), len(answerable)),
     }
     for k in (1, 3, 5):
-        figures[f"recall@{k}"] = _share(sum(1 for x in ranks if x is not None and x <= k), len(ranks))
-    figures["mrr"] = _share(sum(1.0 / x for x in ranks if x is not None), len(ranks))
+        figures[f"recall@{k}"] = share(sum(1 for x in ranks if x is not None and x <= k), len(ranks))
+    figures["mrr"] = share(sum(1.0 / x for x in ranks if x is not None), len(ranks))
     latencies = [r.ms for r in results]
     figures["p50_ms"] = percentile(latencies, 0.50)
     figures["p95_ms"] = percentile(latencies, 0.95)
@@ -413,7 +414,7 @@ def breakdown(results: list[QuestionResult]) -> list[dict]:
         if r.item.answerable:
             groups.setdefault("paraphrased" if r.item.paraphrase else "deck wording", []).append(r)
     return [
-        {"group": name, "n": len(group), "accuracy": _share(sum(r.correct for r in group), len(group))}
+        {"group": name, "n": len(group), "accuracy": share(sum(r.correct for r in group), len(group))}
         for name, group in sorted(groups.items())
     ]
 
@@ -436,8 +437,8 @@ def selective_curve(results: list[QuestionResult], steps: int = 101) -> list[dic
         curve.append(
             {
                 "threshold": threshold,
-                "coverage": _share(answered, len(results)),
-                "accuracy": _share(correct, answered) if answered else 1.0,
+                "coverage": share(answered, len(results)),
+                "accuracy": share(correct, answered) if answered else 1.0,
             }
         )
     return curve

@@ -16,11 +16,11 @@ import logging
 import os
 import shutil
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 from egov_qa.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport, resolve_model
 from egov_qa.errors import ModelLoadError
+from egov_qa.index import package_version
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,7 @@ def model_key(name: str) -> str | None:
         return None
     digest = hashlib.sha256(f"{EXPORT_FORMAT}\0{name}\0".encode())
     for package in EXPORTERS:
-        try:
-            digest.update(f"{package}={metadata.version(package)}\0".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{package}=\0".encode())
+        digest.update(f"{package}={package_version(package) or ''}\0".encode())
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())

@@ -253,7 +253,7 @@ class IndexBuilder:
 
         files = self.loader.files(corpus_dir)
         slides, warnings = [], []
-        for path in tqdm(files, desc="decks read", unit="deck", disable=_quiet(show_progress), leave=False):
+        for path in tqdm(files, desc="decks read", unit="deck", disable=bar_disabled(show_progress), leave=False):
             got, notes = self.loader.load_from(path, corpus_dir)
             slides.extend(got)
             warnings.extend(notes)
@@ -281,8 +281,8 @@ class IndexBuilder:
         return folder, export
 
 
-def _quiet(show_progress: bool | None) -> bool | None:
-    # tqdm reads None as "only on a terminal".
+def bar_disabled(show_progress: bool | None) -> bool | None:
+    """tqdm's ``disable`` for ``show_progress``: None (show on a terminal only) stays None."""
     return None if show_progress is None else not show_progress
 
 
@@ -325,7 +325,7 @@ def embed_texts(
     unique = [t for t in dict.fromkeys(texts) if t not in known]
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
     rows: np.ndarray | None = None
-    with tqdm(total=len(unique), desc="passages embedded", unit="passage", disable=_quiet(show_progress)) as bar:
+    with tqdm(total=len(unique), desc="passages embedded", unit="passage", disable=bar_disabled(show_progress)) as bar:
         for first in range(0, len(order), EMBED_CHUNK):
             chosen = order[first : first + EMBED_CHUNK]
             vectors = embedder.embed([unique[i] for i in chosen])

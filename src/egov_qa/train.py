@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egov_qa.evaluate import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer
+from egov_qa.evaluate import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer, share
 from egov_qa.features import FEATURES, FeatureMaker
 from egov_qa.index import file_sha256, package_version
 from egov_qa.question import analyze
@@ -245,9 +245,6 @@ def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
     answerable = [o for o in outcomes_ if o.asked.item.answerable]
     unanswerable = [o for o in outcomes_ if not o.asked.item.answerable]
     confidence = dict(zip(map(id, outcomes_), confidences(fitted.confidence, outcomes_), strict=True))
-
-    def share(part: float, whole: int) -> float:
-        return part / whole if whole else 0.0
 
     answered = [o for o in answerable if confidence[id(o)] >= threshold]
     # Answered or not, the first slide cited is the best candidate's (retrieval's first without one).
