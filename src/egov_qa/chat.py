@@ -131,18 +131,16 @@ class ChatApp:
     """
 
     def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
-        self.assistant = assistant
         self.data_dir = data_dir
         self.evals_dir = evals_dir or PROJECT_ROOT / "evals"
-        self.slides = assistant.index.slides
-        self.guide: CorpusGuide = describe(
-            list(self.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus"
-        )
+        self.serve(assistant)
 
     def serve(self, assistant: Assistant) -> None:
         """Answer from ``assistant`` from now on (its corpus gained a deck): the slides and the
         chat's words follow. Questions being answered finish on the assistant they started with."""
-        guide = describe(list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus")
+        guide: CorpusGuide = describe(
+            list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus"
+        )
         self.guide, self.slides, self.assistant = guide, assistant.index.slides, assistant
 
     def decks_markdown(self) -> str:
@@ -293,6 +291,11 @@ def _role(message) -> str | None:
     return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
 
 
+def deck_choices(guide: CorpusGuide) -> list[tuple[str, str]]:
+    """The deck filter's choices: every deck, then each deck by its title and file."""
+    return [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)]
+
+
 def _latest(answers: list) -> Answer | None:
     """The session's most recent answer (user turns and errors are kept as None)."""
     return next((a for a in reversed(answers or []) if a is not None), None)
@@ -342,7 +345,7 @@ def build_app(
                             elem_id="chat",
                         )
                         deck = gr.Dropdown(
-                            [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)],
+                            deck_choices(guide),
                             value="",
                             label="Ask",
                             visible=len(guide.decks) > 1,
@@ -398,7 +401,7 @@ def build_app(
                         link = gr.Markdown(elem_id="link")
                         position = gr.State(0)
             with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
-                _evals_tab(gr, app, EvalBoard(app.evals_dir, PROJECT_ROOT / "corpus"), evals_tab)
+                _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped), evals_tab)
 
         view = [page, slide, position, number, where, link]
 
@@ -476,10 +479,9 @@ def build_app(
         def words():
             # The title, the deck filter and the hint follow the corpus as decks are added.
             served = app.guide
-            choices = [("All decks", ""), *((f"{name} ({source})", source) for source, name in served.decks)]
             return (
                 f"## {md_text(served.title)}",
-                gr.Dropdown(choices=choices, visible=len(served.decks) > 1),
+                gr.Dropdown(choices=deck_choices(served), visible=len(served.decks) > 1),
                 gr.Textbox(placeholder=served.placeholder),
                 gr.Accordion(label=f"Decks ({len(served.decks)})"),
                 app.decks_markdown(),
