@@ -159,9 +159,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 0
         except IndexInvalidError as exc:
             log.warning("%s; building it", exc)
-    index = build_index(
-        builder, corpus, index_dir, None, show_progress=False if getattr(args, "quiet", False) else None
-    )
+    index = build_index(builder, corpus, index_dir, None, show_progress=_bars(args))
     print(
         f"built index in {index_dir}: {len(index.slides)} slides, {len(index.units)} units "
         f"from {len(expected['corpus']['files'])} file(s), model {index.manifest['model']}"
