@@ -149,3 +149,15 @@ def test_a_reader_that_goes_away_is_no_error(dirs, capsys, monkeypatch):
     assert cli.build_parser().parse_args(argv).func is closed_pipe
     assert cli.main(argv) == 0
     assert "error" not in capsys.readouterr().err
+
+
+def test_an_index_folder_holding_other_files_is_left_alone(tiny_corpus, tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine")
+    (home / "units.json").write_text("mine too")
+    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(home), "ask", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "holds files that are not an index's (notes.txt)" in err and "Traceback" not in err
+    assert sorted(p.name for p in home.iterdir()) == ["notes.txt", "units.json"]
+    assert (home / "units.json").read_text() == "mine too"

@@ -387,13 +387,35 @@ def _unit_from_dict(data: dict) -> Unit:
     )
 
 
+def foreign_files(index_dir: Path) -> list[str]:
+    """The files in ``index_dir`` that no index has: a build there would mix its files in
+    with them (and replace any of the same name). Hidden files, folders (the eval sets'
+    indexes live in ``index/evals/``) and a README are left alone."""
+    if not index_dir.is_dir():
+        return []
+    own = {MANIFEST, SLIDES_FILE, UNITS_FILE, UNIT_VECTORS, SLIDE_VECTORS, ONNX_MODEL, ONNX_TOKENIZER, "README.md"}
+    for prefix in ("bm25_units", "bm25_slides"):
+        own |= set(_bm25_names(prefix).values())
+    return sorted(p.name for p in index_dir.iterdir() if p.is_file() and p.name not in own and p.name[0] != ".")
+
+
 @contextlib.contextmanager
 def index_lock(index_dir: Path):
     """Hold an exclusive lock on ``index_dir`` so two builds never interleave.
 
     Every build stages its files under this lock, so a staging folder found once
     the lock is held was left by a build that was killed: it is removed.
+
+    Raises:
+        IndexWriteError: ``index_dir`` holds other files than an index's.
     """
+    foreign = foreign_files(index_dir)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise IndexWriteError(
+            f"{index_dir} holds files that are not an index's ({shown}): building there would mix the index "
+            "in with them; pass --index DIR with a new or empty folder"
+        )
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
