@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from egov_qa.assistant import Assistant, build_index
 from egov_qa.errors import CorpusError, IndexInvalidError, IndexWriteError
-from egov_qa.index import MANIFEST, UNIT_VECTORS, UNITS_FILE, IndexBuilder, load_index, save_index
+from egov_qa.index import MANIFEST, TEXT_VECTORS, UNIT_VECTORS, UNITS_FILE, IndexBuilder, load_index, save_index
 
 
 @pytest.fixture
@@ -31,6 +32,13 @@ class TestIndexRoundTrip:
         loaded = load_index(index_dir, builder.fingerprint(corpus))
         assert loaded.slides == fresh.slides
         assert loaded.units == fresh.units
+
+    def test_each_unit_text_has_its_own_vector(self, built, fake_embedder):
+        builder, corpus, index_dir = built
+        loaded = load_index(index_dir, builder.fingerprint(corpus))
+        assert TEXT_VECTORS in loaded.manifest["files"]
+        expected = fake_embedder.embed([u.text for u in loaded.units])
+        assert np.allclose(np.asarray(loaded.text_vectors), expected, atol=1e-6)
 
     def test_manifest_records_how_it_was_built(self, built):
         _, _, index_dir = built

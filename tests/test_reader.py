@@ -236,6 +236,21 @@ class TestFeatureMaker:
         assert row["asks_detail"] == 1.0 and row["detail_missing"] == 0.0
         assert by_text["Email the team at team@example.org"]["detail_missing"] == 1.0
 
+    def test_a_line_alone_in_meaning_and_against_the_other_candidates(self, made, fake_embedder):
+        from egov_qa.features import RELATIVE
+
+        question = "When is the next meeting?"
+        by_text = made(question)
+        asked = fake_embedder.embed([question])[0]
+        for text, f in by_text.items():
+            assert f["text_dense"] == pytest.approx(float(fake_embedder.embed([text])[0] @ asked), abs=1e-5)
+            assert f["text_dense_slide_gap"] <= 1e-9
+        assert max(f["text_dense_gap"] for f in by_text.values()) == pytest.approx(0.0)
+        for name in RELATIVE:
+            column = np.array([f[f"z_{name}"] for f in by_text.values()])
+            assert abs(column.mean()) < 1e-9
+            assert column.std() == pytest.approx(1.0) or not column.any()
+
     def test_words_the_corpus_never_uses(self, made):
         features = next(iter(made("What was the meeting budget of Acme in 1999?").values()))
         assert features["number_unknown"] == 1.0

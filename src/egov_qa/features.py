@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from operator import itemgetter
 
+import numpy as np
+
 from egov_qa.index import Index, unit_context
 from egov_qa.question import Question, hinge_stem
 from egov_qa.retriever import Retrieval
@@ -28,6 +30,9 @@ from egov_qa.text import Vocabulary, terms
 SPECIFIC_SHARE = 0.25
 UNIT_KINDS = ("heading", "bullet", "text", "row", "note", "notes")
 ANSWER_TYPES = ("year", "number", "percent", "rank", "name")
+# Features also given as standard scores among the question's candidates: how a unit
+# stands against the others for this question, whatever the deck's scale of scores.
+RELATIVE = ("dense", "bm25", "lexical", "context", "slide_cover", "novelty")
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -49,6 +54,10 @@ FEATURES: tuple[str, ...] = (
     "after_match",
     "lexical_gap",
     "follows_best",
+    "text_dense",
+    "text_dense_gap",
+    "text_dense_slide_gap",
+    *(f"z_{f}" for f in RELATIVE),
     "unknown_share",
     "hinge_unknown",
     "hinge_missing",
@@ -194,6 +203,9 @@ class FeatureMaker:
         if not positions:
             return []
         dense = {pos: float(retrieval.dense[pos]) for pos in positions}
+        # The unit's own text, out of its context: which line of a slide says it.
+        chosen = list(positions)
+        text_dense = dict(zip(chosen, map(float, self.index.text_vectors[chosen] @ retrieval.dense.query), strict=True))
         best_dense = max(dense.values())
         unknown = self.unknown(question)
         topic_total = sum(self._idf.get(t, self._idf_unknown) for t in question.topics)
@@ -250,6 +262,7 @@ class FeatureMaker:
                 **common,
                 "dense": dense[pos],
                 "dense_gap": dense[pos] - best_dense,
+                "text_dense": text_dense[pos],
                 "bm25": float(retrieval.bm25[pos]),
                 "unit_rank": 0.0 if unit_rank is None else 1.0 / (1 + unit_rank),
                 "slide_rank": 1.0 / (1 + retrieval.slide_rank.get(slide_pos, n_slides)),
@@ -281,7 +294,20 @@ class FeatureMaker:
         # line right after that match (where an answer announced by it would be).
         best_lexical = max(v["lexical"] for v in found)
         best_at = {pos for pos, v in zip(positions, found, strict=True) if v["lexical"] == best_lexical}
+        best_text = max(text_dense.values())
+        slide_text: dict[int, float] = {}
+        for pos in positions:
+            slide_pos = int(self.index.unit_slide[pos])
+            slide_text[slide_pos] = max(slide_text.get(slide_pos, -math.inf), text_dense[pos])
         for pos, v in zip(positions, found, strict=True):
             v["lexical_gap"] = v["lexical"] - best_lexical
             v["follows_best"] = float(self._previous[pos] in best_at)
+            v["text_dense_gap"] = text_dense[pos] - best_text
+            v["text_dense_slide_gap"] = text_dense[pos] - slide_text[int(self.index.unit_slide[pos])]
+        for name in RELATIVE:
+            column = np.array([v[name] for v in found])
+            spread = float(column.std())
+            standard = (column - column.mean()) / spread if spread > 1e-9 else np.zeros_like(column)
+            for v, z in zip(found, standard, strict=True):
+                v[f"z_{name}"] = float(z)
         return [Candidate(pos, _IN_ORDER(v)) for pos, v in zip(positions, found, strict=True)]

@@ -2,7 +2,7 @@
 
 An index folder holds the slides and units as JSON, two FAISS inner-product
 indexes (units in their slide's context, and whole slides) over normalized
-vectors, two BM25 indexes, and ``manifest.json``: how the index was built (model,
+vectors, each unit's own text's vector (NumPy), two BM25 indexes, and ``manifest.json``: how the index was built (model,
 dimension, library versions, the corpus files' hashes, chunking settings) and
 the hash of every file. Saving writes into a temporary folder and moves the files
 in with the manifest last, so a crash never leaves an index that loads; loading
@@ -16,6 +16,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -42,12 +43,15 @@ log = logging.getLogger(__name__)
 
 # Bump whenever what is stored or embedded changes (files, passages, tokens):
 # older indexes are then rebuilt.
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
 UNIT_VECTORS = "units.faiss"
 SLIDE_VECTORS = "slides.faiss"
+# Each unit's own text embedded without its context: how close a line alone is to a
+# question, where the passage vector (with the slide's title) is alike for every line.
+TEXT_VECTORS = "unit_texts.npy"
 STAGING_PREFIX = ".build-"
 # A failed write with less than this left on the disk is taken for a full disk:
 # numpy reports one as "N requested and M written", without an errno.
@@ -144,6 +148,7 @@ class Index:
     slide_vectors: faiss.Index
     unit_bm25: bm25s.BM25
     slide_bm25: bm25s.BM25
+    text_vectors: np.ndarray  # units x dimension: each unit's own text, normalized
     # A folder with the model's ONNX export, saved with the index (None: questions use the builder's embedder).
     query_model: Path | None = None
 
@@ -213,8 +218,11 @@ class IndexBuilder:
         # embeds batches faster on a CPU, so it embeds the corpus too.
         embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
         known = reusable_vectors(previous, self.embedder.name, query_model)
-        vectors = embed_texts(embedder, passages + [s.text for s in slides], show_progress, known)
-        unit_vecs, slide_vecs = vectors[: len(units)], vectors[len(units) :]
+        texts = passages + [s.text for s in slides] + [u.text for u in units]
+        vectors = embed_texts(embedder, texts, show_progress, known)
+        unit_vecs = vectors[: len(units)]
+        slide_vecs = vectors[len(units) : len(units) + len(slides)]
+        text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) :])
         dimension = int(vectors.shape[1])
         manifest = {
             **fingerprint,
@@ -240,6 +248,7 @@ class IndexBuilder:
             vector_index(slide_vecs),
             _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
             _bm25([s.text for s in slides]),
+            text_vecs,
             query_model,
         )
         if query_model is not None:
@@ -304,6 +313,7 @@ def reusable_vectors(previous: Index | None, model: str, query_model: Path | Non
     known = dict(zip(texts, previous.unit_vectors.reconstruct_n(0, previous.unit_vectors.ntotal), strict=True))
     slide_rows = previous.slide_vectors.reconstruct_n(0, previous.slide_vectors.ntotal)
     known.update(zip((s.text for s in previous.slides), slide_rows, strict=True))
+    known.update(zip((u.text for u in previous.units), previous.text_vectors, strict=True))
     return known
 
 
@@ -393,7 +403,8 @@ def foreign_files(index_dir: Path) -> list[str]:
     indexes live in ``index/evals/``) and a README are left alone."""
     if not index_dir.is_dir():
         return []
-    own = {MANIFEST, SLIDES_FILE, UNITS_FILE, UNIT_VECTORS, SLIDE_VECTORS, ONNX_MODEL, ONNX_TOKENIZER, "README.md"}
+    own = {MANIFEST, SLIDES_FILE, UNITS_FILE, UNIT_VECTORS, SLIDE_VECTORS, TEXT_VECTORS, ONNX_MODEL, ONNX_TOKENIZER}
+    own.add("README.md")
     for prefix in ("bm25_units", "bm25_slides"):
         own |= set(_bm25_names(prefix).values())
     return sorted(p.name for p in index_dir.iterdir() if p.is_file() and p.name not in own and p.name[0] != ".")
@@ -478,6 +489,9 @@ def _stage(index: Index, staging: Path, index_dir: Path) -> tuple[list[str], dic
     # Through Python's own file writes, so that a full disk is an OSError that says so.
     (staging / UNIT_VECTORS).write_bytes(faiss.serialize_index(index.unit_vectors).tobytes())
     (staging / SLIDE_VECTORS).write_bytes(faiss.serialize_index(index.slide_vectors).tobytes())
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(index.text_vectors, dtype=np.float32), allow_pickle=False)
+    (staging / TEXT_VECTORS).write_bytes(buffer.getvalue())
     index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
     index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
     if index.query_model is not None and index.query_model.resolve() != Path(index_dir).resolve():
@@ -601,6 +615,8 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         units = [_unit_from_dict(d) for d in json.loads((index_dir / UNITS_FILE).read_text("utf-8"))]
         unit_vectors = faiss.read_index(str(index_dir / UNIT_VECTORS))
         slide_vectors = faiss.read_index(str(index_dir / SLIDE_VECTORS))
+        # Mapped, not read: a question reads the rows of its candidates only.
+        text_vectors = np.load(index_dir / TEXT_VECTORS, mmap_mode="r", allow_pickle=False)
         unit_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_units"))
         slide_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_slides"))
     except Exception as exc:
@@ -610,6 +626,8 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         problems.append(f"{len(slides)} slides, {slide_vectors.ntotal} slide vectors, manifest {counts['slides']}")
     if len(units) != counts["units"] or unit_vectors.ntotal != len(units):
         problems.append(f"{len(units)} units, {unit_vectors.ntotal} unit vectors, manifest {counts['units']}")
+    if text_vectors.shape != (len(units), dimension) or text_vectors.dtype != np.float32:
+        problems.append(f"{text_vectors.shape} {text_vectors.dtype} unit text vectors, for {len(units)} units")
     if unit_vectors.d != dimension or slide_vectors.d != dimension:
         problems.append(f"vector dimension {unit_vectors.d}, manifest {dimension}")
     if unit_bm25.scores["num_docs"] != len(units) or slide_bm25.scores["num_docs"] != len(slides):
@@ -617,6 +635,6 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
     if problems:
         raise IndexInvalidError(f"the index in {index_dir} is damaged: counts do not match ({'; '.join(problems)})")
     try:
-        return Index(manifest, slides, units, unit_vectors, slide_vectors, unit_bm25, slide_bm25)
+        return Index(manifest, slides, units, unit_vectors, slide_vectors, unit_bm25, slide_bm25, text_vectors)
     except KeyError as exc:
         raise IndexInvalidError(f"the index in {index_dir} is damaged: a unit names a missing slide {exc}") from exc

@@ -45,6 +45,11 @@ class DenseScores:
         self._query = np.asarray(query, dtype=np.float32)
         self._known = dict(known or {})
 
+    @property
+    def query(self) -> np.ndarray:
+        """The question's vector."""
+        return self._query
+
     def __getitem__(self, unit_pos: int) -> float:
         score = self._known.get(unit_pos)
         if score is None:
