@@ -182,7 +182,7 @@ def app_ready_seconds(port: int = 7871) -> float:
 
 
 def build_texts(folders: list[Path]) -> list[str]:
-    """What a build of ``folders`` embeds: each unit's passage, then each slide's text."""
+    """What a build of ``folders`` embeds: each unit's passage, each slide's text, each unit's own text."""
     from egov_qa.cli import setup_logging
     from egov_qa.index import unit_passage
     from egov_qa.loader import DeckLoader
@@ -193,7 +193,8 @@ def build_texts(folders: list[Path]) -> list[str]:
     texts: list[str] = []
     for folder in folders:
         slides = loader.load(folder).slides
-        texts += [unit_passage(u, s) for s in slides for u in splitter.split(s)] + [s.text for s in slides]
+        units = [(u, s) for s in slides for u in splitter.split(s)]
+        texts += [unit_passage(u, s) for u, s in units] + [s.text for s in slides] + [u.text for u, _ in units]
     return texts
 
 
