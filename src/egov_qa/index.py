@@ -2,12 +2,13 @@
 
 An index folder holds the slides and units as JSON, two FAISS inner-product
 indexes (units in their slide's context, and whole slides) over normalized
-vectors, each unit's own text's vector (NumPy), two BM25 indexes, and ``manifest.json``: how the index was built (model,
-dimension, library versions, the corpus files' hashes, chunking settings) and
-the hash of every file. Saving writes into a temporary folder and moves the files
-in with the manifest last, so a crash never leaves an index that loads; loading
-checks everything the manifest says and raises :class:`IndexInvalidError` with
-the reason when the index is missing, stale or damaged.
+vectors, the vector of each unit's own text (NumPy), two BM25 indexes, and
+``manifest.json``: how the index was built (model, dimension, library versions,
+the corpus files' hashes, chunking settings) and the hash of every file. Saving
+writes into a temporary folder and moves the files in with the manifest last, so
+a crash never leaves an index that loads; loading checks everything the manifest
+says and raises :class:`IndexInvalidError` with the reason when the index is
+missing, stale or damaged.
 """
 
 from __future__ import annotations
@@ -404,9 +405,8 @@ def foreign_files(index_dir: Path) -> list[str]:
     if not index_dir.is_dir():
         return []
     own = {MANIFEST, SLIDES_FILE, UNITS_FILE, UNIT_VECTORS, SLIDE_VECTORS, TEXT_VECTORS, ONNX_MODEL, ONNX_TOKENIZER}
-    own.add("README.md")
-    for prefix in ("bm25_units", "bm25_slides"):
-        own |= set(_bm25_names(prefix).values())
+    own |= {name for prefix in ("bm25_units", "bm25_slides") for name in _bm25_names(prefix).values()}
+    own.add("README.md")  # the project's own index/ says what the folder is for
     return sorted(p.name for p in index_dir.iterdir() if p.is_file() and p.name not in own and p.name[0] != ".")
 
 
