@@ -259,6 +259,22 @@ class TestFeatureMaker:
         assert features["slide_missing"] == 1.0  # "budget" is nowhere: the most specific word missing
 
 
+def test_a_name_split_in_terms_is_found_on_the_slide_that_holds_each(tmp_path, fake_embedder):
+    from egov_qa.assistant import build_index
+    from egov_qa.features import FeatureMaker
+    from egov_qa.index import IndexBuilder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    deck = "# Controls\n\n- CM-6 has 4 parameters\n\n---\n\n# Other\n\n- AC has 2 parts\n"
+    (corpus / "deck.md").write_text(deck, encoding="utf-8")
+    maker = FeatureMaker(build_index(IndexBuilder(fake_embedder), corpus, tmp_path / "index"))
+    assert maker.unknown(analyze("How many parameters does CM-6 have?")) == []
+    assert maker.unknown(analyze("How many parameters does QQ-7 have?")) == ["7", "QQ-7"]
+    # "AC" and "6" are both in the deck, but on no one slide together.
+    assert maker.unknown(analyze("How many parameters does AC-6 have?")) == ["AC-6"]
+
+
 class TestThreshold:
     """The abstention threshold: the best utility on held-out outcomes."""
 

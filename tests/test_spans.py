@@ -188,6 +188,13 @@ class TestQuantities:
     def test_percentages(self, question, text, expected):
         assert span_of(question, text) == expected
 
+    def test_a_code_or_a_verb_beside_a_number_is_no_quantity(self):
+        question = analyze("How many statement deviations are there in the CM-6 example?")
+        text = "For instance, CM-6 may have multiple parameters, but there is only 1 statement deviation."
+        assert [text[a:b] for a, b in typed_spans(question, text)] == ["1 statement"]
+        assert span_of("How many reviews are needed?", "AC-2 needs 3 reviews a year.") == "3 reviews"
+        assert span_of("How many offices closed?", "In the end 40 will close.") == "40"
+
     def test_a_titles_enumeration_is_not_a_quantity(self):
         question = analyze("How much was invested in smart government in 2015?")
         assert typed_spans(question, "3. Smart Government in 2015") == []

@@ -173,10 +173,18 @@ class FeatureMaker:
 
     def unknown(self, question: Question) -> list[str]:
         """The numbers and names of the question that no slide of the corpus holds."""
-        return [t for t in (*question.numbers, *question.names) if not self._corpus.forms(hinge_stem(t))]
+        numbers = [n for n in question.numbers if not self._corpus.forms(hinge_stem(n))]
+        return numbers + [name for name in question.names if not self._slides_with(name)]
 
     def _slides_with(self, word: str) -> set[int]:
-        return {i for form in self._corpus.forms(hinge_stem(word)) for i in self._term_slides[form]}
+        """The slides holding ``word`` in some form; for a name that splits into several
+        terms ("CM-6", "SP 800-53"), the slides holding each of them."""
+        found = {i for form in self._corpus.forms(hinge_stem(word)) for i in self._term_slides[form]}
+        parts = terms(word, keep_stopwords=True)
+        if found or len(parts) < 2:
+            return found
+        holding = [{i for form in self._forms(part) for i in self._term_slides.get(form, ())} for part in parts]
+        return set.intersection(*holding)
 
     def missing(self, question: Question, unit_pos: int) -> list[str]:
         """The numbers and names the question hinges on that the unit (or its slide, for names) lacks."""

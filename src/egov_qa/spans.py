@@ -78,10 +78,14 @@ _SCALE = r"(?:hundred|thousand|million|billion|trillion|bn|mn|tn|[kKMB])\b"
 _CURRENCY_SIGN = r"(?:[A-Z]{0,2}\$|[€£¥₩₹])"
 _CURRENCY_CODE = r"(?:USD|EUR|GBP|JPY|CNY|KRW|INR|CHF|CAD|AUD)"
 _CURRENCY_WORD = r"(?:dollars?|euros?|pounds?|yen|won|yuan|rupees?|francs?)"
-# Words that follow a number without being its unit ("4 of", "3 to 5").
-_NOT_UNIT = r"(?:a|an|and|are|as|at|be|by|for|from|in|is|of|on|or|per|rank|than|the|to|was|were|with)\b"
+# Words that follow a number without being its unit ("4 of", "3 to 5", "2 may").
+_NOT_UNIT = (
+    r"(?:a|an|and|are|as|at|be|by|can|could|did|do|does|for|from|had|has|have|in|is|may|might|must|"
+    r"of|on|or|per|rank|shall|should|than|the|to|was|were|will|with|would)\b"
+)
+# A number joined to letters by a hyphen names something ("CM-6", "AC-2", "COVID-19"): it counts nothing.
 _QUANTITY = (
-    rf"(?<![\w.]){_CURRENCY_SIGN}?(?:{_CURRENCY_CODE}\s?+)?(?:{_AMOUNT})"
+    rf"(?<![\w.])(?<![A-Za-z]-){_CURRENCY_SIGN}?(?:{_CURRENCY_CODE}\s?+)?(?:{_AMOUNT})"
     rf"(?:\s?+{_SCALE}(?:\s?+(?:{_CURRENCY_CODE}|{_CURRENCY_WORD})\b)?"
     rf"|\s?+(?:{_CURRENCY_CODE}|{_CURRENCY_WORD})\b|\s?+%"
     # "12,155 units", "67min", "2-min", "1+days", "8.1B": a word that follows is its unit.
