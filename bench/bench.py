@@ -182,9 +182,9 @@ def app_ready_seconds(port: int = 7871) -> float:
 
 
 def build_texts(folders: list[Path]) -> list[str]:
-    """What a build of ``folders`` embeds: each unit's passage, each slide's text, each unit's own text."""
+    """What a build of ``folders`` embeds (``embedded_texts``), deck folder by deck folder."""
     from egov_qa.cli import setup_logging
-    from egov_qa.index import unit_passage
+    from egov_qa.index import embedded_texts
     from egov_qa.loader import DeckLoader
     from egov_qa.splitter import UnitSplitter
 
@@ -192,9 +192,8 @@ def build_texts(folders: list[Path]) -> list[str]:
     loader, splitter = DeckLoader(), UnitSplitter()
     texts: list[str] = []
     for folder in folders:
-        slides = loader.load(folder).slides
-        units = [(u, s) for s in slides for u in splitter.split(s)]
-        texts += [unit_passage(u, s) for u, s in units] + [s.text for s in slides] + [u.text for u, _ in units]
+        slides = list(loader.load(folder).slides)
+        texts += embedded_texts(slides, [u for s in slides for u in splitter.split(s)])
     return texts
 
 

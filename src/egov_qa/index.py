@@ -213,14 +213,12 @@ class IndexBuilder:
         slides = list(loaded.slides)
         units = [u for s in slides for u in self.splitter.split(s)]
         by_key = {(s.source, s.number): s for s in slides}
-        passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
         query_model, export = self._export()
         # The export agrees with the model it came from (checked on export) and
         # embeds batches faster on a CPU, so it embeds the corpus too.
         embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
         known = reusable_vectors(previous, self.embedder.name, query_model)
-        texts = passages + [s.text for s in slides] + [u.text for u in units]
-        vectors = embed_texts(embedder, texts, show_progress, known)
+        vectors = embed_texts(embedder, embedded_texts(slides, units), show_progress, known)
         unit_vecs = vectors[: len(units)]
         slide_vecs = vectors[len(units) : len(units) + len(slides)]
         text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) :])
@@ -309,13 +307,21 @@ def reusable_vectors(previous: Index | None, model: str, query_model: Path | Non
     now = file_sha256(query_model / ONNX_MODEL) if query_model is not None else None
     if was != now:
         return {}
-    by_key = {(s.source, s.number): s for s in previous.slides}
-    texts = [unit_passage(u, by_key[(u.source, u.slide)]) for u in previous.units]
-    known = dict(zip(texts, previous.unit_vectors.reconstruct_n(0, previous.unit_vectors.ntotal), strict=True))
-    slide_rows = previous.slide_vectors.reconstruct_n(0, previous.slide_vectors.ntotal)
-    known.update(zip((s.text for s in previous.slides), slide_rows, strict=True))
-    known.update(zip((u.text for u in previous.units), previous.text_vectors, strict=True))
-    return known
+    rows = np.vstack(
+        [
+            previous.unit_vectors.reconstruct_n(0, previous.unit_vectors.ntotal),
+            previous.slide_vectors.reconstruct_n(0, previous.slide_vectors.ntotal),
+            previous.text_vectors,
+        ]
+    )
+    return dict(zip(embedded_texts(previous.slides, previous.units), rows, strict=True))
+
+
+def embedded_texts(slides: list[Slide], units: list[Unit]) -> list[str]:
+    """What a build embeds, in this order: each unit's passage, each slide's text, each unit's own text."""
+    by_key = {(s.source, s.number): s for s in slides}
+    passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
+    return passages + [s.text for s in slides] + [u.text for u in units]
 
 
 def embed_texts(
