@@ -135,6 +135,7 @@ class FeatureMaker:
         self._asks = [t.endswith("?") for t in stripped]
         self._leads = [t.endswith(":") for t in stripped]
         self._form_cache: dict[str, frozenset[str]] = {}
+        self._slide_cache: dict[str, frozenset[int]] = {}
 
     def _forms(self, term: str) -> frozenset[str]:
         found = self._form_cache.get(term)
@@ -176,15 +177,21 @@ class FeatureMaker:
         numbers = [n for n in question.numbers if not self._corpus.forms(hinge_stem(n))]
         return numbers + [name for name in question.names if not self._slides_with(name)]
 
-    def _slides_with(self, word: str) -> set[int]:
+    def _slides_with(self, word: str) -> frozenset[int]:
         """The slides holding ``word`` in some form; for a name that splits into several
-        terms ("CM-6", "SP 800-53"), the slides holding each of them."""
+        terms ("CM-6", "SP 800-53"), the slides holding each of them. Asked once per
+        candidate, so kept for the next."""
+        cached = self._slide_cache.get(word)
+        if cached is not None:
+            return cached
         found = {i for form in self._corpus.forms(hinge_stem(word)) for i in self._term_slides[form]}
         parts = terms(word, keep_stopwords=True)
-        if found or len(parts) < 2:
-            return found
-        holding = [{i for form in self._forms(part) for i in self._term_slides.get(form, ())} for part in parts]
-        return set.intersection(*holding)
+        if not found and len(parts) > 1:
+            holding = [{i for form in self._forms(part) for i in self._term_slides.get(form, ())} for part in parts]
+            found = set.intersection(*holding)
+        if len(self._slide_cache) < 65536:
+            self._slide_cache[word] = frozenset(found)
+        return frozenset(found)
 
     def missing(self, question: Question, unit_pos: int) -> list[str]:
         """The numbers and names the question hinges on that the unit (or its slide, for names) lacks."""
