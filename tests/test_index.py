@@ -7,7 +7,16 @@ import pytest
 
 from egov_qa.assistant import Assistant, build_index
 from egov_qa.errors import CorpusError, IndexInvalidError, IndexWriteError
-from egov_qa.index import MANIFEST, TEXT_VECTORS, UNIT_VECTORS, UNITS_FILE, IndexBuilder, load_index, save_index
+from egov_qa.index import (
+    MANIFEST,
+    TEXT_VECTORS,
+    UNIT_VECTORS,
+    UNITS_FILE,
+    IndexBuilder,
+    corpus_vocabulary,
+    load_index,
+    save_index,
+)
 
 
 @pytest.fixture
@@ -39,6 +48,19 @@ class TestIndexRoundTrip:
         assert TEXT_VECTORS in loaded.manifest["files"]
         expected = fake_embedder.embed([u.text for u in loaded.units])
         assert np.allclose(np.asarray(loaded.text_vectors), expected, atol=1e-6)
+
+    def test_each_word_of_the_corpus_has_its_vector(self, built, fake_embedder):
+        builder, corpus, index_dir = built
+        loaded = load_index(index_dir, builder.fingerprint(corpus))
+        assert loaded.vocabulary == corpus_vocabulary(loaded.slides)
+        assert loaded.manifest["counts"]["words"] == len(loaded.vocabulary) > 0
+        assert np.allclose(np.asarray(loaded.vocabulary_vectors), fake_embedder.embed(loaded.vocabulary), atol=1e-6)
+
+    def test_the_vocabulary_holds_each_word_once_in_the_form_used_most(self):
+        from egov_qa.documents import Slide
+
+        slides = [Slide("d.md", 1, "Meetings", "Meetings and meeting notes: the meetings of 2024", ())]
+        assert corpus_vocabulary(slides) == ["meetings", "notes"]
 
     def test_manifest_records_how_it_was_built(self, built):
         _, _, index_dir = built

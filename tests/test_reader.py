@@ -205,13 +205,14 @@ class TestFeatureMaker:
         (corpus / "deck.md").write_text(FEATURE_DECK, encoding="utf-8")
         index = build_index(IndexBuilder(fake_embedder), corpus, tmp_path / "index")
         retriever = HybridRetriever(index, fake_embedder)
-        maker = FeatureMaker(index)
+        maker = FeatureMaker(index, fake_embedder)
 
         def features(question: str) -> dict[str, dict[str, float]]:
             asked = analyze(question)
             found = maker.candidates(asked, retriever.retrieve(question))
             return {index.units[c.unit_pos].text: dict(zip(FEATURES, c.features, strict=True)) for c in found}
 
+        features.index = index  # type: ignore[attr-defined]
         return features
 
     def test_a_question_line_a_lead_in_and_the_line_after_an_echo(self, made):
@@ -258,6 +259,17 @@ class TestFeatureMaker:
         assert features["topic_unknown"] >= 1.0
         assert features["slide_missing"] == 1.0  # "budget" is nowhere: the most specific word missing
 
+    def test_how_near_in_meaning_the_corpus_comes_to_the_words_it_never_uses(self, made, fake_embedder):
+        known = next(iter(made("When is the next meeting?").values()))
+        assert known["unseen_word_fit"] == known["unseen_word_fit_mean"] == 1.0
+        vocabulary = made.index.vocabulary
+        assert "meeting" in vocabulary and "nurses" not in vocabulary
+        corpus = fake_embedder.embed(vocabulary)
+        nearest = {w: float((fake_embedder.embed([w]) @ corpus.T).max()) for w in ("nurses", "hospitals")}
+        features = next(iter(made("How many nurses are in the hospitals of the meeting?").values()))
+        assert features["unseen_word_fit"] == pytest.approx(min(nearest.values()), abs=1e-5)
+        assert features["unseen_word_fit_mean"] == pytest.approx(sum(nearest.values()) / 2, abs=1e-5)
+
 
 def test_a_name_split_in_terms_is_found_on_the_slide_that_holds_each(tmp_path, fake_embedder):
     from egov_qa.assistant import build_index
@@ -268,7 +280,7 @@ def test_a_name_split_in_terms_is_found_on_the_slide_that_holds_each(tmp_path, f
     corpus.mkdir()
     deck = "# Controls\n\n- CM-6 has 4 parameters\n\n---\n\n# Other\n\n- AC has 2 parts\n"
     (corpus / "deck.md").write_text(deck, encoding="utf-8")
-    maker = FeatureMaker(build_index(IndexBuilder(fake_embedder), corpus, tmp_path / "index"))
+    maker = FeatureMaker(build_index(IndexBuilder(fake_embedder), corpus, tmp_path / "index"), fake_embedder)
     assert maker.unknown(analyze("How many parameters does CM-6 have?")) == []
     assert maker.unknown(analyze("How many parameters does QQ-7 have?")) == ["7", "QQ-7"]
     # "AC" and "6" are both in the deck, but on no one slide together.

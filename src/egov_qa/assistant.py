@@ -13,6 +13,7 @@ from egov_qa import embedder as embedding
 from egov_qa.documents import Answer
 from egov_qa.errors import IndexInvalidError, QuestionError
 from egov_qa.extractor import AnswerExtractor
+from egov_qa.features import FeatureMaker
 from egov_qa.index import Index, IndexBuilder, index_lock, load_index, save_index
 from egov_qa.loader import DeckLoader
 from egov_qa.reader import Reader, ReaderModel, load_reader_model
@@ -124,7 +125,7 @@ class Assistant:
         self.retriever = HybridRetriever(self.index, self.embedder)
         if not isinstance(reader, ReaderModel):
             reader = load_reader_model(Path(reader) if reader else default_reader_path(), self.embedder.name)
-        self.extractor = AnswerExtractor(self.index, Reader(reader), threshold)
+        self.extractor = AnswerExtractor(self.index, Reader(reader), FeatureMaker(self.index, self.embedder), threshold)
         self.question_reader = question_reader or QuestionReader(corpus_words(s.text for s in self.index.slides))
 
     @property
@@ -154,7 +155,9 @@ class Assistant:
         other.corpus_dir = Path(corpus_dir) if corpus_dir else self.corpus_dir
         other.index_dir = Path(index_dir) if index_dir else self.index_dir
         other.retriever = HybridRetriever(index, self.embedder, self.retriever.rrf_k, self.retriever.pool)
-        other.extractor = AnswerExtractor(index, self.extractor.reader, self.extractor.threshold)
+        other.extractor = AnswerExtractor(
+            index, self.extractor.reader, FeatureMaker(index, self.embedder), self.extractor.threshold
+        )
         # A new deck's words are words of the corpus now: never "corrected" to old ones.
         reader = self.question_reader
         other.question_reader = QuestionReader(

@@ -304,7 +304,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         log.warning("reading %s: asking its questions of its decks", suite.name)
         index = open_index(builder, suite.corpus, _suite_index(index_root, suite), lambda m: log.warning("%s", m))
         items = evaluate.load_eval_set(suite.eval_set)
-        asked += ask_all(suite.name, items, HybridRetriever(index, shared), FeatureMaker(index))
+        asked += ask_all(suite.name, items, HybridRetriever(index, shared), FeatureMaker(index, shared))
     model = train(suites, asked, shared.name, evals_dir.parent, args.folds, lambda m: log.warning("%s", m))
     saved = model.save(args.out or default_reader_path())
     paths = report.write_reader_report(model.meta, args.report or evals_dir / "reports")

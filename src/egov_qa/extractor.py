@@ -36,16 +36,16 @@ class AnswerExtractor:
     Args:
         index: the index the retrieval came from.
         reader: ranks the candidates and gives the confidence.
+        features: computes candidates' features over ``index``.
         threshold: the least confidence to answer with, in [0, 1] (default: the reader model's).
-        features: computes candidates' features (default: over ``index``).
     """
 
     def __init__(
         self,
         index: Index,
         reader: Reader,
+        features: FeatureMaker,
         threshold: float | None = None,
-        features: FeatureMaker | None = None,
     ) -> None:
         threshold = reader.model.threshold if threshold is None else threshold
         if not 0.0 <= threshold <= 1.0:
@@ -53,7 +53,7 @@ class AnswerExtractor:
         self.index = index
         self.reader = reader
         self.threshold = threshold
-        self.features = features or FeatureMaker(index)
+        self.features = features
 
     def extract(self, retrieval: Retrieval, top_k: int = 3, threshold: float | None = None) -> Answer:
         """Answer ``retrieval.question`` from the retrieved units, or abstain.

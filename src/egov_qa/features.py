@@ -19,11 +19,12 @@ from operator import itemgetter
 
 import numpy as np
 
+from egov_qa.embedder import Embedder
 from egov_qa.index import Index, unit_context
 from egov_qa.question import Question, hinge_stem
 from egov_qa.retriever import Retrieval
 from egov_qa.spans import holds_detail, named_cell, typed_spans
-from egov_qa.text import Vocabulary, terms
+from egov_qa.text import Vocabulary, terms, word_forms
 
 # A name found on more than this share of slides is not specific to any of them
 # (the country a deck is about): its absence from a slide says nothing.
@@ -64,6 +65,8 @@ FEATURES: tuple[str, ...] = (
     "number_unknown",
     "name_unknown",
     "topic_unknown",
+    "unseen_word_fit",
+    "unseen_word_fit_mean",
     "number_missing",
     "name_missing",
     "slide_missing",
@@ -94,17 +97,22 @@ class FeatureMaker:
 
     Args:
         index: the loaded index.
+        embedder: embeds the question's words that the corpus never uses, to find
+            how near in meaning the corpus's words come (the index's own model).
         slides_considered: how many top slides contribute all their units as candidates.
         units_considered: how many top fused units are candidates.
     """
 
-    def __init__(self, index: Index, slides_considered: int = 4, units_considered: int = 20) -> None:
+    def __init__(
+        self, index: Index, embedder: Embedder, slides_considered: int = 4, units_considered: int = 20
+    ) -> None:
         if slides_considered < 1 or units_considered < 1:
             raise ValueError(
                 "slides_considered and units_considered must be at least 1, "
                 f"not {slides_considered!r} and {units_considered!r}"
             )
         self.index = index
+        self.embedder = embedder
         self.slides_considered = slides_considered
         self.units_considered = units_considered
         units = index.units
@@ -172,6 +180,23 @@ class FeatureMaker:
         ]
         return max(lacking, default=0.0) / self._idf_unknown
 
+    def _unseen_word_fit(self, question: Question) -> dict[str, float]:
+        """How near in meaning the corpus's words come to the question's words that it never
+        uses: each such word's best cosine with a corpus word, the least and the mean (1 when
+        there is none). A paraphrase finds a near word ("problems" finds "issues"); a subject
+        the deck is not about does not ("calories")."""
+        forms = word_forms([question.text])
+        unseen = [
+            forms[t] for t in question.topics if t in forms and t not in self._corpus and not self._corpus.forms(t)
+        ]
+        if not unseen:
+            return {"unseen_word_fit": 1.0, "unseen_word_fit_mean": 1.0}
+        vocabulary = np.asarray(self.index.vocabulary_vectors)
+        if not len(vocabulary):
+            return {"unseen_word_fit": 0.0, "unseen_word_fit_mean": 0.0}
+        nearest = (self.embedder.embed(list(dict.fromkeys(unseen))) @ vocabulary.T).max(axis=1)
+        return {"unseen_word_fit": float(nearest.min()), "unseen_word_fit_mean": float(nearest.mean())}
+
     def unknown(self, question: Question) -> list[str]:
         """The numbers and names of the question that no slide of the corpus holds."""
         numbers = [n for n in question.numbers if not self._corpus.forms(hinge_stem(n))]
@@ -235,6 +260,7 @@ class FeatureMaker:
             "number_unknown": float(sum(n in unknown for n in question.numbers)),
             "name_unknown": float(sum(n in unknown for n in question.names)),
             "topic_unknown": float(sum(not self._corpus.forms(t) and t not in self._corpus for t in question.topics)),
+            **self._unseen_word_fit(question),
             **{f"asks_{t}": float(question.answer_type == t) for t in ANSWER_TYPES},
         }
         n_slides = len(self.index.slides)

@@ -2,7 +2,8 @@
 
 An index folder holds the slides and units as JSON, two FAISS inner-product
 indexes (units in their slide's context, and whole slides) over normalized
-vectors, the vector of each unit's own text (NumPy), two BM25 indexes, and
+vectors, the vector of each unit's own text and of each word of the corpus
+(NumPy; the words in JSON), two BM25 indexes, and
 ``manifest.json``: how the index was built (model, dimension, library versions,
 the corpus files' hashes, chunking settings) and the hash of every file. Saving
 writes into a temporary folder and moves the files in with the manifest last, so
@@ -38,13 +39,13 @@ from egov_qa.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
 from egov_qa.errors import IndexInvalidError, IndexWriteError
 from egov_qa.loader import DeckLoader, LoadResult, source_name
 from egov_qa.splitter import UnitSplitter
-from egov_qa.text import terms
+from egov_qa.text import terms, word_forms
 
 log = logging.getLogger(__name__)
 
 # Bump whenever what is stored or embedded changes (files, passages, tokens):
 # older indexes are then rebuilt.
-INDEX_FORMAT = 9
+INDEX_FORMAT = 10
 MANIFEST = "manifest.json"
 SLIDES_FILE = "slides.json"
 UNITS_FILE = "units.json"
@@ -53,6 +54,10 @@ SLIDE_VECTORS = "slides.faiss"
 # Each unit's own text embedded without its context: how close a line alone is to a
 # question, where the passage vector (with the slide's title) is alike for every line.
 TEXT_VECTORS = "unit_texts.npy"
+# Each content word of the corpus (one form per stem) and its vector: how near in
+# meaning a question's word that the corpus never uses comes to one it does.
+VOCABULARY_FILE = "vocabulary.json"
+VOCABULARY_VECTORS = "vocabulary.npy"
 STAGING_PREFIX = ".build-"
 # A failed write with less than this left on the disk is taken for a full disk:
 # numpy reports one as "N requested and M written", without an errno.
@@ -150,6 +155,8 @@ class Index:
     unit_bm25: bm25s.BM25
     slide_bm25: bm25s.BM25
     text_vectors: np.ndarray  # units x dimension: each unit's own text, normalized
+    vocabulary: list[str]  # the corpus's content words, one form per stem (see ``corpus_vocabulary``)
+    vocabulary_vectors: np.ndarray  # words x dimension, normalized
     # A folder with the model's ONNX export, saved with the index (None: questions use the builder's embedder).
     query_model: Path | None = None
 
@@ -218,10 +225,14 @@ class IndexBuilder:
         # embeds batches faster on a CPU, so it embeds the corpus too.
         embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
         known = reusable_vectors(previous, self.embedder.name, query_model)
-        vectors = embed_texts(embedder, embedded_texts(slides, units), show_progress, known)
+        texts = embedded_texts(slides, units)
+        vectors = embed_texts(embedder, texts, show_progress, known)
+        words_at = 2 * len(units) + len(slides)  # the vocabulary comes last
+        vocabulary = texts[words_at:]
         unit_vecs = vectors[: len(units)]
         slide_vecs = vectors[len(units) : len(units) + len(slides)]
-        text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) :])
+        text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) : words_at])
+        word_vecs = np.ascontiguousarray(vectors[words_at:])
         dimension = int(vectors.shape[1])
         manifest = {
             **fingerprint,
@@ -235,7 +246,7 @@ class IndexBuilder:
                 "onnxruntime": package_version("onnxruntime"),
                 "numpy": np.__version__,
             },
-            "counts": {"slides": len(slides), "units": len(units)},
+            "counts": {"slides": len(slides), "units": len(units), "words": len(vocabulary)},
             "warnings": list(loaded.warnings),
             "query_model": export.to_dict() if export else None,
         }
@@ -248,6 +259,8 @@ class IndexBuilder:
             _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
             _bm25([s.text for s in slides]),
             text_vecs,
+            vocabulary,
+            word_vecs,
             query_model,
         )
         if query_model is not None:
@@ -312,16 +325,24 @@ def reusable_vectors(previous: Index | None, model: str, query_model: Path | Non
             previous.unit_vectors.reconstruct_n(0, previous.unit_vectors.ntotal),
             previous.slide_vectors.reconstruct_n(0, previous.slide_vectors.ntotal),
             previous.text_vectors,
+            previous.vocabulary_vectors,
         ]
     )
     return dict(zip(embedded_texts(previous.slides, previous.units), rows, strict=True))
 
 
 def embedded_texts(slides: list[Slide], units: list[Unit]) -> list[str]:
-    """What a build embeds, in this order: each unit's passage, each slide's text, each unit's own text."""
+    """What a build embeds, in this order: each unit's passage, each slide's text, each unit's own
+    text, and each word of the corpus's vocabulary."""
     by_key = {(s.source, s.number): s for s in slides}
     passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
-    return passages + [s.text for s in slides] + [u.text for u in units]
+    return passages + [s.text for s in slides] + [u.text for u in units] + corpus_vocabulary(slides)
+
+
+def corpus_vocabulary(slides: list[Slide]) -> list[str]:
+    """The content words of ``slides``, one form per stem (the form used most), in stem order."""
+    forms = word_forms(s.text for s in slides)
+    return [forms[key] for key in sorted(forms)]
 
 
 def embed_texts(
@@ -411,6 +432,7 @@ def foreign_files(index_dir: Path) -> list[str]:
     if not index_dir.is_dir():
         return []
     own = {MANIFEST, SLIDES_FILE, UNITS_FILE, UNIT_VECTORS, SLIDE_VECTORS, TEXT_VECTORS, ONNX_MODEL, ONNX_TOKENIZER}
+    own |= {VOCABULARY_FILE, VOCABULARY_VECTORS}
     own |= {name for prefix in ("bm25_units", "bm25_slides") for name in _bm25_names(prefix).values()}
     own.add("README.md")  # the project's own index/ says what the folder is for
     return sorted(p.name for p in index_dir.iterdir() if p.is_file() and p.name not in own and p.name[0] != ".")
@@ -498,6 +520,10 @@ def _stage(index: Index, staging: Path, index_dir: Path) -> tuple[list[str], dic
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(index.text_vectors, dtype=np.float32), allow_pickle=False)
     (staging / TEXT_VECTORS).write_bytes(buffer.getvalue())
+    _write_json(staging / VOCABULARY_FILE, index.vocabulary)
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(index.vocabulary_vectors, dtype=np.float32), allow_pickle=False)
+    (staging / VOCABULARY_VECTORS).write_bytes(buffer.getvalue())
     index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
     index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
     if index.query_model is not None and index.query_model.resolve() != Path(index_dir).resolve():
@@ -572,7 +598,7 @@ def _manifest_problem(manifest: object) -> str | None:
         return "'dimension' is missing or not a whole number"
     if not isinstance(manifest["corpus"].get("files"), dict):
         return "'corpus.files' is missing or not a JSON object"
-    for key in ("slides", "units"):
+    for key in ("slides", "units", "words"):
         if not _is_int(manifest["counts"].get(key)):
             return f"'counts.{key}' is missing or not a whole number"
     for name, info in manifest["files"].items():
@@ -623,6 +649,8 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         slide_vectors = faiss.read_index(str(index_dir / SLIDE_VECTORS))
         # Mapped, not read: a question reads the rows of its candidates only.
         text_vectors = np.load(index_dir / TEXT_VECTORS, mmap_mode="r", allow_pickle=False)
+        vocabulary = json.loads((index_dir / VOCABULARY_FILE).read_text("utf-8"))
+        vocabulary_vectors = np.load(index_dir / VOCABULARY_VECTORS, mmap_mode="r", allow_pickle=False)
         unit_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_units"))
         slide_bm25 = bm25s.BM25.load(str(index_dir), show_progress=False, **_bm25_names("bm25_slides"))
     except Exception as exc:
@@ -634,6 +662,14 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         problems.append(f"{len(units)} units, {unit_vectors.ntotal} unit vectors, manifest {counts['units']}")
     if text_vectors.shape != (len(units), dimension) or text_vectors.dtype != np.float32:
         problems.append(f"{text_vectors.shape} {text_vectors.dtype} unit text vectors, for {len(units)} units")
+    if (
+        not isinstance(vocabulary, list)
+        or not all(isinstance(w, str) for w in vocabulary)
+        or len(vocabulary) != counts["words"]
+        or vocabulary_vectors.shape != (len(vocabulary), dimension)
+        or vocabulary_vectors.dtype != np.float32
+    ):
+        problems.append(f"{vocabulary_vectors.shape} word vectors, for {counts['words']} words")
     if unit_vectors.d != dimension or slide_vectors.d != dimension:
         problems.append(f"vector dimension {unit_vectors.d}, manifest {dimension}")
     if unit_bm25.scores["num_docs"] != len(units) or slide_bm25.scores["num_docs"] != len(slides):
@@ -641,6 +677,17 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
     if problems:
         raise IndexInvalidError(f"the index in {index_dir} is damaged: counts do not match ({'; '.join(problems)})")
     try:
-        return Index(manifest, slides, units, unit_vectors, slide_vectors, unit_bm25, slide_bm25, text_vectors)
+        return Index(
+            manifest,
+            slides,
+            units,
+            unit_vectors,
+            slide_vectors,
+            unit_bm25,
+            slide_bm25,
+            text_vectors,
+            vocabulary,
+            vocabulary_vectors,
+        )
     except KeyError as exc:
         raise IndexInvalidError(f"the index in {index_dir} is damaged: a unit names a missing slide {exc}") from exc

@@ -53,6 +53,8 @@ QUESTION_FEATURES = (
     "number_unknown",
     "name_unknown",
     "topic_unknown",
+    "unseen_word_fit",
+    "unseen_word_fit_mean",
     "type_anywhere",
     "asks_detail",
     "detail_nowhere",

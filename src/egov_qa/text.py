@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -65,6 +66,18 @@ def terms(text: str, keep_stopwords: bool = False) -> list[str]:
     # that it is not mistaken for its parts ("people").
     found += [stem(c.lower()) for c in _COMPOUND.findall(text)]
     return found
+
+
+def word_forms(texts: Iterable[str]) -> dict[str, str]:
+    """Each content word's stem in ``texts`` (no numbers), with the form of it used most
+    (the first seen of equals): what a word is written as where a model reads it."""
+    counts: Counter[str] = Counter(
+        w for text in texts for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w[0].isdigit()
+    )
+    forms: dict[str, str] = {}
+    for word, _ in counts.most_common():
+        forms.setdefault(stem(word), word)
+    return forms
 
 
 def related(a: str, b: str) -> bool:
