@@ -110,6 +110,14 @@ class TestInvalidIndex:
         with pytest.raises(IndexInvalidError, match="counts do not match"):
             load_index(index_dir)
 
+    def test_a_word_count_that_does_not_match(self, built):
+        _, _, index_dir = built
+        manifest = json.loads((index_dir / MANIFEST).read_text())
+        manifest["counts"]["words"] += 1
+        (index_dir / MANIFEST).write_text(json.dumps(manifest))
+        with pytest.raises(IndexInvalidError, match=r"counts do not match.*word vectors"):
+            load_index(index_dir)
+
     def test_garbage_manifest(self, built):
         _, _, index_dir = built
         (index_dir / MANIFEST).write_text("{not json")
