@@ -517,13 +517,9 @@ def _stage(index: Index, staging: Path, index_dir: Path) -> tuple[list[str], dic
     # Through Python's own file writes, so that a full disk is an OSError that says so.
     (staging / UNIT_VECTORS).write_bytes(faiss.serialize_index(index.unit_vectors).tobytes())
     (staging / SLIDE_VECTORS).write_bytes(faiss.serialize_index(index.slide_vectors).tobytes())
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(index.text_vectors, dtype=np.float32), allow_pickle=False)
-    (staging / TEXT_VECTORS).write_bytes(buffer.getvalue())
+    _write_npy(staging / TEXT_VECTORS, index.text_vectors)
     _write_json(staging / VOCABULARY_FILE, index.vocabulary)
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(index.vocabulary_vectors, dtype=np.float32), allow_pickle=False)
-    (staging / VOCABULARY_VECTORS).write_bytes(buffer.getvalue())
+    _write_npy(staging / VOCABULARY_VECTORS, index.vocabulary_vectors)
     index.unit_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_units"))
     index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
     if index.query_model is not None and index.query_model.resolve() != Path(index_dir).resolve():
@@ -543,6 +539,12 @@ def _free_bytes(path: Path) -> int:
         return shutil.disk_usage(path).free
     except OSError:
         return FULL_DISK_BYTES
+
+
+def _write_npy(path: Path, vectors: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+    path.write_bytes(buffer.getvalue())
 
 
 def _write_json(path: Path, data) -> None:
