@@ -180,15 +180,13 @@ class FeatureMaker:
         ]
         return max(lacking, default=0.0) / self._idf_unknown
 
-    def _unseen_word_fit(self, question: Question) -> dict[str, float]:
+    def _unseen_word_fit(self, question: Question, unseen_topics: list[str]) -> dict[str, float]:
         """How near in meaning the corpus's words come to the question's words that it never
-        uses: each such word's best cosine with a corpus word, the least and the mean (1 when
-        there is none). A paraphrase finds a near word ("problems" finds "issues"); a subject
-        the deck is not about does not ("calories")."""
+        uses (``unseen_topics``): each such word's best cosine with a corpus word, the least and
+        the mean (1 when there is none). A paraphrase finds a near word ("problems" finds
+        "issues"); a subject the deck is not about does not ("calories")."""
         forms = word_forms([question.text])
-        unseen = [
-            forms[t] for t in question.topics if t in forms and t not in self._corpus and not self._corpus.forms(t)
-        ]
+        unseen = [forms[t] for t in unseen_topics if t in forms]
         if not unseen:
             return {"unseen_word_fit": 1.0, "unseen_word_fit_mean": 1.0}
         vocabulary = np.asarray(self.index.vocabulary_vectors)
@@ -248,6 +246,8 @@ class FeatureMaker:
         text_dense = dict(zip(chosen, map(float, self.index.text_vectors[chosen] @ retrieval.dense.query), strict=True))
         best_dense = max(dense.values())
         unknown = self.unknown(question)
+        # A stem is among its own forms when the corpus has it.
+        unseen_topics = [t for t in question.topics if not self._corpus.forms(t)]
         topic_total = sum(self._idf.get(t, self._idf_unknown) for t in question.topics)
         unknown_share = (
             sum(self._idf_unknown for t in question.topics if t not in self._corpus) / topic_total
@@ -259,8 +259,8 @@ class FeatureMaker:
             "hinge_unknown": float(len(unknown)),
             "number_unknown": float(sum(n in unknown for n in question.numbers)),
             "name_unknown": float(sum(n in unknown for n in question.names)),
-            "topic_unknown": float(sum(not self._corpus.forms(t) and t not in self._corpus for t in question.topics)),
-            **self._unseen_word_fit(question),
+            "topic_unknown": float(len(unseen_topics)),
+            **self._unseen_word_fit(question, unseen_topics),
             **{f"asks_{t}": float(question.answer_type == t) for t in ANSWER_TYPES},
         }
         n_slides = len(self.index.slides)
