@@ -84,6 +84,12 @@ class TestExportCache:
         assert export_cache.export_model(embedder, tmp_path / "b") is not None
         assert embedder.exports == 2
 
+    def test_a_tuned_model_reads_its_base_models_folder_and_has_its_own_export(self, model_folder):
+        base = export_cache.model_key(str(model_folder))
+        tuned = export_cache.model_key("m+bitfit-0123", str(model_folder))
+        other = export_cache.model_key("m+bitfit-4567", str(model_folder))
+        assert None not in (base, tuned, other) and len({base, tuned, other}) == 3
+
     def test_a_model_without_a_local_folder_has_no_key(self):
         assert export_cache.model_key("no-such-model-anywhere") is None
 

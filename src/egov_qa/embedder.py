@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from egov_qa.errors import ModelLoadError
+from egov_qa.tuning import PROJECT_TUNING, Tuning, project_tuning
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,29 @@ class SentenceTransformerEmbedder:
         name: a model name or folder (default: ``$EGOV_QA_MODEL`` or all-MiniLM-L6-v2).
         batch_size: texts per forward pass when indexing.
         device: torch device; CPU unless told.
+        tuning: bias terms tuned on the eval sets (:mod:`egov_qa.tuning`), applied on load;
+            by default the project's ``evals/encoder.json`` when it was tuned from this
+            model, None for the model as published.
 
     Raises:
         ModelLoadError: on first use, when the model cannot be loaded.
     """
 
-    def __init__(self, name: str | None = None, batch_size: int = 32, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        batch_size: int = 32,
+        device: str = "cpu",
+        tuning: Tuning | object | None = PROJECT_TUNING,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
-        self.name = model_name(name)
+        self.base = model_name(name)
+        self.tuning = project_tuning(self.base) if tuning is PROJECT_TUNING else tuning
+        if self.tuning is not None and not isinstance(self.tuning, Tuning):
+            raise TypeError(f"tuning must be a Tuning or None, not {type(self.tuning).__name__}")
+        # A tuned model has a name of its own: what indexes and readers record.
+        self.name = self.tuning.model_name if self.tuning else self.base
         self.batch_size = batch_size
         self.device = device
         self._model = None
@@ -102,7 +117,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is not None:
                 return self._model
-            path = resolve_model(self.name)
+            path = resolve_model(self.base)
             # No network here: never let a load wander off to the hub.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -129,6 +144,8 @@ class SentenceTransformerEmbedder:
                     )
                 )
                 raise ModelLoadError(f"cannot load embedding model {self.name!r}{hint}: {exc}") from exc
+            if self.tuning is not None:
+                self.tuning.apply(self._model)
             return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -379,6 +396,7 @@ def token_batches(lengths: list[int], most: int, budget: int | None = None) -> l
 _FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
-def load_embedder(name: str | None = None) -> Embedder:
-    """The embedder for a model name or folder (loaded lazily, on first use)."""
-    return SentenceTransformerEmbedder(name)
+def load_embedder(name: str | None = None, tuning: Tuning | object | None = PROJECT_TUNING) -> Embedder:
+    """The embedder for a model name or folder (loaded lazily, on first use), tuned as
+    :class:`SentenceTransformerEmbedder` says."""
+    return SentenceTransformerEmbedder(name, tuning=tuning)

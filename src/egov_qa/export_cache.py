@@ -39,14 +39,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "egov-qa"
 
 
-def model_key(name: str) -> str | None:
+def model_key(name: str, base: str | None = None) -> str | None:
     """What an export of model ``name`` depends on, hashed; None for a model with no local folder.
 
-    The model's files count by path, size and modification time (hashing the
-    weights would cost more than a cache hit saves); the exporters by version.
+    ``base`` is the published model a tuned one was made from (its files are read);
+    a tuned model's name holds a digest of its tuning. The model's files count by
+    path, size and modification time (hashing the weights would cost more than a
+    cache hit saves); the exporters by version.
     """
     try:
-        folder = Path(resolve_model(name))
+        folder = Path(resolve_model(base or name))
     except ModelLoadError:
         return None
     if not folder.is_dir():
@@ -68,7 +70,7 @@ def export_model(embedder, folder: Path) -> OnnxExport | None:
         nothing is cached, and the caller embeds with the model itself).
     """
     folder = Path(folder)
-    key = model_key(embedder.name)
+    key = model_key(embedder.name, getattr(embedder, "base", None))
     cached = cache_dir() / key if key else None
     if cached is not None:
         export = _read(cached)
