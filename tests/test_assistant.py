@@ -52,7 +52,7 @@ class TestAssistant:
         assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder)
         known = assistant.ask("What was the budget in 2010?", threshold=0.0)
         answer = assistant.ask("What was the budget of Japan in 2010?", threshold=0.6)
-        assert known.confidence > 0.9 and answer.confidence < known.confidence / 2
+        assert known.confidence > 0.8 and answer.confidence < known.confidence / 2
         assert not assistant.ask("What was the budget in 2010?", threshold=0.6).abstained
         assert answer.abstained and answer.answer is None
         assert "Japan" in answer.reason
@@ -113,13 +113,16 @@ class TestQuestionValidation:
         assert validate_question("  what   is\nit ") == "what is it"
 
 
-def test_a_section_divider_is_not_an_answer(tmp_path, fake_embedder):
+@pytest.mark.model
+def test_a_section_divider_is_not_an_answer(tmp_path):
+    """With the real model: a divider repeats the question's words, and the fake embedder's
+    scores of word overlap alone say nothing of what the reader learned about dividers."""
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "d.md").write_text(
         "# Overview of Online Services\n\n---\n\n# Services\n\n- Online services cut visits by half\n"
     )
-    assistant = Assistant(corpus, tmp_path / "i", embedder=fake_embedder, threshold=0.0)
+    assistant = Assistant(corpus, tmp_path / "i", threshold=0.0)
     answer = assistant.ask("What did online services do?")
     assert answer.answer == "Online services cut visits by half"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, FakeEmbedder
 
-from egov_qa import cli, embedder
+from egov_qa import cli, crossfit, embedder
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
 from egov_qa.evaluate import find_suites
@@ -17,6 +17,7 @@ from egov_qa.features import FEATURES, Candidate
 from egov_qa.question import analyze
 from egov_qa.reader import CONFIDENCE_FEATURES, Linear, Reader, ReaderModel, load_reader_model
 from egov_qa.train import eval_set_hashes
+from egov_qa.tuning import Tuning
 
 
 def linear(weights: dict[str, float], names: tuple[str, ...], intercept: float = 0.0) -> Linear:
@@ -101,12 +102,17 @@ class TestReaderModelFile:
         assert "trained with embedding model m1, not m2" in caplog.text
 
 
-def test_the_committed_reader_was_trained_on_the_committed_eval_sets():
-    """A changed eval set makes the shipped reader stale: retrain with `make train`."""
+def test_the_committed_reader_and_encoder_were_trained_on_the_committed_eval_sets():
+    """A changed eval set makes the shipped reader and encoder stale: retrain with `make train`."""
     shipped = load_reader_model(ROOT / "evals" / "reader.json")
+    tuning = Tuning.load(ROOT / "evals" / "encoder.json")
     suites = find_suites(ROOT / "evals", ROOT / "corpus")
-    assert shipped.meta["eval_sets"] == eval_set_hashes(suites, ROOT), "evals/reader.json is stale: run make train"
-    assert shipped.meta["embedding_model"] == embedder.DEFAULT_MODEL
+    hashes = eval_set_hashes(suites, ROOT)
+    assert shipped.meta["eval_sets"] == hashes, "evals/reader.json is stale: run make train"
+    assert tuning.meta["eval_sets"] == hashes, "evals/encoder.json is stale: run make train"
+    assert tuning.base_model == embedder.DEFAULT_MODEL
+    # The reader was trained with the encoder it ships with, and the app loads that encoder.
+    assert shipped.meta["embedding_model"] == tuning.model_name == embedder.load_embedder().name
 
 
 DECKS = {
@@ -147,8 +153,20 @@ def write_evals(root):
         (root / "sets" / f"{name}.jsonl").write_text("\n".join(lines))
 
 
+def fake_tune(base_model, path, found, settings=None):
+    """A tuning whose one bias records how many examples it was given."""
+    return Tuning(base_model, {"bias": np.full(2, len(found), dtype=np.float32)}, {"examples": len(found)})
+
+
 def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    given = []
+
+    def load_embedder(name=None, tuning=None):
+        given.append(tuning)
+        return FakeEmbedder()
+
+    monkeypatch.setattr(embedder, "load_embedder", load_embedder)
+    monkeypatch.setattr(crossfit, "tune", fake_tune)
     evals = tmp_path / "evals"
     write_evals(evals)
     out = tmp_path / "reader.json"
@@ -157,14 +175,38 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
     printed = capsys.readouterr().out
     assert "alpha (left out)" in printed and "real decks, pooled (each left out)" in printed
 
-    trained = load_reader_model(out, FakeEmbedder.name)
-    assert trained.meta["embedding_model"] == FakeEmbedder.name
+    # Each deck was asked through an encoder tuned on the other deck's four answerable questions
+    # (one line answers each, against three others); the encoder saved was tuned on all eight.
+    assert [t.meta["examples"] for t in given if t is not None] == [12, 12]
+    tuning = Tuning.load(tmp_path / "encoder.json")
+    assert tuning.meta["examples"] == 24 and tuning.meta["folds"] == {"alpha": 0, "beta": 1}
+    assert set(tuning.meta["eval_sets"]) == {"evals/sets/alpha.jsonl", "evals/sets/beta.jsonl"}
+    trained = load_reader_model(out, tuning.model_name)
+    assert trained.meta["embedding_model"] == tuning.model_name
+    assert trained.meta["encoder"]["model"] == tuning.model_name
     assert set(trained.meta["eval_sets"]) == {"evals/sets/alpha.jsonl", "evals/sets/beta.jsonl"}
     assert set(trained.meta["leave_one_deck_out"]["sets"]) == {"alpha", "beta"}
     assert trained.meta["trained_on"]["questions"] == 12
     assert 0.0 <= trained.threshold <= 1.0
     assert np.isfinite(trained.ranker.coef).all()
     assert (tmp_path / "reports" / "reader.md").is_file() and (tmp_path / "reports" / "reader.png").is_file()
+    described = (tmp_path / "reports" / "reader.md").read_text()
+    assert f"encoder: `{tuning.model_name}`" in described and "without its fold (alpha; beta)" in described
+
+
+def test_train_command_says_so_when_no_line_answers_any_question(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None, tuning=None: FakeEmbedder())
+    evals = tmp_path / "evals"
+    write_evals(evals)
+    for name in DECKS:
+        path = evals / "sets" / f"{name}.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        path.write_text("\n".join(json.dumps({**r, "answers": ["zeppelin"] if r["answerable"] else []}) for r in rows))
+    out = tmp_path / "reader.json"
+    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out)]
+    assert cli.main(argv) == 1
+    assert "nothing to tune on" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "encoder.json").exists()
 
 
 FEATURE_DECK = """\

@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--out", type=Path, metavar="FILE", default=None, help="where to save the reader (default: evals/reader.json)"
     )
+    fit.add_argument(
+        "--encoder",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="where to save the encoder tuning (default: beside --out, else evals/encoder.json)",
+    )
     fit.add_argument("--report", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
     fit.add_argument("--folds", type=int, default=5, help="folds for cross-validation within one set (default 5)")
     fit.set_defaults(func=cmd_train)
@@ -287,29 +294,34 @@ def _suite_index(index_root: Path, suite) -> Path:
 def cmd_train(args: argparse.Namespace) -> int:
     from egov_qa import embedder, evaluate, report
     from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_index_dir, default_reader_path, open_index
-    from egov_qa.features import FeatureMaker
-    from egov_qa.index import IndexBuilder
-    from egov_qa.retriever import HybridRetriever
-    from egov_qa.train import ask_all, train
+    from egov_qa.crossfit import ask_through_tuned
+    from egov_qa.train import eval_set_hashes, train
+    from egov_qa.tuning import TUNING_FILE, default_tuning_path
 
     if args.folds < 2:
         raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
     evals_dir = args.evals or PROJECT_ROOT / "evals"
     suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
     index_root = getattr(args, "index", None) or default_index_dir()
-    shared = embedder.load_embedder(getattr(args, "model", None))
-    builder = IndexBuilder(shared)
-    asked = []
-    for suite in suites:
-        log.warning("reading %s: asking its questions of its decks", suite.name)
-        index = open_index(builder, suite.corpus, _suite_index(index_root, suite), lambda m: log.warning("%s", m))
-        items = evaluate.load_eval_set(suite.eval_set)
-        asked += ask_all(suite.name, items, HybridRetriever(index, shared), FeatureMaker(index, shared))
-    model = train(suites, asked, shared.name, evals_dir.parent, args.folds, lambda m: log.warning("%s", m))
+    name = getattr(args, "model", None)
+
+    def say(message: str) -> None:
+        log.warning("%s", message)
+
+    def encoder(tuning):
+        return embedder.load_embedder(name, tuning=tuning)
+
+    tuned = ask_through_tuned(suites, index_root, encoder, lambda b, corpus, at: open_index(b, corpus, at, say), say)
+    tuning = tuned.tuning
+    tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals_dir.parent), "folds": tuned.folds})
+    encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
+    model = train(suites, tuned.asked, tuning.model_name, evals_dir.parent, args.folds, say)
+    model.meta["encoder"] = {"model": tuning.model_name, "file": encoder_path.name, "folds": tuned.folds}
+    saved_encoder = tuning.save(encoder_path)
     saved = model.save(args.out or default_reader_path())
     paths = report.write_reader_report(model.meta, args.report or evals_dir / "reports")
     print(report.render_reader(model.meta, model.threshold))
-    print(f"\nreader: {saved}; report: {paths['md']}")
+    print(f"\nreader: {saved}; encoder: {saved_encoder}; report: {paths['md']}")
     return 0
 
 

@@ -494,6 +494,20 @@ def held_out_markdown(meta: dict) -> str:
     return "\n".join(_reader_table(_reader_rows(meta), "scored on"))
 
 
+def _encoder_lines(encoder: dict | None) -> list[str]:
+    """How the features were made: each set asked through an encoder tuned without its fold."""
+    if not encoder:
+        return []
+    folds: dict[int, list[str]] = {}
+    for name, fold in (encoder.get("folds") or {}).items():
+        folds.setdefault(fold, []).append(name)
+    dealt = "; ".join(", ".join(names) for _, names in sorted(folds.items()))
+    return [
+        f"- encoder: `{encoder['model']}` (`{encoder['file']}`), tuned on every set; the features a deck is "
+        f"scored on come from an encoder tuned without its fold ({dealt})"
+    ]
+
+
 def render_reader_markdown(meta: dict) -> str:
     lines = [
         "# egov-qa reader",
@@ -502,6 +516,7 @@ def render_reader_markdown(meta: dict) -> str:
         f"- model: {meta['model']}",
         f"- threshold objective: {meta['objective']}",
         f"- trained on {meta['trained_on']['questions']} questions, {meta['trained_on']['candidates']} candidates",
+        *_encoder_lines(meta.get("encoder")),
         "",
         "Each row is scored by a reader that never saw that deck (or that fold):",
         "",
