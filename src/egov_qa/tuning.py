@@ -227,12 +227,12 @@ def tune(base_model: str, model_path: str, found: list[Example], settings: Setti
     model.eval()
     log.info("tuned %d bias terms on %d examples in %.0fs", len(tuned), len(found), time.perf_counter() - started)
     biases = {name: (p.detach() - before[name]).numpy().astype(np.float32) for name, p in tuned.items()}
-    from importlib import metadata
+    from egov_qa.index import package_version  # not at the top: the index imports this module's embedder
 
     meta = {
         "method": METHOD,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": {p: metadata.version(p) for p in ("egov-qa", "torch", "sentence-transformers")},
+        "versions": {p: package_version(p) for p in ("egov-qa", "torch", "sentence-transformers")},
         "settings": asdict(settings),
         "trained_on": {"examples": len(found), "questions": len({e.question for e in found})},
     }
