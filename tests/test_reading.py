@@ -102,6 +102,10 @@ class TestFollowUps:
             "What is the city library's budget?"
         )
 
+    def test_it_before_a_phrase_with_to_still_points_back(self, reader):
+        for question in ("Who sent it to NIST?", "Who sent it to the mayor?", "And its budget, what was it?"):
+            assert reader.read(question, "When was the report written?").follow_up, question
+
     def test_a_counted_noun_left_out_is_put_back(self, reader):
         assert reader.read("And how many were rejected?", "How many trademarks were filed in 2010?").text == (
             "How many trademarks were rejected?"
@@ -124,6 +128,8 @@ class TestFollowUps:
             "When did the library move to the harbour district?",
             "How long does it take to renovate a museum?",
             "Is it true that the library opened in 2010?",
+            "How hard is it to run the lending desk?",
+            "Apart from its reading rooms, what does the library offer?",
             "Which group will look at the site before it opens?",
             "How many loans did the library give to its members?",
             "How many books were lent this year?",

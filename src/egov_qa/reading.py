@@ -537,8 +537,10 @@ def _orphan(parts: list[str]) -> list[int]:
         if not _is_pronoun(parts[i]):
             named = named or (word not in _LIGHT and word not in AUXILIARIES and i > 0)
             continue
-        if word == "it" and any(w in {"to", "that"} for w in lowered[i + 2 :]):
+        if word == "it" and _stands_for_what_follows(parts, lowered, i):
             continue  # "how long does it take to …", "is it true that …": "it" stands for what follows
+        if word in POSSESSIVE and _opening_phrase(lowered, i):
+            continue  # "apart from its budget, what does the city fund?": it points ahead
         if word in PERSONAL and (before in AUXILIARIES or standing):
             found.append(i)
         elif word in POSSESSIVE and not named:
@@ -547,6 +549,26 @@ def _orphan(parts: list[str]) -> list[int]:
             found.append(i)
         named = named or (word not in _LIGHT and word not in AUXILIARIES and i > 0)
     return found
+
+
+def _stands_for_what_follows(parts: list[str], lowered: list[str], i: int) -> bool:
+    """Whether the "it" at ``i`` is the empty subject of a clause said after it: "that …"
+    or "to" and a verb later on, or "to" and a verb right after ("how hard is it to run?";
+    not "who sent it to the team?" or "… to NIST?", where "to" opens a phrase)."""
+    ahead = lowered[i + 2 :]
+    if "to" in ahead or "that" in ahead:
+        return True
+    verb = parts[i + 2] if i + 2 < len(parts) else ""
+    return lowered[i + 1 : i + 2] == ["to"] and verb.isalpha() and verb.islower() and verb not in DETERMINERS | PERSONAL
+
+
+def _opening_phrase(lowered: list[str], i: int) -> bool:
+    """Whether the word at ``i`` stands in a phrase that opens the question and ends at a comma
+    before its question word ("apart from its X, what …"): the question's own subject follows."""
+    if not lowered or lowered[0] in QUESTION_WORDS | CONNECTIVES or i == 0:
+        return False
+    comma = next((j for j in range(i + 1, len(lowered)) if lowered[j] == ","), None)
+    return comma is not None and comma + 1 < len(lowered) and lowered[comma + 1] in QUESTION_WORDS
 
 
 def _resolve_pronouns(parts: list[str], frame: list[str]) -> list[str] | None:
