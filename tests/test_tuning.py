@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import numpy as np
 import pytest
@@ -43,6 +44,17 @@ def test_at_most_two_answer_lines_per_question_each_against_three_wrong_ones():
     found = examples([("q", [0, 1, 2])], lines, question[None, :], vectors)
     assert [(e.answer, e.other) for e in found] == [(lines[a], lines[o]) for a in (0, 1) for o in (3, 4, 5)]
     assert (Settings().positives_per_question, Settings().negatives_per_question) == (2, 3)
+
+
+def test_batches_hold_no_text_twice_and_deal_every_example_once():
+    found = [Example(f"q{i % 5}", f"answer {i}", f"other {i % 7}") for i in range(40)]
+    dealt = list(tuning.batches(found, 4, random.Random(0)))
+    assert sorted(e.answer for chunk in dealt for e in chunk) == sorted(e.answer for e in found)
+    assert all(len(chunk) <= 4 for chunk in dealt)
+    for chunk in dealt:
+        texts = [t for e in chunk for t in (e.question, e.answer, e.other)]
+        assert len(texts) == len(set(texts)), chunk
+    assert max(len(chunk) for chunk in dealt) == 4
 
 
 def test_folds_deal_sorted_sets_in_turn():

@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -192,6 +193,31 @@ def examples(
     return found
 
 
+def batches(found: list[Example], size: int, order: random.Random) -> Iterator[list[Example]]:
+    """Deal ``found``, shuffled, into batches in which no text comes twice.
+
+    The loss takes every other line of a batch as a wrong answer to each question, so a
+    question twice in one batch would be taught that its own answer is wrong. Each example
+    goes to the first batch it fits, as sentence-transformers' NoDuplicatesBatchSampler
+    deals them (which wants a ``datasets`` table, a dependency this loop does not need).
+    """
+    left = list(found)
+    order.shuffle(left)
+    while left:
+        chunk: list[Example] = []
+        texts: set[str] = set()
+        rest: list[Example] = []
+        for example in left:
+            values = {example.question, example.answer, example.other}
+            if len(chunk) < size and texts.isdisjoint(values):
+                chunk.append(example)
+                texts |= values
+            else:
+                rest.append(example)
+        yield chunk
+        left = rest
+
+
 def tune(base_model: str, model_path: str, found: list[Example], settings: Settings | None = None) -> Tuning:
     """Tune the bias terms of ``model_path`` on ``found``; the rest of the model stays as it was."""
     import torch
@@ -215,10 +241,7 @@ def tune(base_model: str, model_path: str, found: list[Example], settings: Setti
     model.train()
     batch = settings.batch_size
     for _ in range(settings.epochs):
-        shuffled = list(found)
-        order.shuffle(shuffled)
-        for at in range(0, len(shuffled), batch):
-            chunk = shuffled[at : at + batch]
+        for chunk in batches(found, batch, order):
             features = [model.tokenize([getattr(e, field) for e in chunk]) for field in ("question", "answer", "other")]
             value = loss(features, None)
             optimizer.zero_grad()
