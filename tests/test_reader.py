@@ -388,3 +388,16 @@ class TestBoundedFit:
         against = {n for n, bounded in zip(CONFIDENCE_FEATURES, EVIDENCE_AGAINST, strict=True) if bounded}
         assert {"best_name_missing", "name_unknown", "number_unknown", "best_detail_missing"} <= against
         assert not against & {"best_score", "margin", "best_dense", "best_lexical"}
+
+
+def test_a_rows_label_is_its_first_cell_and_a_line_has_none():
+    from egov_qa.documents import Cell
+    from egov_qa.features import row_label
+
+    text = "Budget | 2002: 12,155 | 2005: 20,272"
+    row = Unit("u1", "deck.md", 8, 40, 40 + len(text), text, "row", (Cell("", 40, 46), Cell("2005", 69, 75)))
+    assert row_label(row) == {"budget"}
+    staged = "Stages: Launch | Period: 2001~2002"
+    labelled = Unit("u2", "deck.md", 6, 0, len(staged), staged, "row", (Cell("Stages", 8, 14), Cell("Period", 25, 34)))
+    assert row_label(labelled) == {"launch"}
+    assert row_label(Unit("u3", "deck.md", 8, 0, 12, "Budget rose.", "bullet")) == frozenset()

@@ -19,6 +19,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from egov_qa.documents import Unit
 from egov_qa.embedder import Embedder
 from egov_qa.index import Index, unit_context
 from egov_qa.question import Question, hinge_stem
@@ -48,6 +49,7 @@ FEATURES: tuple[str, ...] = (
     "type_held",
     "type_missing",
     "cell_named",
+    "row_named",
     "divider",
     "log_chars",
     "asks_back",
@@ -92,6 +94,15 @@ class Candidate:
     features: tuple[float, ...]
 
 
+def row_label(unit: Unit) -> frozenset[str]:
+    """The terms of a table row's first cell, the label that tells it from its sibling rows
+    ("Budget", "Stages: Launch"); empty for a unit that is not a row."""
+    if not unit.cells:
+        return frozenset()
+    first = unit.cells[0]
+    return frozenset(terms(unit.text[first.start - unit.start : first.end - unit.start]))
+
+
 class FeatureMaker:
     """Computes candidate features over one index; the per-unit work is done once, here.
 
@@ -123,6 +134,7 @@ class FeatureMaker:
             for i, u in enumerate(units)
         ]
         self._title_terms = [frozenset(terms(s.title)) for s in index.slides]
+        self._row_labels = [row_label(u) for u in units]
         self._slide_terms = [frozenset(terms(s.text, keep_stopwords=True)) for s in index.slides]
         self._term_slides: dict[str, list[int]] = {}
         for slide_pos, have in enumerate(self._slide_terms):
@@ -314,6 +326,7 @@ class FeatureMaker:
                 "type_held": float(asks and typed[pos]),
                 "type_missing": float(asks and not typed[pos]),
                 "cell_named": float(cell),
+                "row_named": float(bool(label := self._row_labels[pos]) and label <= set(question.terms)),
                 "divider": float(len(self.index.slide_units[slide_pos]) == 1),
                 "log_chars": math.log1p(len(unit.text)),
                 # A line that asks or that announces what follows is rarely the answer;
