@@ -277,6 +277,7 @@ class FeatureMaker:
         }
         n_slides = len(self.index.slides)
         asks = question.answer_type is not None
+        asked_terms = frozenset(question.terms)
         cells = {pos: named_cell(question, self.index.units[pos].cells) is not None for pos in positions}
         typed = {pos: cells[pos] or bool(typed_spans(question, self.index.units[pos].text)) for pos in positions}
         typed_slides = {int(self.index.unit_slide[pos]) for pos, held in typed.items() if held}
@@ -326,7 +327,7 @@ class FeatureMaker:
                 "type_held": float(asks and typed[pos]),
                 "type_missing": float(asks and not typed[pos]),
                 "cell_named": float(cell),
-                "row_named": float(bool(label := self._row_labels[pos]) and label <= set(question.terms)),
+                "row_named": float(bool(label := self._row_labels[pos]) and label <= asked_terms),
                 "divider": float(len(self.index.slide_units[slide_pos]) == 1),
                 "log_chars": math.log1p(len(unit.text)),
                 # A line that asks or that announces what follows is rarely the answer;
