@@ -565,7 +565,7 @@ def _stands_for_what_follows(parts: list[str], lowered: list[str], i: int) -> bo
 def _opening_phrase(lowered: list[str], i: int) -> bool:
     """Whether the word at ``i`` stands in a phrase that opens the question and ends at a comma
     before its question word ("apart from its X, what …"): the question's own subject follows."""
-    if not lowered or lowered[0] in QUESTION_WORDS | CONNECTIVES or i == 0:
+    if i == 0 or lowered[0] in QUESTION_WORDS | CONNECTIVES:
         return False
     comma = next((j for j in range(i + 1, len(lowered)) if lowered[j] == ","), None)
     return comma is not None and comma + 1 < len(lowered) and lowered[comma + 1] in QUESTION_WORDS
