@@ -23,6 +23,11 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _fmt_share(value: float | None) -> str:
+    """A figure to three places, or a dash where a report (an older model's) lacks it."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 def metrics_rows(summary: dict) -> list[tuple[str, str, str]]:
     baseline = summary.get("baseline") or {}
     return [(label, _fmt(summary[key]), _fmt(baseline[key]) if key in baseline else "-") for key, label in HEADLINE]
@@ -242,8 +247,17 @@ OVERVIEW_COLUMNS = (
     ("false_abstention_rate", "false abst."),
     ("recall@1", "recall@1"),
 )
-# Which questions each figure is a share of: the answerable ones, or the unanswerable.
+READER_COLUMNS = (
+    ("answer_accuracy", "answer"),
+    ("citation_accuracy", "citation"),
+    ("abstention_accuracy", "abstention"),
+    ("false_abstention_rate", "false abst."),
+    ("calibration_error", "calib. error"),
+    ("brier", "Brier"),
+)
+# Which questions each figure is a share of: the answerable ones, the unanswerable, or all.
 _OVER_UNANSWERABLE = {"abstention_accuracy"}
+_OVER_ALL = {"brier", "calibration_error"}
 
 
 def pool(figures: list[dict]) -> dict:
@@ -253,10 +267,10 @@ def pool(figures: list[dict]) -> dict:
         "n_answerable": sum(f["n_answerable"] for f in figures),
         "n_unanswerable": sum(f["n_unanswerable"] for f in figures),
     }
-    for key, _ in OVERVIEW_COLUMNS:
+    for key in dict(OVERVIEW_COLUMNS) | dict(READER_COLUMNS):
         if not all(key in f for f in figures):
             continue
-        weight = "n_unanswerable" if key in _OVER_UNANSWERABLE else "n_answerable"
+        weight = "n_unanswerable" if key in _OVER_UNANSWERABLE else "n" if key in _OVER_ALL else "n_answerable"
         total = sum(f[weight] for f in figures)
         pooled[key] = sum(f[key] * f[weight] for f in figures) / total if total else 0.0
     return pooled
@@ -406,14 +420,6 @@ def write_overview(view: dict, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-READER_COLUMNS = (
-    ("answer_accuracy", "answer"),
-    ("citation_accuracy", "citation"),
-    ("abstention_accuracy", "abstention"),
-    ("false_abstention_rate", "false abst."),
-)
-
-
 def _reader_rows(meta: dict) -> list[tuple[str, dict]]:
     lodo = meta.get("leave_one_deck_out") or {}
     rows = [(f"{name} (left out)", figures) for name, figures in (lodo.get("sets") or {}).items()]
@@ -433,7 +439,9 @@ def render_reader(meta: dict, threshold: float) -> str:
         f"{'scored on':<52}{'n':>5}" + "".join(f"{label:>12}" for _, label in READER_COLUMNS),
     ]
     for name, figures in _reader_rows(meta):
-        lines.append(f"{name:<52}{figures['n']:>5}" + "".join(f"{figures[key]:>12.3f}" for key, _ in READER_COLUMNS))
+        lines.append(
+            f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt_share(figures.get(key)):>12}" for key, _ in READER_COLUMNS)
+        )
     return "\n".join(lines)
 
 
@@ -484,7 +492,7 @@ def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
     lines = [f"| {first} | n | " + " | ".join(label for _, label in READER_COLUMNS) + " |"]
     lines.append("| --- | --- | " + " | ".join("---" for _ in READER_COLUMNS) + " |")
     for name, figures in rows:
-        values = " | ".join(f"{figures[key]:.3f}" for key, _ in READER_COLUMNS)
+        values = " | ".join(_fmt_share(figures.get(key)) for key, _ in READER_COLUMNS)
         lines.append(f"| {_md_escape(name)} | {figures['n']} | {values} |")
     return lines
 
