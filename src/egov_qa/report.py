@@ -436,11 +436,11 @@ def render_reader(meta: dict, threshold: float) -> str:
         f"reader trained on {meta['trained_on']['questions']} questions "
         f"({meta['trained_on']['candidates']} candidates); threshold {threshold:.2f}",
         "",
-        f"{'scored on':<52}{'n':>5}" + "".join(f"{label:>12}" for _, label in READER_COLUMNS),
+        f"{'scored on':<52}{'n':>5}" + "".join(f"{label:>14}" for _, label in READER_COLUMNS),
     ]
     for name, figures in _reader_rows(meta):
         lines.append(
-            f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt_share(figures.get(key)):>12}" for key, _ in READER_COLUMNS)
+            f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt_share(figures.get(key)):>14}" for key, _ in READER_COLUMNS)
         )
     return "\n".join(lines)
 
