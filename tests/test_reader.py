@@ -359,21 +359,21 @@ class TestThreshold:
 
 class TestCalibration:
     def test_confidences_that_match_how_often_answers_are_right(self):
-        from egov_qa.train import calibration
+        from egov_qa.train import calibration, reliability
 
         # Ten answers at 0.8 of which eight are right: calibrated, though each is off by 0.2 or 0.8.
         points = [(0.8, True)] * 8 + [(0.8, False)] * 2
-        figures = calibration(points)
+        figures = calibration(points, reliability(points))
         assert figures["calibration_error"] == pytest.approx(0.0, abs=1e-12)
         assert figures["brier"] == pytest.approx((8 * 0.2**2 + 2 * 0.8**2) / 10)
 
     def test_overconfidence_is_the_gap_in_each_bin_weighted_by_its_questions(self):
-        from egov_qa.train import calibration
+        from egov_qa.train import calibration, reliability
 
         # Bin 0.9: two answers, one right (gap 0.4); bin 0.1: two answers, none right (gap 0.1).
         points = [(0.9, True), (0.9, False), (0.1, False), (0.1, False)]
-        assert calibration(points)["calibration_error"] == pytest.approx((2 * 0.4 + 2 * 0.1) / 4)
-        assert calibration([]) == {"brier": 0.0, "calibration_error": 0.0}
+        assert calibration(points, reliability(points))["calibration_error"] == pytest.approx((2 * 0.4 + 2 * 0.1) / 4)
+        assert calibration([], []) == {"brier": 0.0, "calibration_error": 0.0}
 
     def test_pooled_over_all_questions_and_a_dash_where_an_older_report_lacks_them(self):
         from egov_qa.report import _reader_table, pool

@@ -247,6 +247,7 @@ def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
     confidence = dict(zip(map(id, outcomes_), confidences(fitted.confidence, outcomes_), strict=True))
 
     points = [(confidence[id(o)], bool(o.answer_ok and o.asked.item.answerable)) for o in outcomes_]
+    bins = reliability(points)
     answered = [o for o in answerable if confidence[id(o)] >= threshold]
     # Answered or not, the first slide cited is the best candidate's (retrieval's first without one).
     cited = sum(o.cite_ok for o in answerable)
@@ -258,21 +259,22 @@ def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
         "citation_accuracy": share(cited, len(answerable)),
         "abstention_accuracy": share(sum(confidence[id(o)] < threshold for o in unanswerable), len(unanswerable)),
         "false_abstention_rate": share(len(answerable) - len(answered), len(answerable)),
-        **calibration(points),
-        "reliability": reliability(points),
+        **calibration(points, bins),
+        "reliability": bins,
     }
 
 
-def calibration(points: list[tuple[float, bool]]) -> dict:
+def calibration(points: list[tuple[float, bool]], bins: list[dict]) -> dict:
     """How far the confidences stray from how often the answers are right: the Brier score (the
     mean squared difference, scikit-learn's) and the expected calibration error (the gap between
-    confidence and accuracy in each bin of :func:`reliability`, weighted by its questions)."""
+    confidence and accuracy in each of ``bins``, the points' :func:`reliability`, weighted by its
+    questions)."""
     from sklearn.metrics import brier_score_loss
 
     if not points:
         return {"brier": 0.0, "calibration_error": 0.0}
     confidence, right = zip(*points, strict=True)
-    gaps = sum(b["n"] * abs(b["confidence"] - b["accuracy"]) for b in reliability(points))
+    gaps = sum(b["n"] * abs(b["confidence"] - b["accuracy"]) for b in bins)
     return {
         "brier": float(brier_score_loss(np.array(right, dtype=int), np.array(confidence), pos_label=1)),
         "calibration_error": gaps / len(points),
