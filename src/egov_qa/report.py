@@ -23,11 +23,6 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _fmt_share(value: float | None) -> str:
-    """A figure to three places, or a dash where a report (an older model's) lacks it."""
-    return "-" if value is None else f"{value:.3f}"
-
-
 def metrics_rows(summary: dict) -> list[tuple[str, str, str]]:
     baseline = summary.get("baseline") or {}
     return [(label, _fmt(summary[key]), _fmt(baseline[key]) if key in baseline else "-") for key, label in HEADLINE]
@@ -255,9 +250,8 @@ READER_COLUMNS = (
     ("calibration_error", "calib. error"),
     ("brier", "Brier"),
 )
-# Which questions each figure is a share of: the answerable ones, the unanswerable, or all.
-_OVER_UNANSWERABLE = {"abstention_accuracy"}
-_OVER_ALL = {"brier", "calibration_error"}
+# Which questions each figure is over, when not the answerable ones: the unanswerable, or all.
+_WEIGHT = {"abstention_accuracy": "n_unanswerable", "brier": "n", "calibration_error": "n"}
 
 
 def pool(figures: list[dict]) -> dict:
@@ -270,7 +264,7 @@ def pool(figures: list[dict]) -> dict:
     for key in dict(OVERVIEW_COLUMNS) | dict(READER_COLUMNS):
         if not all(key in f for f in figures):
             continue
-        weight = "n_unanswerable" if key in _OVER_UNANSWERABLE else "n" if key in _OVER_ALL else "n_answerable"
+        weight = _WEIGHT.get(key, "n_answerable")
         total = sum(f[weight] for f in figures)
         pooled[key] = sum(f[key] * f[weight] for f in figures) / total if total else 0.0
     return pooled
@@ -440,7 +434,7 @@ def render_reader(meta: dict, threshold: float) -> str:
     ]
     for name, figures in _reader_rows(meta):
         lines.append(
-            f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt_share(figures.get(key)):>14}" for key, _ in READER_COLUMNS)
+            f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt(figures.get(key, '-')):>14}" for key, _ in READER_COLUMNS)
         )
     return "\n".join(lines)
 
@@ -492,7 +486,8 @@ def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
     lines = [f"| {first} | n | " + " | ".join(label for _, label in READER_COLUMNS) + " |"]
     lines.append("| --- | --- | " + " | ".join("---" for _ in READER_COLUMNS) + " |")
     for name, figures in rows:
-        values = " | ".join(_fmt_share(figures.get(key)) for key, _ in READER_COLUMNS)
+        # A report of an older model lacks the later figures: a dash.
+        values = " | ".join(_fmt(figures.get(key, "-")) for key, _ in READER_COLUMNS)
         lines.append(f"| {_md_escape(name)} | {figures['n']} | {values} |")
     return lines
 
