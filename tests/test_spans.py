@@ -143,6 +143,15 @@ class TestChanges:
         spans = typed_spans(analyze("What percentage of homes had a PC?"), text)
         assert [text[s:e] for s, e in spans] == ["37.3%", "72.1%"]
 
+    def test_naming_neither_side_nor_a_time_asks_for_the_state_now(self):
+        text = "UN Public Service Awards | Before: 0 | After: 5 winner(2003, 2007, 2011)"
+        assert span_of("How many UN Public Service Awards did Korea win?", text) == "5 winner"
+        text = "PC penetration rose from 37.3% to 72.1% over the decade."
+        assert span_of("What percentage of homes have a PC?", text) == "72.1%"
+        # A year named picks the span nearest it, on either side.
+        text = "UN e-Government ranking | Before: 15 rank(2001) | After: 1 rank(2010, 2012)"
+        assert span_of("What was the UN e-Government rank in 2001?", text) == "15 rank"
+
     def test_a_side_without_the_asked_for_kind_falls_back_to_the_whole_unit(self):
         text = "Filing moved from paper to online forms, saving 3 days."
         assert span_of("How long does filing take now?", text) == "3 days"
@@ -187,6 +196,11 @@ class TestQuantities:
     )
     def test_percentages(self, question, text, expected):
         assert span_of(question, text) == expected
+
+    def test_the_questions_own_number_is_no_answer_whatever_follows_it(self):
+        assert span_of("How much does item number 517 cost?", "Item number 517 costs 1551 coins.") == "1551 coins"
+        text = "Developer Data Bites, March 7, 2024"
+        assert typed_spans(analyze("What time did the March 7, 2024 session start?"), text) == []
 
     def test_a_code_or_a_verb_beside_a_number_is_no_quantity(self):
         question = analyze("How many statement deviations are there in the CM-6 example?")

@@ -10,7 +10,8 @@ ordinals and ranks ("3rd", "third", "No. 1", "15 rank"), and names and acronyms
 
 A unit that states a change ("from 37.3% to 72.1%", "67 min ► 5.4 sec",
 "Before: 1 day | After: 2 min", "72%, up from 37%") has two sides; a question
-that says which it wants ("now", "before") gets the span on that side.
+that says which it wants ("now", "before") gets the span on that side, and one
+for a value that names neither side nor a time gets the new side.
 
 Deck text is untrusted, so every pattern runs in linear time: none begins with
 optional whitespace, whitespace and character runs are possessive, and every
@@ -242,8 +243,9 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
     for start, end in _matches(question.answer_type, part):
         found = part[start:end]
         span_words = set(words(found))
-        if {w.replace(",", "") for w in span_words} <= set(question.numbers):
-            continue
+        numbers = {w.replace(",", "") for w in span_words if w[:1].isdigit()}
+        if numbers <= set(question.numbers) and (numbers or span_words <= set(question.numbers)):
+            continue  # "2010", or "517 costs" when it asks what item 517 costs
         if question.answer_type == "name":
             acronym = sum(c.isupper() for c in found) > 1
             if span_words <= question.said or (" " not in found and not acronym and _opens_sentence(part, start)):
@@ -381,9 +383,11 @@ def key_span(
     """The tight answer inside a unit, as offsets into ``unit_text``; None if there is none.
 
     A table cell whose column the question names is searched first; else, when
-    the question asks for one side of a change ("now", "before"), that side;
-    else the whole unit. Among several spans, the one nearest what the question
-    names wins.
+    the question asks for one side of a change ("now", "before"), that side; a
+    question for a value (not a year) that names neither side nor a time gets the new
+    side ("How many awards did it win?" of "Before: 0 | After: 5"); else the
+    whole unit. Among several spans, the one nearest what the question names
+    wins.
 
     Args:
         question: the analyzed question.
@@ -397,8 +401,13 @@ def key_span(
         kept = typed_spans(question, unit_text, lo, hi)
         return _nearest(kept, unit_text, question) if kept else (lo, hi)
     kept = []
-    if question.direction is not None:
-        sides = _merged(change_sides(unit_text)[question.direction])
+    direction = question.direction
+    if direction is None and question.answer_type not in (None, "year") and not question.numbers:
+        # A value asked for with no side and no time named: the state now ("from 2003 to
+        # 2007" answers "when" whole, a span of time and no change).
+        direction = "after"
+    if direction is not None:
+        sides = _merged(change_sides(unit_text)[direction])
         # "What is it now?" asks for no kind of fact, but on a change it asks for a value.
         kinds = (question.answer_type,) if question.answer_type else _CHANGING_KINDS
         for kind in kinds:
