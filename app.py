@@ -14,6 +14,17 @@ from pathlib import Path
 from egov_qa.errors import EgovQAError
 
 
+def port_number(text: str) -> int:
+    """A TCP port from the command line or the environment: a whole number from 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a whole number from 1 to 65535")
+    return port
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Open the egov-qa chat in the browser.")
     parser.add_argument(
@@ -23,8 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--port",
-        type=int,
-        # A string default goes through type=int too: a bad $EGOV_QA_PORT is a usage error.
+        type=port_number,
+        # A string default goes through the type too: a bad $EGOV_QA_PORT is a usage error.
         default=os.environ.get("EGOV_QA_PORT", "7860"),
         help="port (default: $EGOV_QA_PORT or 7860)",
     )
@@ -41,10 +52,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from egov_qa.assistant import Assistant
-    from egov_qa.chat import build_app, launch
+    from egov_qa.chat import build_app, launch, listen_problem
     from egov_qa.cli import setup_logging
 
     setup_logging()
+    problem = listen_problem(args.host, args.port)
+    if problem:
+        print(f"egov-qa: error: {problem}", file=sys.stderr)
+        return 1
 
     try:
         print("egov-qa: loading the model and the index…", flush=True)

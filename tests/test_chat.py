@@ -11,7 +11,7 @@ from conftest import FakeEmbedder
 
 from egov_qa import cli, embedder
 from egov_qa.assistant import Assistant
-from egov_qa.chat import MAX_UPLOAD, ChatApp, build_app, format_answer, launch, md_text
+from egov_qa.chat import MAX_UPLOAD, ChatApp, build_app, format_answer, launch, listen_problem, md_text
 from egov_qa.loader import split_markdown
 from egov_qa.slide_card import slide_card
 
@@ -271,7 +271,8 @@ def test_the_app_sends_no_analytics_and_bounds_uploads(hostile_corpus, tmp_path)
         demo.close()
 
 
-def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_path, monkeypatch, capsys):
+def load_app():
+    """``app.py`` as a module (it is a script at the top of the project, not in the package)."""
     import importlib.util
 
     from conftest import ROOT
@@ -279,6 +280,38 @@ def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_pa
     spec = importlib.util.spec_from_file_location("egov_qa_app", ROOT / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
+    return app
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "0", "http"])
+def test_a_port_that_is_no_port_is_a_usage_error(port, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        load_app().parse_args(["--port", port])
+    assert stopped.value.code == 2
+    assert f"{port!r} is not a port: give a whole number from 1 to 65535" in capsys.readouterr().err
+
+
+def test_what_keeps_the_chat_from_listening_is_said_as_what_it_is():
+    port = free_port()
+    assert listen_problem("127.0.0.1", port) is None
+    assert "no such host" in listen_problem("no-such-host.invalid", port)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert "the port is already in use" in listen_problem("127.0.0.1", taken.getsockname()[1])
+
+
+def test_a_host_not_of_this_machine_is_said_before_the_model_loads(monkeypatch, capsys):
+    app = load_app()
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: pytest.fail("the model was loaded"))
+    assert app.main(["--host", "no-such-host.invalid", "--port", str(free_port())]) == 1
+    captured = capsys.readouterr()
+    assert "cannot listen on no-such-host.invalid: no such host" in captured.err
+    assert "--host" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_path, monkeypatch, capsys):
+    app = load_app()
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

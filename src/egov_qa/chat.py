@@ -6,9 +6,11 @@ rendered as HTML: every piece of text is escaped before it is put on the page,
 and Gradio's own sanitizing stays on.
 """
 
+import errno
 import html
 import logging
 import re
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -648,6 +650,38 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
         [add_status, accepted, evidence, downvoted, pick],
         api_visibility="private",
     )
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the chat could not listen on ``host:port``, in words for its user; None if it can.
+
+    Checked before the model is loaded, so that a mistyped host or a taken port is said
+    at once, and said as what it is.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError):
+        return f"cannot listen on {host}: no such host; give an address of this machine with --host (or EGOV_QA_HOST)"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server sets it
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"cannot listen on {host}:{port}: the port is already in use; "
+                    "choose another with --port N (or EGOV_QA_PORT=N)"
+                )
+            if exc.errno == errno.EACCES:
+                return (
+                    f"cannot listen on {host}:{port}: this user may not open that port; "
+                    "choose one above 1023 with --port N"
+                )
+            return (
+                f"cannot listen on {host}:{port}: {exc.strerror}; "
+                "give an address of this machine with --host (or EGOV_QA_HOST)"
+            )
+    return None
 
 
 def launch(demo, host: str, port: int) -> None:
