@@ -87,14 +87,6 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert exit_info.value.code == 2
 
 
-def test_an_index_path_that_is_a_file_is_a_message(tiny_corpus, tmp_path, capsys):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")
-    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(blocker), "ask", "hi"]) == 1
-    err = capsys.readouterr().err
-    assert "check the path" in err and "Traceback" not in err
-
-
 def test_an_unreadable_deck_is_skipped_with_a_warning(dirs, tiny_corpus, make_unreadable, capsys):
     secret = tiny_corpus / "secret.md"
     secret.write_text("# Secret\n\nNothing to see.\n")
@@ -149,6 +141,19 @@ def test_a_reader_that_goes_away_is_no_error(dirs, capsys, monkeypatch):
     assert cli.build_parser().parse_args(argv).func is closed_pipe
     assert cli.main(argv) == 0
     assert "error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["ask", "hi"], ["index"]])
+def test_a_file_given_for_a_folder_is_said_to_be_one_and_left_alone(command, tiny_corpus, tmp_path, capsys):
+    deck = tiny_corpus / sorted(p.name for p in tiny_corpus.iterdir())[0]
+    before = deck.read_bytes()
+    assert cli.main(["--corpus", str(deck), "--index", str(tmp_path / "index"), *command]) == 1
+    assert f"corpus {deck} is a file, not a folder" in capsys.readouterr().err
+    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(deck), *command]) == 1
+    err = capsys.readouterr().err
+    assert f"{deck} is a file, not a folder: pass --index DIR" in err and "Traceback" not in err
+    assert "building" not in err
+    assert deck.read_bytes() == before
 
 
 def test_an_index_folder_holding_other_files_is_left_alone(tiny_corpus, tmp_path, capsys):

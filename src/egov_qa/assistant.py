@@ -14,7 +14,7 @@ from egov_qa.documents import Answer
 from egov_qa.errors import IndexInvalidError, QuestionError
 from egov_qa.extractor import AnswerExtractor
 from egov_qa.features import FeatureMaker
-from egov_qa.index import Index, IndexBuilder, index_lock, load_index, save_index
+from egov_qa.index import Index, IndexBuilder, index_lock, load_index, not_a_file, save_index
 from egov_qa.loader import DeckLoader
 from egov_qa.reader import Reader, ReaderModel, load_reader_model
 from egov_qa.reading import QuestionReader, corpus_words
@@ -243,6 +243,7 @@ def open_index(
     builder: IndexBuilder, corpus_dir: Path, index_dir: Path, progress: Callable[[str], None] | None = None
 ) -> Index:
     """The index of ``corpus_dir`` in ``index_dir``: loaded, or built when missing, stale or damaged."""
+    not_a_file(index_dir)
     expected = builder.fingerprint(corpus_dir)
     try:
         return load_index(index_dir, expected)

@@ -438,6 +438,12 @@ def foreign_files(index_dir: Path) -> list[str]:
     return sorted(p.name for p in index_dir.iterdir() if p.is_file() and p.name not in own and p.name[0] != ".")
 
 
+def not_a_file(index_dir: Path) -> None:
+    """Raises IndexWriteError when ``index_dir`` is a file: no index can be read or built there."""
+    if Path(index_dir).is_file():
+        raise IndexWriteError(f"{index_dir} is a file, not a folder: pass --index DIR with a new or empty folder")
+
+
 @contextlib.contextmanager
 def index_lock(index_dir: Path):
     """Hold an exclusive lock on ``index_dir`` so two builds never interleave.
@@ -446,8 +452,9 @@ def index_lock(index_dir: Path):
     the lock is held was left by a build that was killed: it is removed.
 
     Raises:
-        IndexWriteError: ``index_dir`` holds other files than an index's.
+        IndexWriteError: ``index_dir`` is a file, or holds other files than an index's.
     """
+    not_a_file(index_dir)
     foreign = foreign_files(index_dir)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")

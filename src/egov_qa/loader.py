@@ -335,6 +335,11 @@ class DeckLoader:
     def files(self, corpus_dir: Path) -> list[Path]:
         """The deck files under ``corpus_dir``, sorted, excluded ones left out."""
         corpus_dir = Path(corpus_dir)
+        if corpus_dir.is_file():
+            raise CorpusError(
+                f"corpus {corpus_dir} is a file, not a folder: put the deck in a folder of its own "
+                "and pass that with --corpus DIR"
+            )
         if not corpus_dir.is_dir():
             raise CorpusError(
                 f"corpus folder {corpus_dir} does not exist: "
