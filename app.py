@@ -39,8 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("EGOV_QA_PORT", "7860"),
         help="port (default: $EGOV_QA_PORT or 7860)",
     )
-    parser.add_argument("--corpus", type=Path, default=None, help="folder of decks (default: corpus/)")
-    parser.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="folder of decks (default: $EGOV_QA_CORPUS or corpus/)"
+    )
+    parser.add_argument("--index", type=Path, default=None, help="index folder (default: $EGOV_QA_INDEX or index/)")
     parser.add_argument("--model", default=None, help="embedding model name or folder")
     parser.add_argument("--data", type=Path, default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)")
     parser.add_argument(

@@ -27,20 +27,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="folder of decks (.md, .pdf, .txt); default: the shipped corpus/",
+        help="folder of decks (.md, .pdf, .pptx, .txt); default: $EGOV_QA_CORPUS or the shipped corpus/",
     )
     parser.add_argument(
         "--index",
         type=Path,
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="folder of the built index; default: index/",
+        help="folder of the built index; default: $EGOV_QA_INDEX or the project's index/",
     )
     parser.add_argument(
         "--model",
         metavar="NAME_OR_PATH",
         default=argparse.SUPPRESS,
-        help="sentence-transformers model (default: $EGOV_QA_MODEL or all-MiniLM-L6-v2)",
+        help="sentence-transformers model (default: $EGOV_QA_MODEL, else all-MiniLM-L6-v2 tuned by evals/encoder.json)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only results and errors"
