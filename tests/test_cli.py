@@ -166,3 +166,21 @@ def test_an_index_folder_holding_other_files_is_left_alone(tiny_corpus, tmp_path
     assert "holds files that are not an index's (notes.txt)" in err and "Traceback" not in err
     assert sorted(p.name for p in home.iterdir()) == ["notes.txt", "units.json"]
     assert (home / "units.json").read_text() == "mine too"
+
+
+def test_see_also_names_the_deck_of_a_slide_from_another_deck():
+    from egov_qa.documents import Answer, Citation
+
+    def cited(source, slide, title):
+        return Citation(source, slide, title, title, 0, len(title), 0.9)
+
+    answer = Answer(
+        "Who?",
+        "Open Security",
+        False,
+        0.9,
+        (cited("a.pdf", 6, "Open Security"), cited("a.pdf", 7, "Roadmap"), cited("b.pdf", 6, "Review")),
+    )
+    shown = cli._format_one(answer)
+    assert "— Slide 6: Open Security [a.pdf]" in shown
+    assert "See also: Slide 7: Roadmap; Slide 6: Review [b.pdf]" in shown

@@ -213,7 +213,12 @@ def _format_one(answer) -> str:
     lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]{notes}")
     lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
     if len(answer.citations) > 1:
-        lines.append("See also: " + "; ".join(f"Slide {c.slide}: {c.title}" for c in answer.citations[1:]))
+        # A slide of another deck than the cited one names its deck: "Slide 6" alone would be ambiguous.
+        also = (
+            f"Slide {c.slide}: {c.title}" + (f" [{c.source}]" if c.source != first.source else "")
+            for c in answer.citations[1:]
+        )
+        lines.append("See also: " + "; ".join(also))
     return "\n".join(lines)
 
 
