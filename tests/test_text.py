@@ -2,7 +2,7 @@
 
 import pytest
 
-from egov_qa.text import Vocabulary, related, terms
+from egov_qa.text import Vocabulary, counted, related, terms
 
 STEMS = {"issu", "issuanc", "issued", "classif", "classifi", "class", "2008", "20081", "e-gov", "e-govern", "korea"}
 
@@ -23,3 +23,7 @@ class TestVocabulary:
         vocabulary = Vocabulary(stems)
         for term in stems | {"issu", "certif", "record"}:
             assert vocabulary.forms(term) == frozenset(s for s in stems if related(term, s))
+
+
+def test_counted_puts_the_noun_in_the_number_it_takes():
+    assert [counted(n, "slide") for n in (0, 1, 2)] == ["0 slides", "1 slide", "2 slides"]

@@ -23,6 +23,7 @@ from egov_qa.errors import EgovQAError
 from egov_qa.feedback import default_data_dir, record
 from egov_qa.page_image import draw_marks, find_marks, render_page
 from egov_qa.slide_card import CARD_CSS, slide_card
+from egov_qa.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class ChatApp:
         """The served decks as a Markdown list: title, file and slide count."""
         counts = Counter(slide.source for slide in self.slides)
         return "\n".join(
-            f"- {md_text(title)} ({md_text(source)}, {counts[source]} slide{'s' if counts[source] != 1 else ''})"
+            f"- {md_text(title)} ({md_text(source)}, {counted(counts[source], 'slide')})"
             for source, title in self.guide.decks
         )
 
@@ -511,8 +512,7 @@ def build_app(
                 log.warning("deck refused: %s", exc)
                 return f"⚠️ {md_text(str(exc))}"
             notes = "".join(f"\n\n_{md_text(w)}_" for w in added.warnings)
-            slides = f"{added.slides} slide{'s' if added.slides != 1 else ''}"
-            return f"Added {md_text(added.name)} ({slides}): ask about it now.{notes}"
+            return f"Added {md_text(added.name)} ({counted(added.slides, 'slide')}): ask about it now.{notes}"
 
         add_deck.upload(
             on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 from egov_qa.errors import EgovQAError
+from egov_qa.text import counted
 
 log = logging.getLogger("egov_qa")
 
@@ -163,18 +164,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not args.force:
         try:
             index = load_index(index_dir, expected)
-            print(f"index in {index_dir} is current: {len(index.slides)} slides, {len(index.units)} units")
+            print(f"index in {index_dir} is current: {_size(index)}")
             return 0
         except IndexInvalidError as exc:
             log.warning("%s; building it", exc)
     index = build_index(builder, corpus, index_dir, None, show_progress=_bars(args))
-    print(
-        f"built index in {index_dir}: {len(index.slides)} slides, {len(index.units)} units "
-        f"from {len(expected['corpus']['files'])} file(s), model {index.manifest['model']}"
-    )
-    for warning in index.manifest.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
+    # What the build skipped or cut was said as it was read.
+    files = counted(len(expected["corpus"]["files"]), "file")
+    print(f"built index in {index_dir}: {_size(index)} from {files}, model {index.manifest['model']}")
     return 0
+
+
+def _size(index) -> str:
+    return f"{counted(len(index.slides), 'slide')}, {counted(len(index.units), 'unit')}"
 
 
 def format_answer(answer) -> str:

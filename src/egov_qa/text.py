@@ -43,6 +43,11 @@ def _full_year(match: re.Match) -> str:
     return f"{2000 + two if two <= 50 else 1900 + two}"
 
 
+def counted(number: int, noun: str) -> str:
+    """ "1 slide", "2 slides": a count with its noun in the number it takes."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def words(text: str) -> list[str]:
     """Lowercase words; a number keeps its inner dots and commas (``12,155``, ``9.8``).
 
