@@ -126,6 +126,18 @@ class TestChatApp:
         assert candidate["question"] == log[0]["question"]
         assert candidate["answers"] == [] and candidate["evidence"] == "" and candidate["got"]
 
+    def test_a_line_that_is_not_a_vote_is_skipped_and_the_rest_exported(self, tmp_path, capsys, caplog):
+        data = tmp_path / "data"
+        data.mkdir()
+        vote = {"vote": "down", "question": "Who runs it?", "answer": None, "abstained": True, "citations": []}
+        lines = ['{"vote": "down", "quest', "[1, 2]", json.dumps(vote), '{"vote": "down"}']
+        (data / "feedback.jsonl").write_text("\n".join(lines) + "\n")
+        assert cli.main(["feedback", "export", "--data", str(data)]) == 0
+        (candidate,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert candidate["question"] == "Who runs it?"
+        for number, why in ((1, "not JSON"), (2, "not a vote on a question"), (4, "not a vote on a question")):
+            assert f"feedback.jsonl, line {number} skipped: {why}" in caplog.text
+
     def test_export_without_feedback_is_a_message(self, tmp_path, capsys):
         assert cli.main(["feedback", "export", "--data", str(tmp_path / "none")]) == 1
         assert "no feedback yet" in capsys.readouterr().err

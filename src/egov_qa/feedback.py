@@ -4,6 +4,7 @@ adding a thumbs-down question, once a person has completed it, to an eval set.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -17,6 +18,8 @@ from egov_qa.errors import EgovQAError, EvalSetError
 from egov_qa.evaluate import EvalItem, load_eval_set
 from egov_qa.files import write_atomic
 from egov_qa.text import normalize
+
+log = logging.getLogger(__name__)
 
 DATA_ENV = "EGOV_QA_DATA"
 LOG_NAME = "feedback.jsonl"
@@ -71,21 +74,25 @@ def _log_path(data_dir: Path | None) -> Path:
 def thumbs_down(data_dir: Path | None = None) -> list[Downvote]:
     """The questions voted down, once each (first voted first); empty when nothing was voted yet.
 
-    Raises:
-        EgovQAError: a line of the log is not JSON.
+    A line that is not a vote (cut short when the app was stopped, or edited by hand)
+    is skipped with a warning naming it: the other votes are still worth having.
     """
     path = _log_path(data_dir)
     if not path.is_file():
         return []
     found: dict[str, Downvote] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            raise EgovQAError(f"{path}, line {number}: not JSON ({exc})") from exc
-        if entry.get("vote") != "down" or entry.get("question") in found:
+            log.warning("%s, line %d skipped: not JSON (%s)", path, number, exc)
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("question"), str):
+            log.warning("%s, line %d skipped: not a vote on a question", path, number)
+            continue
+        if entry.get("vote") != "down" or entry["question"] in found:
             continue
         cited = entry.get("citations") or []
         found[entry["question"]] = Downvote(
@@ -108,7 +115,7 @@ def export_candidates(data_dir: Path | None = None) -> list[dict]:
     exported once.
 
     Raises:
-        EgovQAError: there is no feedback log, or a line of it is not JSON.
+        EgovQAError: there is no feedback log.
     """
     path = _log_path(data_dir)
     if not path.is_file():
