@@ -187,3 +187,19 @@ def test_see_also_names_the_deck_of_a_slide_from_another_deck():
     shown = cli._format_one(answer)
     assert "— Slide 6: Open Security [a.pdf]" in shown
     assert "See also: Slide 7: Roadmap; Slide 6: Review [b.pdf]" in shown
+
+
+def test_a_corpus_asked_about_without_an_index_gets_its_own_and_leaves_the_default_alone(
+    tiny_corpus, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("EGOV_QA_INDEX", str(tmp_path / "index"))
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("the shipped deck's")
+    assert cli.main(["--corpus", str(tiny_corpus), "index"]) == 0
+    (own,) = (tmp_path / "index" / "corpora").iterdir()
+    assert own.name.startswith("corpus-") and (own / "manifest.json").is_file()
+    assert (tmp_path / "index" / "manifest.json").read_text() == "the shipped deck's"
+    assert f"built index in {own}" in capsys.readouterr().out
+    assert cli.main(["--corpus", str(tiny_corpus), "ask", "How many days does passport renewal take online?"]) == 0
+    assert "Passport renewal takes 3 days online" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / "index" / "corpora").iterdir()] == [own.name]

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from egov_qa import embedder as embedding
-from egov_qa.documents import Answer
+from egov_qa.documents import Answer, content_hash
 from egov_qa.errors import IndexInvalidError, QuestionError
 from egov_qa.extractor import AnswerExtractor
 from egov_qa.features import FeatureMaker
@@ -43,6 +43,20 @@ def default_corpus_dir() -> Path:
 def default_index_dir() -> Path:
     """``$EGOV_QA_INDEX``, else the project's ``index/``."""
     return _default_dir("index", "EGOV_QA_INDEX")
+
+
+def index_dir_for(corpus_dir: Path | str | None) -> Path:
+    """Where a corpus's index lives when none is named: the default index for the default
+    corpus; for another, a folder of its own under ``index/corpora/``, named after the
+    corpus folder, so that asking about one's own decks never writes over the shipped
+    deck's index (nor one corpus's over another's)."""
+    default = default_index_dir()
+    if corpus_dir is None:
+        return default
+    corpus = Path(corpus_dir).resolve()
+    if corpus == default_corpus_dir().resolve():
+        return default
+    return default / "corpora" / f"{corpus.name or 'root'}-{content_hash(str(corpus), length=8)}"
 
 
 def default_reader_path() -> Path:
@@ -115,7 +129,7 @@ class Assistant:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
         self.corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
-        self.index_dir = Path(index_dir) if index_dir else default_index_dir()
+        self.index_dir = Path(index_dir) if index_dir else index_dir_for(corpus_dir)
         self.top_k = top_k
         self.progress = progress or (lambda message: log.info("%s", message))
         # The builder's embedder loads torch only if the index has to be (re)built.

@@ -152,12 +152,12 @@ def _assistant(args: argparse.Namespace, **kwargs):
 
 def cmd_index(args: argparse.Namespace) -> int:
     from egov_qa import embedder
-    from egov_qa.assistant import build_index, default_corpus_dir, default_index_dir
+    from egov_qa.assistant import build_index, default_corpus_dir, index_dir_for
     from egov_qa.errors import IndexInvalidError
     from egov_qa.index import IndexBuilder, load_index, not_a_file
 
     corpus = getattr(args, "corpus", None) or default_corpus_dir()
-    index_dir = getattr(args, "index", None) or default_index_dir()
+    index_dir = getattr(args, "index", None) or index_dir_for(corpus)
     not_a_file(index_dir)
     builder = IndexBuilder(embedder.load_embedder(getattr(args, "model", None)))
     expected = builder.fingerprint(corpus)
