@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from egov_qa.assistant import query_embedder
 from egov_qa.embedder import Embedder, resolve_model
 from egov_qa.errors import EvalSetError
 from egov_qa.evaluate import Suite, holds_evidence, load_eval_set, plain, quotes_an_answer
@@ -92,9 +93,13 @@ def ask_through_tuned(
         fold_builder = IndexBuilder(tuned, builder.loader, builder.splitter)
         for suite in inside:
             progress(f"asking {suite.name} through the encoder tuned without it")
-            index = open_index(fold_builder, suite.corpus, index_root / "folds" / suite.name)
+            folder = index_root / "folds" / suite.name
+            index = open_index(fold_builder, suite.corpus, folder)
             items = load_eval_set(suite.eval_set)
-            asked += ask_all(suite.name, items, HybridRetriever(index, tuned), FeatureMaker(index, tuned))
+            # Questions are embedded as the assistant embeds them: by the index's ONNX export
+            # of the tuned encoder (its float rounding differs from torch's in near ties).
+            asker = query_embedder(index, folder) or tuned
+            asked += ask_all(suite.name, items, HybridRetriever(index, asker), FeatureMaker(index, asker))
     everything = [e for got in found.values() for e in got]
     progress(f"tuning the encoder on every set ({len(everything)} examples)")
     return Tuned(asked, tune(base_model, path, everything, settings), fold)
