@@ -198,3 +198,15 @@ class TestQuestionsAsPeopleAskThem:
         with pytest.raises(QuestionError, match=r"previous question .* limit"):
             assistant.ask("And in 2009?", previous="x" * (MAX_QUESTION_CHARS + 1))
         assert assistant.ask("What was the budget in 2010?", previous="  ").read_as is None
+
+
+def test_each_corpus_has_an_index_of_its_own_unless_one_is_named(tmp_path, monkeypatch):
+    from egov_qa.assistant import default_corpus_dir, default_index_dir, index_dir_for
+
+    monkeypatch.setenv("EGOV_QA_INDEX", str(tmp_path / "index"))
+    assert index_dir_for(None) == index_dir_for(default_corpus_dir()) == default_index_dir() == tmp_path / "index"
+    mine, theirs = tmp_path / "a" / "decks", tmp_path / "b" / "decks"
+    assert index_dir_for(mine).parent == tmp_path / "index" / "corpora"
+    assert index_dir_for(mine).name.startswith("decks-")
+    assert index_dir_for(mine) == index_dir_for(str(mine))
+    assert index_dir_for(mine) != index_dir_for(theirs)

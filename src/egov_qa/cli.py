@@ -301,7 +301,7 @@ def _suite_index(index_root: Path, suite) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from egov_qa import embedder, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_index_dir, default_reader_path, open_index
+    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_reader_path, index_dir_for, open_index
     from egov_qa.crossfit import ask_through_tuned
     from egov_qa.train import eval_set_hashes, train
     from egov_qa.tuning import TUNING_FILE, default_tuning_path
@@ -310,7 +310,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
     evals_dir = args.evals or PROJECT_ROOT / "evals"
     suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
-    index_root = getattr(args, "index", None) or default_index_dir()
+    # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
+    index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
     name = getattr(args, "model", None)
 
     def say(message: str) -> None:
@@ -336,11 +337,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _eval_all(args: argparse.Namespace) -> int:
     """Every eval set with its own decks: a report each, and an overview with a pooled row."""
     from egov_qa import embedder, eval_run, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, Assistant, default_corpus_dir, default_index_dir
+    from egov_qa.assistant import PROJECT_ROOT, Assistant, default_corpus_dir, index_dir_for
 
     evals_dir = args.evals or PROJECT_ROOT / "evals"
     suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
-    index_root = getattr(args, "index", None) or default_index_dir()
+    # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
+    index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
     out = args.out or PROJECT_ROOT / "evals" / "reports"
     shared = embedder.load_embedder(getattr(args, "model", None))
     rows = []
