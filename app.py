@@ -81,12 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(assistant, data_dir=args.data, evals_dir=args.evals)
     try:
         launch(demo, args.host, args.port)
-    except OSError:
-        print(
-            f"egov-qa: error: cannot listen on {args.host}:{args.port}: the port is already in use; "
-            "choose another with --port N (or EGOV_QA_PORT=N)",
-            file=sys.stderr,
-        )
+    except OSError as exc:
+        # Taken since it was checked (another program started in between): say why again.
+        problem = listen_problem(args.host, args.port) or f"cannot listen on {args.host}:{args.port}: {exc}"
+        print(f"egov-qa: error: {problem}", file=sys.stderr)
         return 1
     # Only now that it listens: the address printed is one that works.
     print(f"egov-qa: chat at http://{args.host}:{args.port}", flush=True)

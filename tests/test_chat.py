@@ -474,3 +474,20 @@ def test_clearing_keeps_the_slide_open_without_its_highlight(chat):
     assert "<mark>" in chat.view(0, answers[-1])[1]
     _, shown, position, *_ = chat.view(0, None)  # what Clear chat shows
     assert "<mark>" not in shown and position == 0
+
+
+def test_a_port_taken_after_the_check_is_still_a_message(tiny_corpus, tmp_path, monkeypatch, capsys):
+    from egov_qa import chat
+
+    app = load_app()
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+
+    def refused(demo, host, port):
+        raise OSError("Cannot find empty port")
+
+    monkeypatch.setattr(chat, "launch", refused)
+    port = free_port()
+    code = app.main(["--port", str(port), "--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")])
+    captured = capsys.readouterr()
+    assert code == 1 and "chat at" not in captured.out
+    assert f"cannot listen on 127.0.0.1:{port}: Cannot find empty port" in captured.err
