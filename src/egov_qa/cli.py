@@ -301,7 +301,7 @@ def _suite_index(index_root: Path, suite) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from egov_qa import embedder, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_reader_path, index_dir_for, open_index
+    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_reader_path, index_dir_for
     from egov_qa.crossfit import ask_through_tuned
     from egov_qa.train import eval_set_hashes, train
     from egov_qa.tuning import TUNING_FILE, default_tuning_path
@@ -320,7 +320,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     def encoder(tuning):
         return embedder.load_embedder(name, tuning=tuning)
 
-    tuned = ask_through_tuned(suites, index_root, encoder, lambda b, corpus, at: open_index(b, corpus, at, say), say)
+    tuned = ask_through_tuned(suites, index_root, encoder, say)
     tuning = tuned.tuning
     tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals_dir.parent), "folds": tuned.folds})
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())

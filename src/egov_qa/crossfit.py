@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from egov_qa.assistant import query_embedder
+from egov_qa.assistant import open_index, query_embedder
 from egov_qa.embedder import Embedder, resolve_model
 from egov_qa.errors import EvalSetError
 from egov_qa.evaluate import Suite, holds_evidence, load_eval_set, plain, quotes_an_answer
 from egov_qa.features import FeatureMaker
-from egov_qa.index import Index, IndexBuilder
+from egov_qa.index import IndexBuilder
 from egov_qa.retriever import HybridRetriever
 from egov_qa.train import Asked, ask_all
 from egov_qa.tuning import Example, Settings, Tuning, examples, tune
@@ -61,7 +61,6 @@ def ask_through_tuned(
     suites: list[Suite],
     index_root: Path,
     encoder: Callable[[Tuning | None], Embedder],
-    open_index: Callable[[IndexBuilder, Path, Path], Index],
     progress: Callable[[str], None] = lambda message: None,
     settings: Settings | None = None,
 ) -> Tuned:
@@ -94,7 +93,7 @@ def ask_through_tuned(
         for suite in inside:
             progress(f"asking {suite.name} through the encoder tuned without it")
             folder = index_root / "folds" / suite.name
-            index = open_index(fold_builder, suite.corpus, folder)
+            index = open_index(fold_builder, suite.corpus, folder, progress)
             items = load_eval_set(suite.eval_set)
             # Questions are embedded as the assistant embeds them: by the index's ONNX export
             # of the tuned encoder (its float rounding differs from torch's in near ties).
