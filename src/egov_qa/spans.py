@@ -239,12 +239,13 @@ def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = Non
     part = text[lo:hi]
     dates = _matches("year", part) if question.answer_type == "number" else ()
     date_starts = [d_start for d_start, _ in dates]
+    asked_numbers = set(question.numbers)
     kept = []
     for start, end in _matches(question.answer_type, part):
         found = part[start:end]
         span_words = set(words(found))
         numbers = {w.replace(",", "") for w in span_words if w[:1].isdigit()}
-        if numbers <= set(question.numbers) and (numbers or span_words <= set(question.numbers)):
+        if not span_words or (numbers and numbers <= asked_numbers):
             continue  # "2010", or "517 costs" when it asks what item 517 costs
         if question.answer_type == "name":
             acronym = sum(c.isupper() for c in found) > 1
