@@ -53,8 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from egov_qa.app.chat import build_app, launch, listen_problem
     from egov_qa.assistant import Assistant
-    from egov_qa.chat import build_app, launch, listen_problem
     from egov_qa.cli import setup_logging
 
     setup_logging()

@@ -48,7 +48,7 @@ FALLBACK = [
 TORCH_ASK = """
 import sys
 from egov_qa.assistant import Assistant
-from egov_qa.embedder import SentenceTransformerEmbedder
+from egov_qa.index.embedder import SentenceTransformerEmbedder
 Assistant(sys.argv[1], sys.argv[2], embedder=SentenceTransformerEmbedder()).ask(sys.argv[3])
 """
 
@@ -137,7 +137,7 @@ def shipped(table: Table, args: argparse.Namespace) -> None:
     table.row("app ready after start", app_ready_seconds(), "s")
 
     from egov_qa import Assistant
-    from egov_qa.embedder import SentenceTransformerEmbedder
+    from egov_qa.index.embedder import SentenceTransformerEmbedder
 
     asked = questions(args.questions)
     started = time.perf_counter()
@@ -184,9 +184,9 @@ def app_ready_seconds(port: int = 7871) -> float:
 def build_texts(folders: list[Path]) -> list[str]:
     """What a build of ``folders`` embeds (``embedded_texts``), deck folder by deck folder."""
     from egov_qa.cli import setup_logging
-    from egov_qa.index import embedded_texts
-    from egov_qa.loader import DeckLoader
-    from egov_qa.splitter import UnitSplitter
+    from egov_qa.index.store import embedded_texts
+    from egov_qa.ingest.loader import DeckLoader
+    from egov_qa.ingest.splitter import UnitSplitter
 
     setup_logging(quiet=True)  # pypdf's notes on odd PDFs are not measurements
     loader, splitter = DeckLoader(), UnitSplitter()
@@ -202,8 +202,8 @@ def throughput(table: Table, args: argparse.Namespace) -> None:
     call) against the index builder's (ONNX Runtime, each distinct text once, batched by
     token count). On a sample of the benchmark corpus, where no two texts are the same,
     and on what a build of the real decks and the shipped deck embeds, repeats and all."""
-    from egov_qa.embedder import OnnxEmbedder, SentenceTransformerEmbedder
-    from egov_qa.index import embed_texts
+    from egov_qa.index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    from egov_qa.index.store import embed_texts
 
     samples = {
         "benchmark sample": build_texts([SCALE_CORPUS])[: args.sample],
@@ -240,9 +240,9 @@ print(json.dumps(scale_queries(corpus, index, questions, rounds)))
 
 BUILD_CHILD = """
 import json, resource, sys, time
-from egov_qa.assistant import build_index
-from egov_qa.embedder import load_embedder
-from egov_qa.index import IndexBuilder
+from egov_qa.index.opener import build_index
+from egov_qa.index.embedder import load_embedder
+from egov_qa.index.store import IndexBuilder
 started = time.perf_counter()
 index = build_index(IndexBuilder(load_embedder()), sys.argv[1], sys.argv[2], show_progress=False)
 print(json.dumps({"seconds": time.perf_counter() - started, "units": len(index.units), "slides": len(index.slides)}))
@@ -316,9 +316,9 @@ def scale(table: Table, args: argparse.Namespace) -> None:
 BUILD_SHIPPED = """
 import sys, time
 from pathlib import Path
-from egov_qa.assistant import build_index
-from egov_qa.embedder import load_embedder
-from egov_qa.index import IndexBuilder
+from egov_qa.index.opener import build_index
+from egov_qa.index.embedder import load_embedder
+from egov_qa.index.store import IndexBuilder
 build_index(IndexBuilder(load_embedder()), Path(sys.argv[1]), Path(sys.argv[2]), show_progress=False)
 print("torch" in sys.modules)
 """
@@ -353,10 +353,10 @@ def decks(table: Table, args: argparse.Namespace) -> None:
     Time per unit stays flat from the smallest deck to the largest when
     indexing is linear in a deck's size.
     """
-    from egov_qa.assistant import build_index
     from egov_qa.cli import setup_logging
-    from egov_qa.embedder import load_embedder
-    from egov_qa.index import IndexBuilder
+    from egov_qa.index.embedder import load_embedder
+    from egov_qa.index.opener import build_index
+    from egov_qa.index.store import IndexBuilder
 
     setup_logging(quiet=True)  # pypdf's notes on odd PDFs are not measurements
     builder = IndexBuilder(load_embedder())

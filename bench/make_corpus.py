@@ -29,8 +29,8 @@ _NUMBER = re.compile(r"\d+")
 
 def source_lines() -> tuple[list[str], list[str]]:
     """The titles and the unit texts of the shipped deck and the test PDFs, in reading order."""
-    from egov_qa.loader import DeckLoader
-    from egov_qa.splitter import UnitSplitter
+    from egov_qa.ingest.loader import DeckLoader
+    from egov_qa.ingest.splitter import UnitSplitter
 
     loader, splitter = DeckLoader(), UnitSplitter()
     titles: list[str] = []

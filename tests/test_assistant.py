@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from egov_qa.assistant import MAX_QUESTION_CHARS, WARM_UP_QUESTION, Assistant, validate_question
+from egov_qa.answer.extractor import NOT_IN_DECK
+from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant, validate_question
 from egov_qa.errors import QuestionError
-from egov_qa.extractor import NOT_IN_DECK
 
 
 @pytest.fixture
@@ -79,8 +79,11 @@ class TestAssistant:
         spent = fake_embedder.calls - before
         assert spent >= 1  # the question, and words of it the corpus never uses
         before = fake_embedder.calls
-        assistant.ask(WARM_UP_QUESTION)
+        assistant.ask(assistant.sample_question())
         assert fake_embedder.calls - before == spent
+
+    def test_the_sample_question_comes_from_the_corpus(self, assistant):
+        assert assistant.sample_question() == "What does the deck say about Budget of the Agency?"
 
     def test_without_an_onnx_export_questions_use_the_given_embedder(self, assistant, fake_embedder):
         assert assistant.index.manifest["query_model"] is None
@@ -201,7 +204,7 @@ class TestQuestionsAsPeopleAskThem:
 
 
 def test_each_corpus_has_an_index_of_its_own_unless_one_is_named(tmp_path, monkeypatch):
-    from egov_qa.assistant import default_corpus_dir, default_index_dir, index_dir_for
+    from egov_qa.paths import default_corpus_dir, default_index_dir, index_dir_for
 
     monkeypatch.setenv("EGOV_QA_INDEX", str(tmp_path / "index"))
     assert index_dir_for(None) == index_dir_for(default_corpus_dir()) == default_index_dir() == tmp_path / "index"

@@ -94,7 +94,7 @@ def test_a_pdf_page_shows_the_quote_boxed(browser, tmp_path):
     from conftest import DATA
     from PIL import Image
 
-    from egov_qa.page_image import QUOTE_EDGE
+    from egov_qa.app.page_image import QUOTE_EDGE
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()

@@ -9,11 +9,14 @@ import gradio
 import pytest
 from conftest import FakeEmbedder
 
-from egov_qa import cli, embedder
+from egov_qa import cli
+from egov_qa.app.chat import MAX_UPLOAD, ChatApp, build_app, launch, listen_problem
+from egov_qa.app.render import answer_markdown as format_answer
+from egov_qa.app.render import md_text
+from egov_qa.app.slide_card import slide_card
 from egov_qa.assistant import Assistant
-from egov_qa.chat import MAX_UPLOAD, ChatApp, build_app, format_answer, launch, listen_problem, md_text
-from egov_qa.loader import split_markdown
-from egov_qa.slide_card import slide_card
+from egov_qa.index import embedder
+from egov_qa.ingest.markdown import split_markdown
 
 INJECTION = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('x')</script>"
@@ -183,7 +186,7 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
 
     from conftest import DATA
 
-    from egov_qa.page_image import render_page
+    from egov_qa.app.page_image import render_page
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -226,7 +229,7 @@ def test_page_renders_are_capped_in_size_and_cached_by_bytes(tmp_path, monkeypat
     import cachetools
     from pypdf import PdfWriter
 
-    from egov_qa import page_image as chat_module
+    from egov_qa.app import page_image as chat_module
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -342,7 +345,7 @@ def test_a_pdf_answer_shows_its_page_with_the_quote_boxed(tmp_path):
 
     from conftest import DATA
 
-    from egov_qa.page_image import render_page
+    from egov_qa.app.page_image import render_page
 
     corpus = tmp_path / "pdfs"
     corpus.mkdir()
@@ -371,7 +374,7 @@ class TestAnyDeck:
         return corpus
 
     def test_title_placeholder_and_examples_come_from_the_corpus(self, hostile_corpus, tmp_path):
-        from egov_qa.corpus_guide import describe
+        from egov_qa.app.guide import describe
 
         assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
         evals = tmp_path / "evals"
@@ -393,9 +396,9 @@ class TestAnyDeck:
         assert "Korea" not in box.placeholder and "Security Notes" in box.placeholder
 
     def test_the_shipped_deck_gets_its_own_title_and_eval_questions(self, shipped_corpus, tmp_path):
-        from egov_qa.assistant import PROJECT_ROOT
-        from egov_qa.corpus_guide import describe
-        from egov_qa.evaluate import load_eval_set
+        from egov_qa.app.guide import describe
+        from egov_qa.evaluation.scoring import load_eval_set
+        from egov_qa.paths import PROJECT_ROOT
 
         assistant = Assistant(shipped_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
         guide = describe(list(assistant.index.slides), shipped_corpus, PROJECT_ROOT / "evals", shipped_corpus)
@@ -422,7 +425,7 @@ class TestAnyDeck:
 
 
 def test_thumbs_are_given_back_to_the_chat_for_each_assistant_message():
-    from egov_qa.chat import feedback_values
+    from egov_qa.app.chat import feedback_values
 
     history = [{"role": r, "content": "x"} for r in ("user", "assistant", "user", "assistant")]
     assert feedback_values(history, {3: "Like"}) == [None, "Like"]
@@ -477,7 +480,7 @@ def test_clearing_keeps_the_slide_open_without_its_highlight(chat):
 
 
 def test_a_port_taken_after_the_check_is_still_a_message(tiny_corpus, tmp_path, monkeypatch, capsys):
-    from egov_qa import chat
+    from egov_qa.app import chat
 
     app = load_app()
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())

@@ -5,7 +5,7 @@ from collections import Counter
 
 from conftest import SHIPPED_CORPUS
 
-from egov_qa.loader import DeckLoader
+from egov_qa.ingest.loader import DeckLoader
 
 WORD = re.compile(r"[^\W_]+")
 SEED = SHIPPED_CORPUS / "source" / "egov_korea_deck.txt"

@@ -3,11 +3,11 @@
 import pytest
 from conftest import ROOT, FakeEmbedder
 
+from egov_qa.app.chat import ChatApp
+from egov_qa.app.upload import DeckAdder, limits_text, measured
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp
-from egov_qa.deck_upload import DeckAdder, limits_text, measured
 from egov_qa.errors import DeckUploadError
-from egov_qa.index import load_index
+from egov_qa.index.store import load_index
 
 HARBOR = """\
 # Harbor Authority
@@ -161,8 +161,8 @@ class TestDeckAdder:
     def test_a_failed_build_removes_the_copy_and_keeps_the_old_index(
         self, served, adder, uploads, tiny_corpus, monkeypatch, failure
     ):
-        from egov_qa import assistant as assistant_module
         from egov_qa.errors import IndexWriteError
+        from egov_qa.index import opener as assistant_module
 
         before = served.assistant
         saved = load_index(before.index_dir, before.builder.fingerprint(tiny_corpus)).manifest["created"]
@@ -268,7 +268,7 @@ class TestTheLayout:
         return {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
 
     def test_a_folder_of_one_s_own_gets_the_upload_control_and_its_limits(self, served):
-        from egov_qa.chat import build_app
+        from egov_qa.app.chat import build_app
 
         blocks = self.blocks(build_app(served.assistant))
         assert blocks["add-deck"].visible is True
@@ -277,7 +277,7 @@ class TestTheLayout:
         assert "evals-tab" in blocks and "run-eval" in blocks
 
     def test_the_shipped_corpus_takes_decks_into_a_workspace_and_says_so(self, tmp_path):
-        from egov_qa.chat import build_app
+        from egov_qa.app.chat import build_app
 
         shipped = Assistant(ROOT / "corpus", tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
         blocks = self.blocks(build_app(shipped, data_dir=tmp_path / "data"))

@@ -6,13 +6,15 @@ import json
 import pytest
 from conftest import TINY_DECK, FakeEmbedder
 
-from egov_qa import cli, embedder, eval_run
+from egov_qa import cli
+from egov_qa.app.chat import ChatApp
+from egov_qa.app.evals_tab import EvalBoard
 from egov_qa.assistant import Assistant
-from egov_qa.chat import ChatApp
 from egov_qa.errors import EgovQAError, EvalSetError
-from egov_qa.eval_board import EvalBoard
-from egov_qa.evaluate import load_eval_set
-from egov_qa.feedback import EvalLine, add_to_eval_set, completed, export_candidates, record, thumbs_down
+from egov_qa.evaluation import runner as eval_run
+from egov_qa.evaluation.feedback import EvalLine, add_to_eval_set, completed, export_candidates, record, thumbs_down
+from egov_qa.evaluation.scoring import load_eval_set
+from egov_qa.index import embedder
 
 ITEMS = [
     {
@@ -74,7 +76,7 @@ def evals(tmp_path):
 @pytest.fixture
 def board(evals, tmp_path):
     # No shipped corpus in this folder: only the ``tiny`` set.
-    return EvalBoard(evals, tmp_path / "no-shipped-corpus")
+    return EvalBoard(evals, tmp_path / "no-shipped-corpus", reader_path=evals / "reader.json")
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ class TestReports:
                 }
             ]
         }
-        from egov_qa.eval_board import SetReport
+        from egov_qa.app.evals_tab import SetReport
 
         shown = EvalBoard.failures(SetReport(suite, evals, summary), lambda source, number: 1)
         assert "<img" not in shown and "<script" not in shown and "](javascript" not in shown
@@ -312,7 +314,7 @@ class TestThumbsDown:
 
 
 def test_report_dir_puts_the_shipped_set_at_the_top(tmp_path):
-    from egov_qa.evaluate import SHIPPED, Suite
+    from egov_qa.evaluation.scoring import SHIPPED, Suite
 
     assert eval_run.report_dir(tmp_path, Suite(SHIPPED, tmp_path / "k.jsonl", tmp_path)) == tmp_path
     assert eval_run.report_dir(tmp_path, Suite("x", tmp_path / "x.jsonl", tmp_path)) == tmp_path / "decks" / "x"

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from egov_qa import cli
-from egov_qa.evaluate import load_eval_set
+from egov_qa.evaluation.scoring import load_eval_set
 
 pytestmark = pytest.mark.model
 
@@ -49,7 +49,7 @@ def test_eval_set_meets_its_brief():
 
 
 def test_every_content_slide_and_every_table_cell_is_asked_about():
-    from egov_qa.loader import DeckLoader
+    from egov_qa.ingest.loader import DeckLoader
     from egov_qa.text import normalize
 
     items = [i for i in load_eval_set(EVAL_SET) if i.answerable]

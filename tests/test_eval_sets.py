@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from egov_qa.evaluate import SHIPPED, find_suites, load_eval_set, plain
-from egov_qa.loader import DeckLoader
+from egov_qa.evaluation.scoring import SHIPPED, find_suites, load_eval_set, plain
+from egov_qa.ingest.loader import DeckLoader
 from egov_qa.text import normalize
 
 ALL_SUITES = find_suites(ROOT / "evals", ROOT / "corpus")

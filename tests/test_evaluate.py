@@ -6,10 +6,11 @@ from typing import ClassVar
 import pytest
 from conftest import FakeEmbedder
 
-from egov_qa import cli, embedder
+from egov_qa import cli
 from egov_qa.documents import Answer, Citation
 from egov_qa.errors import EvalSetError
-from egov_qa.evaluate import (
+from egov_qa.evaluation.report import pool, pool_forms
+from egov_qa.evaluation.scoring import (
     EvalItem,
     QuestionResult,
     answer_correct,
@@ -23,7 +24,7 @@ from egov_qa.evaluate import (
     run_conversational,
     selective_curve,
 )
-from egov_qa.report import pool, pool_forms
+from egov_qa.index import embedder
 from egov_qa.text import normalize
 
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
-from egov_qa import export_cache
-from egov_qa.assistant import build_index
-from egov_qa.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport
-from egov_qa.index import IndexBuilder, load_index
+from egov_qa.index import export_cache
+from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport
+from egov_qa.index.opener import build_index
+from egov_qa.index.store import IndexBuilder, load_index
 
 
 class Recording(FakeEmbedder):
@@ -135,7 +135,7 @@ class TestVectorReuse:
 
 class TestTokenBatches:
     def test_shortest_first_within_count_and_token_budget(self):
-        from egov_qa.embedder import token_batches
+        from egov_qa.index.embedder import token_batches
 
         lengths = [300, 5, 5, 40, 5, 256, 12]
         batches = token_batches(lengths, most=3, budget=100)
@@ -147,6 +147,6 @@ class TestTokenBatches:
         assert [0] in batches and [5] in batches  # a text over the budget runs alone
 
     def test_no_texts_no_batches(self):
-        from egov_qa.embedder import token_batches
+        from egov_qa.index.embedder import token_batches
 
         assert token_batches([], most=8) == []

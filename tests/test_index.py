@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from egov_qa.assistant import Assistant, build_index
+from egov_qa.assistant import Assistant
 from egov_qa.errors import CorpusError, IndexInvalidError, IndexWriteError
-from egov_qa.index import (
+from egov_qa.index.opener import build_index
+from egov_qa.index.store import (
     MANIFEST,
     TEXT_VECTORS,
     UNIT_VECTORS,
@@ -160,9 +161,9 @@ class TestAssistantRebuilds:
 
 
 def test_unit_context_is_what_a_reader_sees_around_the_unit():
-    from egov_qa.index import unit_context
-    from egov_qa.loader import split_markdown
-    from egov_qa.splitter import UnitSplitter
+    from egov_qa.index.store import unit_context
+    from egov_qa.ingest.markdown import split_markdown
+    from egov_qa.ingest.splitter import UnitSplitter
 
     md = "# Title\n\n## Section\n\n- Parent bullet\n  - Child bullet\n\n※ A note\n\n## Other\n\n- Lone bullet\n"
     (slide,) = split_markdown(md, "d.md")
@@ -229,7 +230,7 @@ def full_disk(tmp_path, monkeypatch):
     import os
     import subprocess
 
-    import egov_qa.index as index_module
+    import egov_qa.index.store as index_module
 
     folder = tmp_path / "small-disk"
     folder.mkdir()
@@ -264,7 +265,8 @@ def full_disk(tmp_path, monkeypatch):
 
 
 def test_a_full_disk_is_a_message_and_the_old_index_is_kept(tiny_corpus, fake_embedder, full_disk, capsys):
-    from egov_qa import cli, embedder
+    from egov_qa import cli
+    from egov_qa.index import embedder
 
     folder, fill = full_disk
     index_dir = folder / "index"

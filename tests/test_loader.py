@@ -10,9 +10,11 @@ import pytest
 from conftest import DATA
 from pypdf import PdfWriter
 
-from egov_qa import loader
 from egov_qa.errors import CorpusError
-from egov_qa.loader import DeckLoader, plain_slide, split_markdown
+from egov_qa.ingest import loader
+from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.markdown import split_markdown
+from egov_qa.ingest.plain import plain_slide
 
 REAL_PDF = DATA / "nist-oscal-slides-2020-03-26.pdf"
 
@@ -218,8 +220,8 @@ def test_a_long_line_is_read_in_linear_time(tmp_path, deck):
     # In a child process, so that a pattern that backtracks fails the test instead of hanging it.
     (tmp_path / "deck.md").write_text(deck, encoding="utf-8")
     code = (
-        "import sys; from pathlib import Path; from egov_qa.loader import split_markdown;"
-        "from egov_qa.splitter import UnitSplitter;"
+        "import sys; from pathlib import Path; from egov_qa.ingest.markdown import split_markdown;"
+        "from egov_qa.ingest.splitter import UnitSplitter;"
         "slides = split_markdown(Path(sys.argv[1]).read_text(), 'deck.md');"
         "print(sum(len(UnitSplitter().split(s)) for s in slides))"
     )

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, SHIPPED_CORPUS
 
 from egov_qa.assistant import Assistant
-from egov_qa.embedder import ONNX_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
+from egov_qa.index.embedder import ONNX_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.model
 
@@ -50,7 +50,7 @@ assert main(["-q", "--corpus", corpus, "--index", index, "ask", "What does MOPAS
 from egov_qa.assistant import Assistant
 assistant = Assistant(corpus, index)
 assert not assistant.ask("How many e-villages were established?").abstained
-from egov_qa.chat import build_app
+from egov_qa.app.chat import build_app
 build_app(assistant)
 print(sorted(m for m in ("torch", "sentence_transformers") if m in sys.modules))
 """

@@ -7,9 +7,9 @@ import re
 import pytest
 from conftest import DATA, ROOT
 
-from egov_qa.loader import DeckLoader
-from egov_qa.pdf_deck import Line, furniture_keys, paragraphs, split_page_numbers
-from egov_qa.splitter import UnitSplitter
+from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.pdf import Line, furniture_keys, paragraphs, split_page_numbers
+from egov_qa.ingest.splitter import UnitSplitter
 
 FEDRAMP = DATA / "fedramp-developer-data-bites-2024-03-07.pdf"
 _ENDS_SENTENCE = re.compile(r"[.!?:;]['\")”’]?$")

@@ -8,8 +8,8 @@ from pptx import Presentation
 from pptx.util import Inches
 
 from egov_qa.assistant import Assistant
-from egov_qa.loader import DeckLoader
-from egov_qa.pptx_deck import read_pptx
+from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.pptx import read_pptx
 
 REAL_PPTX = DATA / "nist-oscal-high-level-overview-2018-01.pptx"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from egov_qa.question import analyze, hinge_stem
+from egov_qa.answer.question import analyze, hinge_stem
 from egov_qa.text import Vocabulary
 
 

@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 from conftest import ROOT, FakeEmbedder
 
-from egov_qa import cli, crossfit, embedder
+from egov_qa import cli
+from egov_qa.answer.features import FEATURES, Candidate
+from egov_qa.answer.question import analyze
+from egov_qa.answer.reader import CONFIDENCE_FEATURES, Linear, Reader, ReaderModel, load_reader_model
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
-from egov_qa.evaluate import find_suites
-from egov_qa.features import FEATURES, Candidate
-from egov_qa.question import analyze
-from egov_qa.reader import CONFIDENCE_FEATURES, Linear, Reader, ReaderModel, load_reader_model
-from egov_qa.train import eval_set_hashes
-from egov_qa.tuning import Tuning
+from egov_qa.evaluation.scoring import find_suites
+from egov_qa.index import embedder
+from egov_qa.index.tuning import Tuning
+from egov_qa.paths import default_reader_path, default_tuning_path
+from egov_qa.training import crossfit
+from egov_qa.training.fit import eval_set_hashes
 
 
 def linear(weights: dict[str, float], names: tuple[str, ...], intercept: float = 0.0) -> Linear:
@@ -104,12 +107,12 @@ class TestReaderModelFile:
 
 def test_the_committed_reader_and_encoder_were_trained_on_the_committed_eval_sets():
     """A changed eval set makes the shipped reader and encoder stale: retrain with `make train`."""
-    shipped = load_reader_model(ROOT / "evals" / "reader.json")
-    tuning = Tuning.load(ROOT / "evals" / "encoder.json")
+    shipped = load_reader_model(default_reader_path())
+    tuning = Tuning.load(default_tuning_path())
     suites = find_suites(ROOT / "evals", ROOT / "corpus")
     hashes = eval_set_hashes(suites, ROOT)
-    assert shipped.meta["eval_sets"] == hashes, "evals/reader.json is stale: run make train"
-    assert tuning.meta["eval_sets"] == hashes, "evals/encoder.json is stale: run make train"
+    assert shipped.meta["eval_sets"] == hashes, "the shipped reader is stale: run make train"
+    assert tuning.meta["eval_sets"] == hashes, "the shipped encoder tuning is stale: run make train"
     assert tuning.base_model == embedder.DEFAULT_MODEL
     # The reader was trained with the encoder it ships with, and the app loads that encoder.
     assert shipped.meta["embedding_model"] == tuning.model_name == embedder.load_embedder().name
@@ -237,10 +240,10 @@ class TestFeatureMaker:
 
     @pytest.fixture
     def made(self, tmp_path, fake_embedder):
-        from egov_qa.assistant import build_index
-        from egov_qa.features import FeatureMaker
-        from egov_qa.index import IndexBuilder
-        from egov_qa.retriever import HybridRetriever
+        from egov_qa.answer.features import FeatureMaker
+        from egov_qa.answer.retriever import HybridRetriever
+        from egov_qa.index.opener import build_index
+        from egov_qa.index.store import IndexBuilder
 
         corpus = tmp_path / "corpus"
         corpus.mkdir()
@@ -280,7 +283,7 @@ class TestFeatureMaker:
         assert by_text["Email the team at team@example.org"]["detail_missing"] == 1.0
 
     def test_a_line_alone_in_meaning_and_against_the_other_candidates(self, made, fake_embedder):
-        from egov_qa.features import RELATIVE
+        from egov_qa.answer.features import RELATIVE
 
         question = "When is the next meeting?"
         by_text = made(question)
@@ -314,9 +317,9 @@ class TestFeatureMaker:
 
 
 def test_a_name_split_in_terms_is_found_on_the_slide_that_holds_each(tmp_path, fake_embedder):
-    from egov_qa.assistant import build_index
-    from egov_qa.features import FeatureMaker
-    from egov_qa.index import IndexBuilder
+    from egov_qa.answer.features import FeatureMaker
+    from egov_qa.index.opener import build_index
+    from egov_qa.index.store import IndexBuilder
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -334,8 +337,8 @@ class TestThreshold:
 
     @staticmethod
     def outcomes(*cases: tuple[bool, bool]) -> list:
-        from egov_qa.evaluate import EvalItem
-        from egov_qa.train import Asked, Outcome
+        from egov_qa.evaluation.scoring import EvalItem
+        from egov_qa.training.fit import Asked, Outcome
 
         found = []
         for i, (answerable, right) in enumerate(cases):
@@ -346,7 +349,7 @@ class TestThreshold:
         return found
 
     def test_a_costly_wrong_answer_raises_the_threshold(self, monkeypatch):
-        from egov_qa import train
+        from egov_qa.training import fit as train
 
         # At 0.6: one right answer and three wrong ones; at 0.2, a question the deck does not answer.
         held_out = self.outcomes((True, True), (True, False), (True, False), (True, False), (False, False))
@@ -359,7 +362,7 @@ class TestThreshold:
 
 class TestCalibration:
     def test_confidences_that_match_how_often_answers_are_right(self):
-        from egov_qa.train import calibration, reliability
+        from egov_qa.training.fit import calibration, reliability
 
         # Ten answers at 0.8 of which eight are right: calibrated, though each is off by 0.2 or 0.8.
         points = [(0.8, True)] * 8 + [(0.8, False)] * 2
@@ -368,7 +371,7 @@ class TestCalibration:
         assert figures["brier"] == pytest.approx((8 * 0.2**2 + 2 * 0.8**2) / 10)
 
     def test_overconfidence_is_the_gap_in_each_bin_weighted_by_its_questions(self):
-        from egov_qa.train import calibration, reliability
+        from egov_qa.training.fit import calibration, reliability
 
         # Bin 0.9: two answers, one right (gap 0.4); bin 0.1: two answers, none right (gap 0.1).
         points = [(0.9, True), (0.9, False), (0.1, False), (0.1, False)]
@@ -376,7 +379,7 @@ class TestCalibration:
         assert calibration([], []) == {"brier": 0.0, "calibration_error": 0.0}
 
     def test_pooled_over_all_questions_and_a_dash_where_an_older_report_lacks_them(self):
-        from egov_qa.report import _reader_table, pool
+        from egov_qa.evaluation.report import _reader_table, pool
 
         base = {"answer_accuracy": 1.0, "citation_accuracy": 1.0, "abstention_accuracy": 1.0}
         one = {**base, "n": 1, "n_answerable": 1, "n_unanswerable": 0, "false_abstention_rate": 0.0, "brier": 0.4}
@@ -390,7 +393,7 @@ class TestBoundedFit:
     """Weights of evidence against an answer are kept at or below zero."""
 
     def test_a_bound_that_does_not_bind_changes_nothing(self):
-        from egov_qa.train import fit_linear
+        from egov_qa.training.fit import fit_linear
 
         rng = np.random.default_rng(0)
         rows = rng.normal(size=(400, 3))
@@ -401,7 +404,7 @@ class TestBoundedFit:
         assert bounded.intercept == pytest.approx(free.intercept, abs=1e-3)
 
     def test_a_bound_that_binds_holds_the_weight_at_zero(self):
-        from egov_qa.train import fit_linear
+        from egov_qa.training.fit import fit_linear
 
         rng = np.random.default_rng(1)
         rows = rng.normal(size=(400, 2))
@@ -411,8 +414,8 @@ class TestBoundedFit:
         assert bounded.coef[0] == 0.0 and bounded.coef[1] < -0.5
 
     def test_the_confidence_keeps_missing_evidence_at_or_below_zero(self):
-        from egov_qa.reader import CONFIDENCE_FEATURES
-        from egov_qa.train import EVIDENCE_AGAINST
+        from egov_qa.answer.reader import CONFIDENCE_FEATURES
+        from egov_qa.training.fit import EVIDENCE_AGAINST
 
         against = {n for n, bounded in zip(CONFIDENCE_FEATURES, EVIDENCE_AGAINST, strict=True) if bounded}
         assert {"best_name_missing", "name_unknown", "number_unknown", "best_detail_missing"} <= against
@@ -420,8 +423,8 @@ class TestBoundedFit:
 
 
 def test_a_rows_label_is_its_first_cell_and_a_line_has_none():
+    from egov_qa.answer.features import row_label
     from egov_qa.documents import Cell
-    from egov_qa.features import row_label
 
     text = "Budget | 2002: 12,155 | 2005: 20,272"
     row = Unit("u1", "deck.md", 8, 40, 40 + len(text), text, "row", (Cell("", 40, 46), Cell("2005", 69, 75)))

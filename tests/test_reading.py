@@ -2,7 +2,7 @@
 
 import pytest
 
-from egov_qa.reading import QuestionReader, Reading, as_question, common_english_words, corpus_words
+from egov_qa.answer.reading import QuestionReader, Reading, as_question, common_english_words, corpus_words
 
 CORPUS = """
 The city library opened in 2010 and moved to the harbour district in 2014.
@@ -199,8 +199,8 @@ class TestSettings:
 def readings():
     from conftest import ROOT
 
-    from egov_qa.evaluate import find_suites, load_eval_set, plain
-    from egov_qa.loader import DeckLoader
+    from egov_qa.evaluation.scoring import find_suites, load_eval_set, plain
+    from egov_qa.ingest.loader import DeckLoader
 
     suites = find_suites(ROOT / "evals", ROOT / "corpus")
     sets = [(suite, plain(load_eval_set(suite.eval_set))) for suite in suites]

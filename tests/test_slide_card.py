@@ -6,10 +6,11 @@ import shutil
 import pytest
 from conftest import DATA
 
+from egov_qa.app.page_image import draw_marks, find_marks, render_page
+from egov_qa.app.slide_card import marked, slide_card
 from egov_qa.documents import Block, Slide
-from egov_qa.loader import SlideWriter, finish_slide, split_markdown
-from egov_qa.page_image import draw_marks, find_marks, render_page
-from egov_qa.slide_card import marked, slide_card
+from egov_qa.ingest.markdown import split_markdown
+from egov_qa.ingest.slides import SlideWriter, finish_slide
 
 INJECTION = "<img src=x onerror=alert(1)>"
 

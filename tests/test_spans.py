@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from egov_qa.documents import Cell
-from egov_qa.loader import DeckLoader
-from egov_qa.question import analyze
-from egov_qa.spans import (
+from egov_qa.answer.question import analyze
+from egov_qa.answer.spans import (
     SPAN_PATTERNS,
     _holds_detail,
     _matches,
@@ -24,6 +22,8 @@ from egov_qa.spans import (
     named_cell,
     typed_spans,
 )
+from egov_qa.documents import Cell
+from egov_qa.ingest.loader import DeckLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

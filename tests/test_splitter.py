@@ -2,8 +2,8 @@
 
 import pytest
 
-from egov_qa.loader import split_markdown
-from egov_qa.splitter import UnitSplitter
+from egov_qa.ingest.markdown import split_markdown
+from egov_qa.ingest.splitter import UnitSplitter
 
 LONG = " ".join(f"Sentence number {i} says something about e-Government." for i in range(20))
 

@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from egov_qa import embedder, tuning
-from egov_qa.crossfit import folds_of
+from egov_qa import paths
 from egov_qa.errors import ModelLoadError
-from egov_qa.tuning import Example, Settings, Tuning, examples
+from egov_qa.index import embedder
+from egov_qa.index.tuning import Tuning
+from egov_qa.training import encoder as encoder_training
+from egov_qa.training.crossfit import folds_of
+from egov_qa.training.encoder import Example, Settings, examples
 
 
 def unit(*values: float) -> np.ndarray:
@@ -48,7 +51,7 @@ def test_at_most_two_answer_lines_per_question_each_against_three_wrong_ones():
 
 def test_batches_hold_no_text_twice_and_deal_every_example_once():
     found = [Example(f"q{i % 5}", f"answer {i}", f"other {i % 7}") for i in range(40)]
-    dealt = list(tuning.batches(found, 4, random.Random(0)))
+    dealt = list(encoder_training.batches(found, 4, random.Random(0)))
     assert sorted(e.answer for chunk in dealt for e in chunk) == sorted(e.answer for e in found)
     assert all(len(chunk) <= 4 for chunk in dealt)
     for chunk in dealt:
@@ -112,7 +115,7 @@ def test_a_tuning_that_does_not_fit_the_model_changes_nothing():
 
 def test_the_project_tuning_applies_only_to_the_model_it_was_made_from(tmp_path, monkeypatch, caplog):
     path = tmp_path / "encoder.json"
-    monkeypatch.setenv(tuning.TUNING_ENV, str(path))
+    monkeypatch.setenv(paths.TUNING_ENV, str(path))
     assert embedder.SentenceTransformerEmbedder("base-model").name == "base-model"  # no file: untuned
     tuned().save(path)
     assert embedder.SentenceTransformerEmbedder("base-model").name == tuned().model_name
@@ -134,7 +137,7 @@ def test_tuning_the_real_model_brings_answers_nearer_their_questions():
         Example("When is the next session?", "It takes place on March 7.", "Next session"),
     ]
     base = embedder.SentenceTransformerEmbedder(tuning=None)
-    got = tuning.tune(base.base, embedder.resolve_model(base.base), found, Settings(epochs=4))
+    got = encoder_training.tune(base.base, embedder.resolve_model(base.base), found, Settings(epochs=4))
     assert sum(d.size for d in got.biases.values()) == 26112  # every bias term, nothing else
     after = embedder.SentenceTransformerEmbedder(tuning=got)
     assert after.name == got.model_name != base.name

@@ -4,7 +4,7 @@ import faiss
 import numpy as np
 from conftest import FakeEmbedder
 
-from egov_qa import index as index_module
+from egov_qa.index import store as index_module
 
 
 class TestVectorIndex:

@@ -4,64 +4,26 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-from egov_qa import embedder as embedding
-from egov_qa.documents import Answer, content_hash
-from egov_qa.errors import IndexInvalidError, QuestionError
-from egov_qa.extractor import AnswerExtractor
-from egov_qa.features import FeatureMaker
-from egov_qa.index import Index, IndexBuilder, index_lock, load_index, not_a_file, save_index
-from egov_qa.loader import DeckLoader
-from egov_qa.reader import Reader, ReaderModel, load_reader_model
-from egov_qa.reading import QuestionReader, corpus_words
-from egov_qa.retriever import HybridRetriever
-from egov_qa.splitter import UnitSplitter
+from egov_qa.answer.extractor import AnswerExtractor
+from egov_qa.answer.pipeline import Pipeline, build_pipeline
+from egov_qa.answer.reader import ReaderModel, load_reader_model
+from egov_qa.answer.reading import QuestionReader
+from egov_qa.answer.retriever import HybridRetriever
+from egov_qa.documents import Answer
+from egov_qa.errors import QuestionError
+from egov_qa.index import embedder as embedding
+from egov_qa.index.opener import open_index, query_embedder
+from egov_qa.index.store import Index, IndexBuilder
+from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.splitter import UnitSplitter
+from egov_qa.paths import default_corpus_dir, default_reader_path, index_dir_for
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_QUESTION_CHARS = 500
-READER_ENV = "EGOV_QA_READER"
-
-
-def _default_dir(name: str, env: str) -> Path:
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    shipped = PROJECT_ROOT / name
-    return shipped if (PROJECT_ROOT / "corpus").is_dir() else Path.cwd() / name
-
-
-def default_corpus_dir() -> Path:
-    """``$EGOV_QA_CORPUS``, else the shipped ``corpus/``."""
-    return _default_dir("corpus", "EGOV_QA_CORPUS")
-
-
-def default_index_dir() -> Path:
-    """``$EGOV_QA_INDEX``, else the project's ``index/``."""
-    return _default_dir("index", "EGOV_QA_INDEX")
-
-
-def index_dir_for(corpus_dir: Path | str | None) -> Path:
-    """Where a corpus's index lives when none is named: the default index for the default
-    corpus; for another, a folder of its own under ``index/corpora/``, named after the
-    corpus folder, so that asking about one's own decks never writes over the shipped
-    deck's index (nor one corpus's over another's)."""
-    default = default_index_dir()
-    if corpus_dir is None:
-        return default
-    corpus = Path(corpus_dir).resolve()
-    if corpus == default_corpus_dir().resolve():
-        return default
-    return default / "corpora" / f"{corpus.name or 'root'}-{content_hash(str(corpus), length=8)}"
-
-
-def default_reader_path() -> Path:
-    """``$EGOV_QA_READER``, else ``evals/reader.json`` (written by ``egov-qa train``)."""
-    return _default_dir("evals/reader.json", READER_ENV)
 
 
 def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
@@ -99,7 +61,7 @@ class Assistant:
         top_k: how many slides to cite by default.
         threshold: the least confidence to answer with (default: the reader model's).
         reader: the fitted reader model, or the path of its file (default:
-            ``$EGOV_QA_READER`` or ``evals/reader.json``).
+            ``$EGOV_QA_READER`` or the reader shipped in the package).
         progress: called with a message when the index is being built.
         question_reader: reads questions (misspellings, follow-ups, parts); default:
             one over the corpus's words.
@@ -135,16 +97,32 @@ class Assistant:
         # The builder's embedder loads torch only if the index has to be (re)built.
         self.builder = IndexBuilder(embedder or embedding.load_embedder(model), loader, splitter)
         self.index = self._open()
-        self.embedder = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
-        self.retriever = HybridRetriever(self.index, self.embedder)
+        asker = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
         if not isinstance(reader, ReaderModel):
-            reader = load_reader_model(Path(reader) if reader else default_reader_path(), self.embedder.name)
-        self.extractor = AnswerExtractor(self.index, Reader(reader), FeatureMaker(self.index, self.embedder), threshold)
-        self.question_reader = question_reader or QuestionReader(corpus_words(s.text for s in self.index.slides))
+            reader = load_reader_model(Path(reader) if reader else default_reader_path(), asker.name)
+        self.pipeline: Pipeline = build_pipeline(self.index, asker, reader, threshold, question_reader)
 
     @property
     def threshold(self) -> float:
-        return self.extractor.threshold
+        return self.pipeline.threshold
+
+    @property
+    def embedder(self) -> embedding.Embedder:
+        """What embeds questions: the index's ONNX export when it has one."""
+        return self.pipeline.embedder
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.pipeline.retriever
+
+    @property
+    def extractor(self) -> AnswerExtractor:
+        assert self.pipeline.extractor is not None  # an assistant's pipeline always has its reader
+        return self.pipeline.extractor
+
+    @property
+    def question_reader(self) -> QuestionReader:
+        return self.pipeline.reading
 
     def _open(self) -> Index:
         return open_index(self.builder, self.corpus_dir, self.index_dir, self.progress)
@@ -168,15 +146,7 @@ class Assistant:
         other.index = index
         other.corpus_dir = Path(corpus_dir) if corpus_dir else self.corpus_dir
         other.index_dir = Path(index_dir) if index_dir else self.index_dir
-        other.retriever = HybridRetriever(index, self.embedder, self.retriever.rrf_k, self.retriever.pool)
-        other.extractor = AnswerExtractor(
-            index, self.extractor.reader, FeatureMaker(index, self.embedder), self.extractor.threshold
-        )
-        # A new deck's words are words of the corpus now: never "corrected" to old ones.
-        reader = self.question_reader
-        other.question_reader = QuestionReader(
-            corpus_words(s.text for s in index.slides), reader.common, reader.min_length, reader.max_parts
-        )
+        other.pipeline = self.pipeline.with_index(index)
         return other
 
     def ask(
@@ -189,7 +159,7 @@ class Assistant:
     ) -> Answer:
         """Answer ``question`` with a verbatim quote and its cited slides, or abstain.
 
-        The question is read first (:mod:`egov_qa.reading`): misspelled words are
+        The question is read first (:mod:`egov_qa.answer.reading`): misspelled words are
         corrected to corpus words, a follow-up of ``previous`` is read with its
         context, and each part of a question that asks several things is answered
         on its own (``Answer.parts``). ``Answer.read_as`` says how it was read.
@@ -219,19 +189,7 @@ class Assistant:
             if deck not in self.decks:
                 raise QuestionError(f"there is no deck {deck!r} in the corpus: choose one of {', '.join(self.decks)}")
             sources = {deck}
-        reading = self.question_reader.read(text, before)
-        answers = [
-            self.extractor.extract(self.retriever.retrieve(part, sources), top_k=k, threshold=threshold)
-            for part in reading.questions
-        ]
-        return replace(
-            answers[0],
-            question=text,
-            read_as=reading.text if reading.changed else None,
-            corrections=reading.corrections,
-            follow_up=reading.follow_up,
-            parts=tuple(answers) if reading.parts else (),
-        )
+        return self.pipeline.answer(text, k, threshold, sources, before)
 
     def warm_up(self) -> None:
         """Answer one question now, so that the first person to ask waits no longer than the next.
@@ -239,58 +197,9 @@ class Assistant:
         The embedding runtime's first run and the answer scorer's caches cost
         more than later questions; an app calls this before it says it is ready.
         """
-        self.ask(WARM_UP_QUESTION)
+        self.ask(self.sample_question())
 
-
-WARM_UP_QUESTION = "How long does export customs clearance take now?"
-
-
-def query_embedder(index: Index, index_dir: Path) -> embedding.Embedder | None:
-    """The ONNX export saved with ``index`` (in ``index_dir``), which embeds without torch; None if none."""
-    settings = index.manifest.get("query_model")
-    if not settings or embedding.ONNX_MODEL not in index.manifest.get("files", {}):
-        return None
-    return embedding.OnnxEmbedder(Path(index_dir), index.manifest["model"], embedding.OnnxExport.from_dict(settings))
-
-
-def open_index(
-    builder: IndexBuilder, corpus_dir: Path, index_dir: Path, progress: Callable[[str], None] | None = None
-) -> Index:
-    """The index of ``corpus_dir`` in ``index_dir``: loaded, or built when missing, stale or damaged."""
-    not_a_file(index_dir)
-    expected = builder.fingerprint(corpus_dir)
-    try:
-        return load_index(index_dir, expected)
-    except IndexInvalidError as exc:
-        if progress is not None:
-            progress(f"{exc}; building the index (this takes a moment)")
-        return build_index(builder, corpus_dir, index_dir, expected)
-
-
-def build_index(
-    builder: IndexBuilder,
-    corpus_dir: Path,
-    index_dir: Path,
-    expected: dict | None = None,
-    show_progress: bool | None = None,
-) -> Index:
-    """Build and save the index under the folder's lock.
-
-    Another process may have built it while this one waited for the lock; then
-    that index is loaded instead of building it twice. The index that was there
-    lends the vectors of passages that did not change, and a failed build leaves
-    it untouched.
-    """
-    with index_lock(Path(index_dir)):
-        if expected is not None:
-            try:
-                return load_index(index_dir, expected)
-            except IndexInvalidError:
-                pass
-        try:
-            previous = load_index(index_dir)
-        except IndexInvalidError:
-            previous = None
-        index = builder.build(corpus_dir, show_progress, previous)
-        save_index(index, index_dir)
-        return index
+    def sample_question(self) -> str:
+        """A question about the served corpus, made from its first titled slide (for a warm-up or a demo)."""
+        title = next((s.title for s in self.index.slides if s.title.strip()), "")
+        return f"What does the deck say about {title}?" if title else "What is this deck about?"

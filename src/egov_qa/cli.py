@@ -11,15 +11,12 @@ import json
 import logging
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 from egov_qa.errors import EgovQAError
 from egov_qa.text import counted
 
 log = logging.getLogger("egov_qa")
-
-DEMO_QUESTION = "How long does export customs clearance take now?"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +38,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--model",
         metavar="NAME_OR_PATH",
         default=argparse.SUPPRESS,
-        help="sentence-transformers model (default: $EGOV_QA_MODEL, else all-MiniLM-L6-v2 tuned by evals/encoder.json)",
+        help="sentence-transformers model (default: $EGOV_QA_MODEL, else all-MiniLM-L6-v2 with the shipped tuning)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only results and errors"
@@ -68,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "question",
         nargs="?",
         default=None,
-        help=f"the question (default: a demo question, {DEMO_QUESTION!r})",
+        help="the question (default: an example question about the corpus, from its eval set or its first slide)",
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--top-k", type=int, default=3, metavar="K", help="slides to cite (default 3)")
@@ -96,14 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     _common(fit)
     fit.add_argument("--evals", type=Path, metavar="DIR", default=None, help="the eval folder (default: evals/)")
     fit.add_argument(
-        "--out", type=Path, metavar="FILE", default=None, help="where to save the reader (default: evals/reader.json)"
+        "--out",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="where to save the reader (default: the package's models/reader.json)",
     )
     fit.add_argument(
         "--encoder",
         type=Path,
         metavar="FILE",
         default=None,
-        help="where to save the encoder tuning (default: beside --out, else evals/encoder.json)",
+        help="where to save the encoder tuning (default: beside --out, else the shipped one)",
     )
     fit.add_argument("--report", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
     fit.add_argument("--folds", type=int, default=5, help="folds for cross-validation within one set (default 5)")
@@ -151,10 +152,11 @@ def _assistant(args: argparse.Namespace, **kwargs):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from egov_qa import embedder
-    from egov_qa.assistant import build_index, default_corpus_dir, index_dir_for
     from egov_qa.errors import IndexInvalidError
-    from egov_qa.index import IndexBuilder, load_index, not_a_file
+    from egov_qa.index import embedder
+    from egov_qa.index.opener import build_index
+    from egov_qa.index.store import IndexBuilder, load_index, not_a_file
+    from egov_qa.paths import default_corpus_dir, index_dir_for
 
     corpus = getattr(args, "corpus", None) or default_corpus_dir()
     index_dir = getattr(args, "index", None) or index_dir_for(corpus)
@@ -179,82 +181,35 @@ def _size(index) -> str:
     return f"{counted(len(index.slides), 'slide')}, {counted(len(index.units), 'unit')}"
 
 
-def format_answer(answer) -> str:
-    """A readable rendering of an :class:`Answer` for the terminal.
-
-    A question read otherwise than typed says so first ("Read as: …"); a question
-    of several parts has each part's answer under it.
-    """
-    lines = []
-    note = read_as_note(answer)
-    if note:
-        lines.append(note)
-    if answer.parts:
-        for number, part in enumerate(answer.parts, 1):
-            lines += ["", f"{number}. {part.question}", textwrap.indent(_format_one(part), "   ")]
-        return "\n".join(lines)
-    lines.append(_format_one(answer))
-    return "\n".join(lines)
-
-
-def _format_one(answer) -> str:
-    lines = []
-    if answer.abstained:
-        lines.append("The deck does not say.")
-        if answer.reason:
-            lines.append(f"  ({answer.reason})")
-        if answer.citations:
-            lines.append("Closest slides:")
-            lines += [f"  - Slide {c.slide}: {c.title} [{c.source}]" for c in answer.citations]
-        return "\n".join(lines)
-    first = answer.citations[0]
-    lines.append(textwrap.fill(f"“{answer.answer}”", width=88))
-    if answer.span is not None and answer.span.text != answer.answer:
-        lines.append(f"Key fact: {answer.span.text}")
-    notes = " (speaker notes)" if first.notes else ""
-    lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]{notes}")
-    lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
-    if len(answer.citations) > 1:
-        # A slide of another deck than the cited one names its deck: "Slide 6" alone would be ambiguous.
-        also = (
-            f"Slide {c.slide}: {c.title}" + (f" [{c.source}]" if c.source != first.source else "")
-            for c in answer.citations[1:]
-        )
-        lines.append("See also: " + "; ".join(also))
-    return "\n".join(lines)
-
-
-def read_as_note(answer) -> str | None:
-    """ "Read as: …" with the words corrected, when the question was read otherwise than typed; else None."""
-    if not answer.read_as:
-        return None
-    fixed = ", ".join(f"{c.typed} → {c.read}" for c in answer.corrections)
-    return f"Read as: {answer.read_as}" + (f" ({fixed})" if fixed else "")
-
-
-def confidence_words(confidence: float) -> str:
-    """``high``, ``medium`` or ``low`` for a confidence in [0, 1]."""
-    return "high" if confidence >= 0.8 else "medium" if confidence >= 0.6 else "low"
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
+    from egov_qa.app.render import answer_text
     from egov_qa.assistant import validate_question
 
-    question = validate_question(DEMO_QUESTION if args.question is None else args.question)
     if args.top_k < 1:
         raise EgovQAError(f"--top-k must be at least 1, not {args.top_k}")
-    answer = _assistant(args).ask(question, top_k=args.top_k, previous=args.previous)
+    assistant = _assistant(args)
+    question = validate_question(_demo_question(assistant) if args.question is None else args.question)
+    answer = assistant.ask(question, top_k=args.top_k, previous=args.previous)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         if args.question is None:
             print(f"Q: {question}")
-        print(format_answer(answer))
+        print(answer_text(answer))
     return 0
 
 
+def _demo_question(assistant) -> str:
+    """The first example question of the corpus's eval set, else one made from its first slide."""
+    from egov_qa.evaluation.examples import eval_set_for, example_questions
+    from egov_qa.paths import default_corpus_dir, evals_dir
+
+    examples = example_questions(eval_set_for(assistant.corpus_dir, evals_dir(), default_corpus_dir()))
+    return examples[0] if examples else assistant.sample_question()
+
+
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from egov_qa.feedback import export_candidates
+    from egov_qa.evaluation.feedback import export_candidates
 
     lines = [json.dumps(c, ensure_ascii=False) for c in export_candidates(args.data)]
     text = "".join(line + "\n" for line in lines)
@@ -267,18 +222,20 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from egov_qa import eval_run, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT
+    from egov_qa.evaluation import report
+    from egov_qa.evaluation import runner as eval_run
+    from egov_qa.evaluation import scoring as evaluate
+    from egov_qa.paths import evals_dir
 
     if args.all_sets:
         if args.eval_set:
             raise EgovQAError("--all runs every eval set with its own decks: leave out --set")
         return _eval_all(args)
-    eval_set = args.eval_set or PROJECT_ROOT / "evals" / "known_facts.jsonl"
+    eval_set = args.eval_set or evals_dir() / "known_facts.jsonl"
     items = evaluate.load_eval_set(eval_set)
     assistant = _assistant(args)
     summary = eval_run.summarize_set(assistant, items, eval_set, not args.no_baseline, _bars(args))
-    paths = report.write_reports(summary, args.out or PROJECT_ROOT / "evals" / "reports")
+    paths = report.write_reports(summary, args.out or evals_dir() / "reports")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -294,22 +251,30 @@ def _bars(args: argparse.Namespace) -> bool | None:
 
 def _suite_index(index_root: Path, suite) -> Path:
     """Where a suite's index lives: the shipped corpus's own, or ``index/evals/NAME/``."""
-    from egov_qa.evaluate import SHIPPED
+    from egov_qa.evaluation.scoring import SHIPPED
 
     return index_root if suite.name == SHIPPED else index_root / "evals" / suite.name
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from egov_qa import embedder, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, default_corpus_dir, default_reader_path, index_dir_for
-    from egov_qa.crossfit import ask_through_tuned
-    from egov_qa.train import eval_set_hashes, train
-    from egov_qa.tuning import TUNING_FILE, default_tuning_path
+    from egov_qa.evaluation import report
+    from egov_qa.evaluation import scoring as evaluate
+    from egov_qa.index import embedder
+    from egov_qa.paths import (
+        TUNING_FILE,
+        default_corpus_dir,
+        default_reader_path,
+        default_tuning_path,
+        evals_dir,
+        index_dir_for,
+    )
+    from egov_qa.training.crossfit import ask_through_tuned
+    from egov_qa.training.fit import eval_set_hashes, train
 
     if args.folds < 2:
         raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
-    evals_dir = args.evals or PROJECT_ROOT / "evals"
-    suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
+    evals = args.evals or evals_dir()
+    suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
     index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
     name = getattr(args, "model", None)
@@ -322,13 +287,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     tuned = ask_through_tuned(suites, index_root, encoder, say)
     tuning = tuned.tuning
-    tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals_dir.parent), "folds": tuned.folds})
+    tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals.parent), "folds": tuned.folds})
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
-    model = train(suites, tuned.asked, tuning.model_name, evals_dir.parent, args.folds, say)
+    model = train(suites, tuned.asked, tuning.model_name, evals.parent, args.folds, say)
     model.meta["encoder"] = {"model": tuning.model_name, "file": encoder_path.name, "folds": tuned.folds}
     saved_encoder = tuning.save(encoder_path)
     saved = model.save(args.out or default_reader_path())
-    paths = report.write_reader_report(model.meta, args.report or evals_dir / "reports")
+    paths = report.write_reader_report(model.meta, args.report or evals / "reports")
     print(report.render_reader(model.meta, model.threshold))
     print(f"\nreader: {saved}; encoder: {saved_encoder}; report: {paths['md']}")
     return 0
@@ -336,14 +301,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _eval_all(args: argparse.Namespace) -> int:
     """Every eval set with its own decks: a report each, and an overview with a pooled row."""
-    from egov_qa import embedder, eval_run, evaluate, report
-    from egov_qa.assistant import PROJECT_ROOT, Assistant, default_corpus_dir, index_dir_for
+    from egov_qa.assistant import Assistant
+    from egov_qa.evaluation import report
+    from egov_qa.evaluation import runner as eval_run
+    from egov_qa.evaluation import scoring as evaluate
+    from egov_qa.index import embedder
+    from egov_qa.paths import default_corpus_dir, evals_dir, index_dir_for
 
-    evals_dir = args.evals or PROJECT_ROOT / "evals"
-    suites = evaluate.find_suites(evals_dir, getattr(args, "corpus", None) or default_corpus_dir())
+    evals = args.evals or evals_dir()
+    suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
     index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
-    out = args.out or PROJECT_ROOT / "evals" / "reports"
+    out = args.out or evals_dir() / "reports"
     shared = embedder.load_embedder(getattr(args, "model", None))
     rows = []
     for suite in suites:

@@ -1,9 +1,12 @@
-"""Writing files atomically: a reader sees the old file or the new one, never half of one."""
+"""Files: written atomically (a reader sees the old file or the new one, never half of one), and
+fingerprinted (contents and the versions of the packages that made them)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 
@@ -22,3 +25,20 @@ def write_atomic(path: Path, text: str) -> Path:
         Path(staging).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_version(package: str) -> str | None:
+    """The installed version of ``package``, or None."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

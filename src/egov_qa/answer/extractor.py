@@ -1,0 +1,144 @@
+"""Choosing the answer: one unit quoted verbatim, its key span, and a confidence.
+
+The candidate units (the best fused units and all units of the best slides) are
+described by their features (:mod:`egov_qa.answer.features`) and ranked by the fitted
+reader (:mod:`egov_qa.answer.reader`); the best is the answer, and its slide is cited
+first. The assistant abstains when the reader's confidence, the calibrated
+probability that the answer is right, is below the threshold chosen with it;
+an abstention still cites the best candidate's slide first, as the closest the
+deck comes to the question.
+"""
+
+from __future__ import annotations
+
+from egov_qa.answer.features import FeatureMaker
+from egov_qa.answer.question import Question, analyze
+from egov_qa.answer.reader import Reader
+from egov_qa.answer.retriever import Retrieval
+from egov_qa.documents import Answer, Citation, Slide, Span, Unit
+from egov_qa.index.store import Index
+
+NOT_IN_DECK = "The deck does not say."
+
+
+def _below(value: float, limit: float) -> str:
+    """``value < limit`` with as many decimals as it takes to read true (never ``0.27 < 0.27``)."""
+    for decimals in range(2, 8):
+        shown, bound = f"{value:.{decimals}f}", f"{limit:.{decimals}f}"
+        if shown != bound:
+            return f"{shown} < {bound}"
+    return f"{value!r} < {limit!r}"
+
+
+class AnswerExtractor:
+    """Picks the answer unit and its key span from a :class:`Retrieval`.
+
+    Args:
+        index: the index the retrieval came from.
+        reader: ranks the candidates and gives the confidence.
+        features: computes candidates' features over ``index``.
+        threshold: the least confidence to answer with, in [0, 1] (default: the reader model's).
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        reader: Reader,
+        features: FeatureMaker,
+        threshold: float | None = None,
+    ) -> None:
+        threshold = reader.model.threshold if threshold is None else threshold
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
+        self.index = index
+        self.reader = reader
+        self.threshold = threshold
+        self.features = features
+
+    def extract(self, retrieval: Retrieval, top_k: int = 3, threshold: float | None = None) -> Answer:
+        """Answer ``retrieval.question`` from the retrieved units, or abstain.
+
+        Args:
+            top_k: how many distinct slides to cite.
+            threshold: overrides the constructor's threshold for this call.
+        """
+        threshold = self.threshold if threshold is None else threshold
+        question = analyze(retrieval.question)
+        ranked = self.reader.run(question, self.features.candidates(question, retrieval), self.index.units, top_k=1)
+        if not ranked:
+            return self._abstain(question, retrieval, top_k, 0.0, "nothing was retrieved")
+        best = ranked[0]
+        if best.confidence < threshold:
+            unknown = self.features.unknown(question)
+            missing = self.features.missing(question, best.unit_pos)
+            if unknown:
+                reason = "the deck never mentions " + ", ".join(unknown)
+            elif missing:
+                reason = "no passage about this mentions " + ", ".join(missing)
+            else:
+                reason = f"support is weak (confidence {_below(best.confidence, threshold)})"
+            return self._abstain(
+                question, retrieval, top_k, best.confidence, reason, self.index.slide_of(best.unit_pos)
+            )
+        unit = best.unit
+        slide = self.index.slide_of(best.unit_pos)
+        span = None
+        if best.span is not None:
+            start, end = best.span[0] + unit.start, best.span[1] + unit.start
+            span = Span(start, end, slide.text[start:end])
+        citations = [self._cite(slide, self._relative_score(retrieval, slide), unit)]
+        citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
+        return Answer(question.text, unit.text, False, best.confidence, tuple(citations), span, question.answer_type)
+
+    def _cite(self, slide: Slide, score: float, unit: Unit | None = None) -> Citation:
+        return Citation(
+            slide.source,
+            slide.number,
+            slide.title,
+            slide.text,
+            unit.start if unit else None,
+            unit.end if unit else None,
+            round(score, 4),
+            unit is not None and unit.kind == "notes",
+        )
+
+    def _other_citations(self, retrieval: Retrieval, exclude: Slide | None, top_k: int) -> list[Citation]:
+        cited: list[Citation] = []
+        for scored in retrieval.slides:
+            if len(cited) >= top_k:
+                break
+            if exclude is not None and (scored.slide.source, scored.slide.number) == (
+                exclude.source,
+                exclude.number,
+            ):
+                continue
+            cited.append(self._cite(scored.slide, scored.score / retrieval.slides[0].score))
+        return cited
+
+    @staticmethod
+    def _relative_score(retrieval: Retrieval, slide: Slide) -> float:
+        """The slide's fused retrieval score over the best slide's (0 when it was not ranked)."""
+        top = retrieval.slides[0].score if retrieval.slides else 1.0
+        score = next(
+            (s.score for s in retrieval.slides if (s.slide.source, s.slide.number) == (slide.source, slide.number)),
+            0.0,
+        )
+        return score / top
+
+    def _abstain(
+        self,
+        question: Question,
+        retrieval: Retrieval,
+        top_k: int,
+        confidence: float,
+        reason: str,
+        closest: Slide | None = None,
+    ) -> Answer:
+        """Abstain, citing first the slide of the reader's best candidate (``closest``) when there is one:
+        the reader places the topic better than retrieval's first slide does."""
+        if closest is None:
+            citations = self._other_citations(retrieval, exclude=None, top_k=top_k)
+        else:
+            citations = [self._cite(closest, self._relative_score(retrieval, closest))]
+            citations += self._other_citations(retrieval, exclude=closest, top_k=top_k - 1)
+        return Answer(question.text, None, True, confidence, tuple(citations), None, question.answer_type, reason)

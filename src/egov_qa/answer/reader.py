@@ -1,0 +1,264 @@
+"""The reader: ranks candidate units as answers and says how likely the best one is right.
+
+``Reader(model).run(question, candidates)`` takes the analyzed question and its
+candidate units (with their features, see :mod:`egov_qa.answer.features`) and returns
+ranked answers, each with its key span and a confidence. The model is a plain
+JSON file written by ``egov-qa train``: a logistic ranker over standardized
+candidate features, and a logistic model of the probability that the best
+candidate is right, over what the ranking says of the question (the best
+score, its margin over the runner-up, how much of the question the best unit
+and the corpus hold), fitted on the ranker's outputs for decks held out from
+its fit (Platt scaling with the question's evidence), with the abstention
+threshold chosen on held-out decks too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from egov_qa.answer.features import FEATURES, Candidate
+from egov_qa.answer.question import Question
+from egov_qa.answer.spans import key_span
+from egov_qa.documents import Unit
+from egov_qa.errors import ReaderModelError
+
+log = logging.getLogger(__name__)
+
+READER_FORMAT = 2
+# What the confidence is read from: the ranking's best score and margin, and the
+# best candidate's own evidence (by name in FEATURES).
+TOP_FEATURES = (
+    "dense",
+    "lexical",
+    "context",
+    "slide_cover",
+    "hinge_missing",
+    "type_missing",
+    "number_missing",
+    "name_missing",
+    "slide_missing",
+    "type_on_slide",
+    "detail_missing",
+    "detail_off_slide",
+)
+QUESTION_FEATURES = (
+    "unknown_share",
+    "hinge_unknown",
+    "number_unknown",
+    "name_unknown",
+    "topic_unknown",
+    "unseen_word_fit",
+    "unseen_word_fit_mean",
+    "type_anywhere",
+    "asks_detail",
+    "detail_nowhere",
+)
+CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATURES), *QUESTION_FEATURES)
+_TOP = [FEATURES.index(f) for f in TOP_FEATURES]
+_QUESTION = [FEATURES.index(f) for f in QUESTION_FEATURES]
+NO_RUNNER_UP_MARGIN = 10.0
+
+
+def confidence_row(logits: np.ndarray, rows: np.ndarray, at: int | None = None) -> np.ndarray:
+    """The confidence model's input for one question's candidate ``at`` (default: the best one).
+
+    ``logits`` are the ranker's scores of the question's candidates, ``rows`` their
+    features; the margin is the candidate's score less the best other one's.
+    """
+    chosen = int(np.argmax(logits)) if at is None else at
+    others = np.delete(logits, chosen)
+    margin = float(logits[chosen] - others.max()) if len(others) else NO_RUNNER_UP_MARGIN
+    return np.concatenate([[logits[chosen], margin], rows[chosen, _TOP], rows[chosen, _QUESTION]])
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A logistic model over standardized inputs: ``(x - mean) / scale @ coef + intercept``."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    def __post_init__(self) -> None:
+        if len({len(self.mean), len(self.scale), len(self.coef)}) != 1:
+            raise ReaderModelError("a linear model's means, scales and weights differ in number")
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return ((rows - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef) + self.intercept
+
+    def to_dict(self) -> dict:
+        return {
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Linear:
+        return cls(
+            tuple(float(v) for v in data["mean"]),
+            tuple(float(v) for v in data["scale"]),
+            tuple(float(v) for v in data["coef"]),
+            float(data["intercept"]),
+        )
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """A fitted reader: what ``egov-qa train`` saves and the assistant loads.
+
+    ``ranker`` scores each candidate (a logit over ``features``); ``confidence``
+    turns the ranking of a question (``confidence_features``) into the
+    probability that its best candidate is right; ``threshold`` is the least
+    probability to answer with. ``meta`` records what it was trained on and how
+    it did on decks it never saw.
+    """
+
+    features: tuple[str, ...]
+    ranker: Linear
+    confidence_features: tuple[str, ...]
+    confidence: Linear
+    threshold: float
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.features) != len(self.ranker.coef):
+            raise ReaderModelError("the reader's features and ranker weights differ in number")
+        if len(self.confidence_features) != len(self.confidence.coef):
+            raise ReaderModelError("the reader's confidence features and weights differ in number")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ReaderModelError(f"the reader's threshold {self.threshold} is outside [0, 1]")
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """The ranker's score of each row of candidate features."""
+        return self.ranker(rows)
+
+    def probability(self, logits: np.ndarray, rows: np.ndarray, at: int | None = None) -> float:
+        """The probability that candidate ``at`` (default: the best) of these is right."""
+        z = float(self.confidence(confidence_row(logits, rows, at)[None, :])[0])
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "format": READER_FORMAT,
+            "features": list(self.features),
+            "ranker": self.ranker.to_dict(),
+            "confidence_features": list(self.confidence_features),
+            "confidence": self.confidence.to_dict(),
+            "threshold": self.threshold,
+            **self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReaderModel:
+        try:
+            if data.get("format") != READER_FORMAT:
+                raise ReaderModelError(f"format {data.get('format')!r}, this version reads {READER_FORMAT}")
+            fixed = {"format", "features", "ranker", "confidence_features", "confidence", "threshold"}
+            return cls(
+                tuple(str(f) for f in data["features"]),
+                Linear.from_dict(data["ranker"]),
+                tuple(str(f) for f in data["confidence_features"]),
+                Linear.from_dict(data["confidence"]),
+                float(data["threshold"]),
+                {k: v for k, v in data.items() if k not in fixed},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReaderModelError(f"it is not a reader model ({type(exc).__name__}: {exc})") from exc
+
+    def save(self, path: Path) -> Path:
+        from egov_qa.files import write_atomic
+
+        return write_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def load_reader_model(path: Path, embedding_model: str | None = None) -> ReaderModel:
+    """Load a reader model file, checking it fits this version's features.
+
+    A model trained with another embedding model still loads (its features mean
+    the same things), with a warning: its confidences are calibrated for the
+    other model's similarities until ``egov-qa train`` is run with this one.
+
+    Raises:
+        ReaderModelError: the file is missing, not a reader model, or for other features.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReaderModelError(f"no reader model at {path}: run `egov-qa train` (or `make train`)") from exc
+    except (OSError, ValueError) as exc:
+        raise ReaderModelError(f"the reader model {path} cannot be read ({exc}): run `egov-qa train` again") from exc
+    if not isinstance(data, dict):
+        raise ReaderModelError(f"the reader model {path} is not a JSON object: run `egov-qa train` again")
+    try:
+        model = ReaderModel.from_dict(data)
+    except ReaderModelError as exc:
+        raise ReaderModelError(f"the reader model {path} is not valid ({exc}): run `egov-qa train` again") from exc
+    if model.features != FEATURES or model.confidence_features != CONFIDENCE_FEATURES:
+        raise ReaderModelError(
+            f"the reader model {path} was trained on other features than this version computes: "
+            "run `egov-qa train` again"
+        )
+    trained_for = model.meta.get("embedding_model")
+    if embedding_model and trained_for and trained_for != embedding_model:
+        log.warning(
+            "the reader in %s was trained with embedding model %s, not %s: its confidences may be off "
+            "until `egov-qa train` is run with this model",
+            path,
+            trained_for,
+            embedding_model,
+        )
+    return model
+
+
+@dataclass(frozen=True)
+class ReadAnswer:
+    """One ranked answer: the unit, its score and confidence, and its key span (in the unit's text)."""
+
+    unit: Unit
+    unit_pos: int
+    score: float
+    confidence: float
+    span: tuple[int, int] | None
+
+
+class Reader:
+    """Ranks candidate units as answers to a question with a fitted :class:`ReaderModel`.
+
+    Args:
+        model: the fitted model.
+        top_k: how many ranked answers ``run`` returns by default.
+    """
+
+    def __init__(self, model: ReaderModel, top_k: int = 3) -> None:
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, not {top_k!r}")
+        self.model = model
+        self.top_k = top_k
+
+    def run(
+        self, question: Question, candidates: list[Candidate], units: list[Unit], top_k: int | None = None
+    ) -> list[ReadAnswer]:
+        """Rank ``candidates`` (units by position in ``units``) as answers to ``question``, best first."""
+        if not candidates:
+            return []
+        rows = np.array([c.features for c in candidates], dtype=np.float64)
+        logits = self.model.logits(rows)
+        order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
+        answers = []
+        for i in order:
+            candidate = candidates[int(i)]
+            unit = units[candidate.unit_pos]
+            span = key_span(question, unit.text, unit.cells, unit.start)
+            confidence = self.model.probability(logits, rows, int(i))
+            answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
+        return answers

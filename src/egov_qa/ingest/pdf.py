@@ -1,0 +1,406 @@
+"""Reading PDF decks as a person reads them: printed lines rebuilt into sentences and bullets.
+
+A slide exported to PDF keeps no paragraphs, only positioned lines of glyphs.
+pypdfium2 gives each character with its box (PDFium's text page), so the layout
+can be read rather than guessed from plain text: lines are grouped back into
+paragraphs and bullet items by their position, size and indentation, wrapped
+lines are joined (end-of-line hyphenation undone), two-column pages are read
+column by column, the largest text at the top of a page is its title, and lines
+repeated on most pages of the deck (footers, site names, page numbers) are kept
+as page furniture: shown, never an answer on their own.
+
+pypdf opens the file first: it tells an encrypted or corrupt PDF apart with a
+clear reason, before the layout is read.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from egov_qa.documents import Slide
+from egov_qa.ingest.slides import SlideWriter, finish_slide
+
+# A line that opens a list item: a bullet glyph (private-use code points are
+# the Wingdings and Symbol bullets of office exports) or a short enumerator.
+_BULLET = re.compile(r"^(?:[•●▪■◦○◆◇►▶➢❖✓✔\-–—*·\ue000-\uf8ff]|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
+_BULLET_ONLY = re.compile(r"^[•●▪■◦○◆◇►▶➢❖✓✔\-–—*·\ue000-\uf8ff]$")
+_SENTENCE_END = re.compile(r"[.!?:;]['\")”’]?$")
+_SPACE = re.compile(r"\s+")
+# A line on at least this share of a deck's pages (and on 3 or more) is furniture.
+FURNITURE_SHARE = 0.5
+FURNITURE_MIN_PAGES = 3
+# The longest line of text that can lead a list of bullet items as its heading.
+LEAD_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Line:
+    """One printed line of a page: its text and its box in PDF points (y grows upwards)."""
+
+    text: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+    text_left: float = 0.0  # where a bullet item's words start, past its bullet glyph
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Lines joined back into what the author typed: a title, a bullet item or a paragraph."""
+
+    text: str
+    kind: str
+    lines: tuple[Line, ...]
+    level: int = 0
+
+    @property
+    def left(self) -> float:
+        return min(line.left for line in self.lines)
+
+    @property
+    def right(self) -> float:
+        return max(line.right for line in self.lines)
+
+    @property
+    def top(self) -> float:
+        return max(line.top for line in self.lines)
+
+
+def page_lines(textpage) -> list[Line]:
+    """The printed lines of a pypdfium2 text page, in PDFium's order.
+
+    Each character's loose box (the font's ascent to descent, the same height for
+    every glyph of a size) gives the line's box; PDFium marks line ends itself.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    lines: list[Line] = []
+    chars: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+
+    def flush() -> None:
+        raw = "".join(chars)
+        text = _SPACE.sub(" ", raw).strip()
+        inked = [box for char, box in zip(chars, boxes, strict=True) if not char.isspace()]
+        if text and inked:
+            lead = len(raw) - len(raw.lstrip())
+            bullet = _BULLET.match(raw.lstrip())
+            words_at = lead + bullet.end() if bullet else lead
+            lines.append(
+                Line(
+                    text,
+                    min(b[0] for b in inked),
+                    max(b[2] for b in inked),
+                    statistics.median(b[3] for b in inked),
+                    statistics.median(b[1] for b in inked),
+                    boxes[min(words_at, len(boxes) - 1)][0],
+                )
+            )
+        chars.clear()
+        boxes.clear()
+
+    for i in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage, i)
+        if code in (0x0D, 0x0A):
+            flush()
+            continue
+        char = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code <= 0xDFFF else " "
+        if char == "\x02":  # PDFium's mark for a hyphen it found at a line end
+            char = "-"
+        chars.append(char)
+        boxes.append(textpage.get_charbox(i, loose=True))
+    flush()
+    return lines
+
+
+def split_page_numbers(pages: list[list[Line]]) -> list[list[Line]]:
+    """Part a page's own number from the start of the line it is printed on ("5 What is…").
+
+    Only when the deck does so on several pages (a line that starts with its own
+    page's number by chance is rare): then the number is page furniture, not part
+    of a title. A number at a line's end is left alone: "Rev 5" on page 5 is a fact.
+    """
+
+    def numbered(number: int, line: Line) -> bool:
+        return line.text.startswith(f"{number} ")
+
+    hits = sum(any(numbered(n, line) for line in lines) for n, lines in enumerate(pages, 1))
+    if hits < FURNITURE_MIN_PAGES:
+        return pages
+    parted = []
+    for number, lines in enumerate(pages, 1):
+        out: list[Line] = []
+        done = False
+        for line in lines:
+            if done or not numbered(number, line):
+                out.append(line)
+                continue
+            done = True
+            mark = str(number)
+            out += [replace(line, text=line.text[len(mark) + 1 :].strip()), replace(line, text=mark)]
+        parted.append(out)
+    return parted
+
+
+def furniture_keys(pages: list[list[Line]]) -> frozenset[str]:
+    """Lines that stand on most pages of a deck, each page's own number aside: footers, site names.
+
+    ``pages`` are in deck order, the first numbered 1.
+    """
+    if len(pages) < FURNITURE_MIN_PAGES:
+        return frozenset()
+    counts = Counter(
+        key for number, lines in enumerate(pages, 1) for key in {_furniture_key(line.text, number) for line in lines}
+    )
+    least = max(FURNITURE_MIN_PAGES, FURNITURE_SHARE * len(pages))
+    return frozenset(key for key, count in counts.items() if count >= least)
+
+
+def _furniture_key(text: str, number: int) -> str:
+    """A line as furniture is recognized: lower case, without the page's own number."""
+    return _SPACE.sub(" ", re.sub(rf"(?<!\d){number}(?!\d)", " ", text.lower())).strip()
+
+
+def _is_furniture(line: Line, number: int, keys: frozenset[str]) -> bool:
+    return line.text.isdigit() or _furniture_key(line.text, number) in keys
+
+
+def _continues(paragraph: list[Line], line: Line) -> bool:
+    """Whether ``line`` is a wrapped continuation of the paragraph ending in ``paragraph[-1]``."""
+    last = paragraph[-1]
+    height = max(last.height, 1.0)
+    if abs(line.height - last.height) > 0.2 * height:
+        return False  # another size of type: another paragraph
+    step = last.top - line.top
+    if not 0.3 * height < step < 1.6 * height:
+        return False  # not the next line down
+    first = paragraph[0]
+    text_left = paragraph[1].left if len(paragraph) > 1 else first.text_left
+    aligned = abs(line.left - text_left) < 0.6 * height or abs(line.left - first.left) < 0.6 * height
+    centred = abs(line.centre - last.centre) < 0.6 * height
+    flush_right = abs(line.right - last.right) < 0.6 * height
+    if not (aligned or centred or flush_right):
+        return False
+    if _SENTENCE_END.search(last.text) and not line.text[:1].islower():
+        return False  # a finished sentence followed by a new one: a new paragraph
+    return True
+
+
+def _join(lines: list[Line]) -> str:
+    """The text of wrapped lines as one: a space between, end-of-line hyphens undone."""
+    text = lines[0].text
+    for line in lines[1:]:
+        if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line.text[:1].isalpha():
+            # "imple-" + "mentation" -> "implementation"; "OSCAL-" + "CLI" keeps its hyphen.
+            text = text[:-1] + line.text if line.text[0].islower() else text + line.text
+        else:
+            text = f"{text} {line.text}"
+    return text
+
+
+def _bullet_anchors(lines: list[Line]) -> list[Line]:
+    """Bullet glyphs that a PDF draws on their own, apart from their item's text."""
+    return [line for line in lines if _BULLET_ONLY.match(line.text)]
+
+
+def _anchored(lines: list[Line], anchors: list[Line]) -> set[int]:
+    """The lines (by position) that a lone bullet glyph stands before.
+
+    An item's first line is the topmost line to the glyph's right that its box
+    overlaps, not higher than half a line above the glyph's top.
+    """
+    found = set()
+    for anchor in anchors:
+        beside = [
+            (line.top, i)
+            for i, line in enumerate(lines)
+            if line.left >= anchor.right - 1
+            and line.left - anchor.right < 4 * line.height
+            and line.bottom < anchor.top
+            and line.top > anchor.bottom
+            and line.top <= anchor.top + 0.5 * line.height
+        ]
+        if beside:
+            found.add(max(beside)[1])
+    return found
+
+
+def paragraphs(lines: list[Line], furniture: frozenset[str], number: int = 0) -> list[Paragraph]:
+    """Group the lines of page ``number`` into its title, bullet items, paragraphs and furniture."""
+    body = [line for line in lines if not _BULLET_ONLY.match(line.text)]
+    anchored = _anchored(body, _bullet_anchors(lines))
+    groups: list[tuple[str, list[Line]]] = []
+    for position, line in enumerate(body):
+        bullet = bool(_BULLET.match(line.text)) or position in anchored
+        # A wrapped line stays with its paragraph even when its words also stand
+        # on most pages ("leveraged" in a sidebar of a deck about leveraging).
+        if groups and groups[-1][0] != "furniture" and not bullet and _continues(groups[-1][1], line):
+            groups[-1][1].append(line)
+        elif _is_furniture(line, number, furniture):
+            groups.append(("furniture", [line]))
+        else:
+            groups.append(("bullet" if bullet else "text", [line]))
+    found = [Paragraph(_join(group), kind, tuple(group)) for kind, group in groups]
+    found = _mark_title(found)
+    return _with_levels(_mark_leads(_reading_order(found)))
+
+
+def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
+    """The page's title: its topmost text larger than the body's, else its topmost line of text."""
+    content = [p for p in found if p.kind != "furniture"]
+    if not content:
+        return found
+    heights = [line.height for p in content for line in p.lines]
+    body = statistics.median(heights)
+    page_top = max(p.top for p in content)
+    page_bottom = min(line.bottom for p in content for line in p.lines)
+    upper = page_bottom + 0.5 * (page_top - page_bottom)
+    large = [p for p in content if p.kind != "bullet" and p.lines[0].height > 1.15 * body and p.top >= upper]
+    if large:
+        title = max(large, key=lambda p: p.top)
+    else:
+        title = max(content, key=lambda p: p.top)
+        if title.kind == "bullet":
+            return found
+    return [Paragraph(p.text, "heading", p.lines) if p is title else p for p in found]
+
+
+def _mark_leads(found: list[Paragraph]) -> list[Paragraph]:
+    """A short line of text right before bullet items leads them ("Outcomes:", "Closed PRs"): a heading.
+
+    What a reader sees above an item is part of what it says, so the item is
+    read (and embedded) with it.
+    """
+    marked = list(found)
+    for i, p in enumerate(found[:-1]):
+        after = found[i + 1]
+        short = len(p.lines) == 1 and len(p.text) <= LEAD_CHARS and not _SENTENCE_END.search(p.text.rstrip(":"))
+        if p.kind == "text" and short and after.kind == "bullet" and after.lines[0].top < p.top:
+            marked[i] = Paragraph(p.text, "heading", p.lines)
+    return marked
+
+
+def _reading_order(found: list[Paragraph]) -> list[Paragraph]:
+    """The title first, then, on a page of two columns, the left column before the right.
+
+    Columns are recognized only when a vertical gutter parts every paragraph of the
+    page body (a full-width paragraph means one column, in the PDF's own order).
+    """
+    titles = [p for p in found if p.kind == "heading"]
+    rest = [p for p in found if p.kind != "heading"]
+    content = [p for p in rest if p.kind != "furniture"]
+    if len(content) < 2:
+        return titles + rest
+    edges = sorted({round(p.left) for p in content} | {round(p.right) for p in content})
+    for gutter in edges:
+        left = [p for p in content if p.right <= gutter]
+        right = [p for p in content if p.left >= gutter]
+        if left and right and len(left) + len(right) == len(content):
+            ordered = sorted(left, key=lambda p: -p.top) + sorted(right, key=lambda p: -p.top)
+            if ordered != content:
+                furniture = [p for p in rest if p.kind == "furniture"]
+                return titles + ordered + furniture
+            break
+    return titles + rest
+
+
+def _with_levels(found: list[Paragraph]) -> list[Paragraph]:
+    """Bullet levels from indentation: deeper when a bullet sits right of the one above it."""
+    stack: list[float] = []
+    leveled = []
+    previous: Paragraph | None = None
+    for p in found:
+        if p.kind != "bullet":
+            if p.kind != "furniture":
+                stack = []
+            leveled.append(p)
+            continue
+        tolerance = 0.6 * p.lines[0].height
+        if previous is not None and previous.kind == "bullet" and p.top > previous.top:
+            stack = []  # above the last item: another text box
+        while stack and p.left < stack[-1] - tolerance:
+            stack.pop()
+        if not stack or p.left > stack[-1] + tolerance:
+            stack.append(p.left)
+        leveled.append(Paragraph(p.text, p.kind, p.lines, len(stack) - 1))
+        previous = p
+    return leveled
+
+
+def _strip_bullet(text: str) -> str:
+    """The item without its bullet glyph; an enumerator ("3.") is kept: it says something."""
+    match = _BULLET.match(text)
+    if match and _BULLET_ONLY.match(match.group(0).strip()):
+        return text[match.end() :]
+    return text
+
+
+def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
+    """Read a PDF deck into slides, one a page; returns the slides and warnings (never raises)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            try:
+                opened = bool(reader.decrypt(""))
+            except (PdfReadError, NotImplementedError, ValueError):
+                opened = False
+            if not opened:
+                return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
+        page_count = len(reader.pages)
+    except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways
+        return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
+    try:
+        pages = _layout(path, page_count)
+    except Exception as exc:  # noqa: BLE001 - PDFium reports damage as several kinds
+        return [], [f"skipped {source}: the PDF's text cannot be read ({type(exc).__name__}: {exc})"]
+    pages = split_page_numbers(pages)
+    furniture = furniture_keys([lines for lines in pages if lines])
+    slides, warnings = [], []
+    for number, lines in enumerate(pages, 1):
+        writer = SlideWriter()
+        for p in paragraphs(lines, furniture, number):
+            text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
+            writer.line(text, p.kind, p.level)
+        slide = finish_slide(source, number, writer)
+        if slide is None:
+            warnings.append(f"skipped {source} page {number}: no text layer (an image only?)")
+            continue
+        slides.append(slide)
+    if not slides:
+        return [], [f"skipped {source}: no page has a text layer", *warnings]
+    return slides, warnings
+
+
+def _layout(path: Path, page_count: int) -> list[list[Line]]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        pages = []
+        for number in range(min(page_count, len(document))):
+            page = document[number]
+            textpage = page.get_textpage()
+            try:
+                pages.append(page_lines(textpage))
+            finally:
+                textpage.close()
+                page.close()
+        return pages
+    finally:
+        document.close()

@@ -1,0 +1,124 @@
+"""Reading PowerPoint decks (.pptx) with python-pptx: one slide per slide, in deck order.
+
+The title placeholder is the slide's title; every other shape is read in the
+order a person reads the slide (top to bottom, then left to right), grouped
+shapes included: each paragraph of a text frame is a bullet with its level (or
+a line of text outside the body placeholders), and a table gives one row unit
+per row that carries its column headers, as Markdown tables do. Slide numbers,
+footers and dates are page furniture. Speaker notes follow the slide's own text
+as ``notes`` lines: searchable and quotable, and a quote from them says so.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from egov_qa.documents import Slide
+from egov_qa.ingest.slides import SlideWriter, finish_slide
+
+# An encrypted .pptx (and an old binary .ppt renamed) is an OLE compound file, not a zip.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
+    """Read a PowerPoint deck into slides; returns the slides and warnings (never raises)."""
+    from pptx import Presentation
+    from pptx.exc import PackageNotFoundError
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_OLE_MAGIC))
+    except OSError as exc:
+        return [], [f"skipped {source}: cannot be read ({exc.strerror or exc})"]
+    if not head:
+        return [], [f"skipped {source}: the file is empty"]
+    if head == _OLE_MAGIC:
+        return [], [
+            f"skipped {source}: the PowerPoint file is encrypted (or an old .ppt renamed); "
+            "save an unencrypted .pptx copy"
+        ]
+    try:
+        deck = Presentation(str(path))
+        slides_in = list(deck.slides)
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {exc})"]
+    slides, warnings = [], []
+    for number, slide in enumerate(slides_in, 1):
+        try:
+            read = _slide(slide, source, number)
+        except Exception as exc:  # noqa: BLE001 - a damaged part can fail in many ways
+            warnings.append(f"skipped {source} slide {number}: it cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        if read is None:
+            warnings.append(f"skipped {source} slide {number}: no text (an image only?)")
+            continue
+        slides.append(read)
+    if not slides:
+        return [], [f"skipped {source}: no slide holds text", *warnings]
+    return slides, warnings
+
+
+def _kind_of(shape) -> str:
+    """``title``, ``furniture``, ``body`` (bullets) or ``text`` for a shape."""
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    if not shape.is_placeholder:
+        return "text"
+    kind = shape.placeholder_format.type
+    if kind in (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.VERTICAL_TITLE):
+        return "title"
+    if kind in (PP_PLACEHOLDER.SLIDE_NUMBER, PP_PLACEHOLDER.FOOTER, PP_PLACEHOLDER.DATE, PP_PLACEHOLDER.HEADER):
+        return "furniture"
+    if kind in (PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT, PP_PLACEHOLDER.VERTICAL_BODY):
+        return "body"
+    return "text"
+
+
+def _reading_order(shapes) -> list:
+    """Shapes top to bottom, then left to right (shapes without a position keep their place)."""
+    return sorted(shapes, key=lambda s: (s.top if s.top is not None else 0, s.left if s.left is not None else 0))
+
+
+def _paragraph_text(paragraph) -> str:
+    # python-pptx shows a line break inside a paragraph as a vertical tab.
+    return paragraph.text.replace("\v", " ")
+
+
+def _write_shapes(writer: SlideWriter, shapes) -> None:
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in _reading_order(shapes):
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            _write_shapes(writer, shape.shapes)
+            continue
+        if getattr(shape, "has_table", False) and shape.has_table:
+            rows = [[cell.text.replace("\v", " ") for cell in row.cells] for row in shape.table.rows]
+            for values in rows[1:]:
+                writer.row(rows[0], values)
+            continue
+        if not shape.has_text_frame:
+            continue
+        kind = _kind_of(shape)
+        if kind == "title":
+            continue  # written first, by _slide
+        for paragraph in shape.text_frame.paragraphs:
+            text = _paragraph_text(paragraph)
+            if kind == "furniture":
+                writer.line(text, "furniture")
+            elif kind == "body" or paragraph.level > 0:
+                writer.line(text, "bullet", paragraph.level)
+            else:
+                writer.line(text, "text")
+
+
+def _slide(slide, source: str, number: int) -> Slide | None:
+    writer = SlideWriter()
+    title = next((s for s in slide.shapes if s.has_text_frame and _kind_of(s) == "title"), None)
+    if title is not None:
+        writer.line(" ".join(_paragraph_text(p) for p in title.text_frame.paragraphs), "heading")
+    _write_shapes(writer, slide.shapes)
+    if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+        for paragraph in slide.notes_slide.notes_text_frame.paragraphs:
+            writer.line(_paragraph_text(paragraph), "notes")
+    return finish_slide(source, number, writer)

@@ -1,0 +1,81 @@
+"""Where things live: the project's folders, and the model files shipped inside the package.
+
+The corpus, index, eval sets and reports are the project's folders (beside ``src/`` in a
+checkout, else the working folder). The fitted models (the reader, the encoder tuning)
+are package data, found through the package itself, so an installed copy answers with
+them wherever it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from egov_qa.documents import content_hash
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+READER_ENV = "EGOV_QA_READER"
+TUNING_ENV = "EGOV_QA_ENCODER"
+READER_FILE = "reader.json"
+TUNING_FILE = "encoder.json"
+
+
+def project_dir(name: str, env: str | None = None) -> Path:
+    """``$env`` when set, else the project's folder ``name`` (in a checkout), else ``name`` in the working folder."""
+    if env and os.environ.get(env):
+        return Path(os.environ[env])
+    shipped = PROJECT_ROOT / name
+    return shipped if (PROJECT_ROOT / "corpus").is_dir() else Path.cwd() / name
+
+
+def default_corpus_dir() -> Path:
+    """``$EGOV_QA_CORPUS``, else the shipped ``corpus/``."""
+    return project_dir("corpus", "EGOV_QA_CORPUS")
+
+
+def default_index_dir() -> Path:
+    """``$EGOV_QA_INDEX``, else the project's ``index/``."""
+    return project_dir("index", "EGOV_QA_INDEX")
+
+
+def evals_dir() -> Path:
+    """The project's ``evals/``: eval sets, their decks and reports."""
+    return project_dir("evals")
+
+
+def index_dir_for(corpus_dir: Path | str | None) -> Path:
+    """Where a corpus's index lives when none is named: the default index for the default
+    corpus; for another, a folder of its own under ``index/corpora/``, named after the
+    corpus folder, so that asking about one's own decks never writes over the shipped
+    deck's index (nor one corpus's over another's)."""
+    default = default_index_dir()
+    if corpus_dir is None:
+        return default
+    corpus = Path(corpus_dir).resolve()
+    if corpus == default_corpus_dir().resolve():
+        return default
+    return default / "corpora" / f"{corpus.name or 'root'}-{content_hash(str(corpus), length=8)}"
+
+
+def model_file(name: str) -> Path:
+    """A model file shipped as package data (``egov_qa/models/NAME``); the path, whether or not it exists."""
+    return Path(str(resources.files("egov_qa") / "models" / name))
+
+
+def default_reader_path() -> Path:
+    """``$EGOV_QA_READER``, else the reader shipped in the package (written by ``egov-qa train``)."""
+    return Path(os.environ[READER_ENV]) if os.environ.get(READER_ENV) else model_file(READER_FILE)
+
+
+def default_tuning_path() -> Path:
+    """``$EGOV_QA_ENCODER``, else the encoder tuning shipped in the package (written by ``egov-qa train``)."""
+    return Path(os.environ[TUNING_ENV]) if os.environ.get(TUNING_ENV) else model_file(TUNING_FILE)
+
+
+def shown_path(path: Path) -> str:
+    """A path as reports show it: relative to the project when inside it."""
+    try:
+        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,104 @@
+"""The eval sets asked through encoders that never saw them, and the encoder tuned on all.
+
+The reader learns how far to trust the embedding model's scores. Scores from a
+model tuned on the very questions it is asked would teach it to trust them more
+than a new deck deserves, so the reader is trained on features from encoders
+tuned without the deck asked: the eval sets (sorted by name) are dealt into at
+most :data:`ENCODER_FOLDS` folds, and each fold's decks are indexed and asked
+through an encoder tuned on the other folds' sets. What a deck left out scores is
+then what a deck nobody tuned on would. The encoder shipped is tuned on every set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from egov_qa.answer.pipeline import build_pipeline
+from egov_qa.errors import EvalSetError
+from egov_qa.evaluation.scoring import Suite, holds_evidence, load_eval_set, plain, quotes_an_answer
+from egov_qa.index.embedder import Embedder, resolve_model
+from egov_qa.index.opener import open_index, query_embedder
+from egov_qa.index.store import IndexBuilder
+from egov_qa.index.tuning import Tuning
+from egov_qa.training.encoder import Example, Settings, examples, tune
+from egov_qa.training.fit import Asked, ask_all
+
+ENCODER_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The questions asked through out-of-fold encoders, and the encoder tuned on every set."""
+
+    asked: list[Asked]
+    tuning: Tuning
+    folds: dict[str, int]
+
+
+def folds_of(names: list[str], folds: int = ENCODER_FOLDS) -> dict[str, int]:
+    """Each set's fold: sorted names dealt in turn, so a rerun splits alike."""
+    return {name: at % max(1, min(folds, len(names))) for at, name in enumerate(sorted(names))}
+
+
+def suite_examples(suite: Suite, builder: IndexBuilder, base: Embedder) -> list[Example]:
+    """One set's tuning examples: its questions against its decks' lines, as the untuned model sees them."""
+    loaded = builder.loader.load(suite.corpus)
+    units = [(u, slide.text) for slide in loaded.slides for u in builder.splitter.split(slide)]
+    lines = [u.text for u, _ in units]
+    questions = []
+    for item in (i for i in plain(load_eval_set(suite.eval_set)) if i.answerable):
+        right = [i for i, (u, on) in enumerate(units) if quotes_an_answer(item, u.text) and holds_evidence(item, on)]
+        questions.append((item.question, right))
+    questions = [(q, right) for q, right in questions if right]
+    if not questions or len(lines) < 2:
+        return []
+    return examples(questions, lines, base.embed([q for q, _ in questions]), base.embed(lines))
+
+
+def ask_through_tuned(
+    suites: list[Suite],
+    index_root: Path,
+    encoder: Callable[[Tuning | None], Embedder],
+    progress: Callable[[str], None] = lambda message: None,
+    settings: Settings | None = None,
+) -> Tuned:
+    """Tune, ask each set through an encoder tuned on the other folds (indexes in ``index_root/folds``),
+    and tune once more on every set.
+
+    ``encoder`` gives the embedding model with a tuning applied (None: as published).
+    """
+    base = encoder(None)
+    base_model = getattr(base, "base", base.name)
+    builder = IndexBuilder(base)
+    path = resolve_model(base_model)
+    found = {}
+    for suite in suites:
+        progress(f"tuning the encoder: pairing {suite.name}'s questions with the lines that answer them")
+        found[suite.name] = suite_examples(suite, builder, base)
+    if not any(found.values()):
+        raise EvalSetError(
+            "no answerable question of the eval sets has a line of its decks that quotes an accepted answer "
+            "on the slide holding its evidence: nothing to tune on (check the sets' answers and evidence)"
+        )
+    fold = folds_of([s.name for s in suites])
+    asked: list[Asked] = []
+    for number in sorted(set(fold.values())):
+        inside = [s for s in suites if fold[s.name] == number]
+        others = [e for name, got in found.items() if fold[name] != number for e in got]
+        progress(f"tuning an encoder without {', '.join(s.name for s in inside)} ({len(others)} examples)")
+        tuned = encoder(tune(base_model, path, others, settings)) if others else base
+        fold_builder = IndexBuilder(tuned, builder.loader, builder.splitter)
+        for suite in inside:
+            progress(f"asking {suite.name} through the encoder tuned without it")
+            folder = index_root / "folds" / suite.name
+            index = open_index(fold_builder, suite.corpus, folder, progress)
+            items = load_eval_set(suite.eval_set)
+            # Questions are embedded as the assistant embeds them: by the index's ONNX export
+            # of the tuned encoder (its float rounding differs from torch's in near ties).
+            asker = query_embedder(index, folder) or tuned
+            asked += ask_all(suite.name, items, build_pipeline(index, asker))
+    everything = [e for got in found.values() for e in got]
+    progress(f"tuning the encoder on every set ({len(everything)} examples)")
+    return Tuned(asked, tune(base_model, path, everything, settings), fold)

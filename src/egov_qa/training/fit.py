@@ -1,0 +1,384 @@
+"""Fitting the reader from the eval sets, and measuring it on decks it never saw.
+
+For every plain question of every eval set, the question is retrieved in its
+own corpus and each candidate unit is described by its features; a candidate is
+right when quoting it answers correctly and its slide holds the evidence. The
+ranker is a logistic regression over standardized features (scikit-learn),
+ranking candidates by the probability that they are right. The confidence is a
+second logistic regression, of 'the best candidate's answer is right', fitted
+on the ranker's outputs for decks held out from the ranker's fit (Platt scaling
+that also reads the margin to the runner-up and how much of the question the
+corpus and the best unit hold). The abstention threshold is the one with the
+best utility on confidences for held-out decks: each right answer and each
+right abstention gains 1, each wrong answer (to any question) costs
+``WRONG_ANSWER_COST``, an abstention on a question the deck answers counts 0.
+Quoting what the deck does not say is worse than saying the deck does not say;
+with no cost for it (plain overall accuracy, four answerable questions to one
+that is not) the threshold favours answering.
+
+Figures quoted for a deck come from a reader that never saw it: leave one deck
+out, train on all the other eval sets (with the same inner held-out fits for
+its calibration and threshold) and score the deck left out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from egov_qa.answer.features import FEATURES
+from egov_qa.answer.pipeline import Pipeline
+from egov_qa.answer.reader import CONFIDENCE_FEATURES, Linear, ReaderModel, confidence_row
+from egov_qa.evaluation.scoring import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer, share
+from egov_qa.files import file_sha256, package_version
+
+# Inverse regularization strength of both logistic models: scikit-learn's default, not tuned.
+REGULARIZATION = 1.0
+# What a wrong answer costs, against the 1 a right answer or a right abstention gains.
+WRONG_ANSWER_COST = 0.25
+# Evidence the deck lacks what the question asks (a term, a number, a name, the detail asked
+# for) never makes an answer likelier to be right: those confidence weights are kept at or
+# below zero, so collinear counts cannot trade signs and a missing name lowers the confidence.
+EVIDENCE_AGAINST = tuple(
+    any(cue in name for cue in ("missing", "unknown", "nowhere", "off_slide")) for name in CONFIDENCE_FEATURES
+)
+OBJECTIVE = (
+    f"utility: +1 for a right answer or a right abstention, -{WRONG_ANSWER_COST} for a wrong answer, "
+    "0 for abstaining on an answerable question"
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question of one eval set, with its candidates' features and what each would score."""
+
+    suite: str
+    item: EvalItem
+    rows: np.ndarray  # candidates x features
+    answer_ok: np.ndarray  # per candidate: quoting it answers correctly
+    cite_ok: np.ndarray  # per candidate: its slide holds the evidence
+    fallback_cite_ok: bool  # the best retrieved slide holds the evidence (cited when there is no candidate)
+
+    @property
+    def right(self) -> np.ndarray:
+        return self.answer_ok & self.cite_ok
+
+
+def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline) -> list[Asked]:
+    """Ask every plain question of a set through ``pipeline``, read as serving reads it, and describe
+    its candidates."""
+    index = pipeline.index
+    asked = []
+    for item in plain(items):
+        found = pipeline.candidates(item.question)
+        candidates, retrieval = found.candidates, found.retrieval
+        rows = np.array([c.features for c in candidates], dtype=np.float64).reshape(len(candidates), len(FEATURES))
+        answer_ok = [quotes_an_answer(item, index.units[c.unit_pos].text) for c in candidates]
+        cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
+        fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
+        asked.append(
+            Asked(suite_name, item, rows, np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool), fallback)
+        )
+    return asked
+
+
+def fit_linear(rows: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...] | None = None) -> Linear:
+    """A logistic regression over standardized ``rows`` (scikit-learn), as a :class:`Linear`.
+
+    ``at_most_zero`` marks the columns whose weight may not be positive: the same
+    penalized likelihood is then maximized under those bounds (SciPy's L-BFGS-B).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(rows)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    if labels.all() or not labels.any():
+        # One class only (a tiny set): nothing to learn but the base rate.
+        rate = float(np.clip(labels.mean(), 1e-6, 1 - 1e-6)) if len(labels) else 0.5
+        return Linear(tuple(scaler.mean_), tuple(scale), (0.0,) * rows.shape[1], float(np.log(rate / (1 - rate))))
+    standard = (rows - scaler.mean_) / scale
+    if at_most_zero is not None and any(at_most_zero):
+        coef, intercept = _bounded_logistic(standard, labels, at_most_zero)
+        return Linear(tuple(scaler.mean_), tuple(scale), tuple(float(c) for c in coef), float(intercept))
+    model = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit(standard, labels)
+    return Linear(
+        tuple(scaler.mean_), tuple(scale), tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
+    )
+
+
+def _bounded_logistic(x: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...]) -> tuple[np.ndarray, float]:
+    """scikit-learn's L2 logistic objective (``0.5 |w|^2 + C * log loss``, intercept free), with
+    the marked weights kept at or below zero."""
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
+    signs = np.where(labels, 1.0, -1.0)
+
+    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        margin = signs * (x @ w + b)
+        loss = -log_expit(margin).sum()
+        pull = -signs * expit(-margin)  # d loss / d (x @ w + b)
+        gradient = np.append(w + REGULARIZATION * (x.T @ pull), REGULARIZATION * pull.sum())
+        return 0.5 * float(w @ w) + REGULARIZATION * float(loss), gradient
+
+    bounds = [(None, 0.0) if bounded else (None, None) for bounded in at_most_zero] + [(None, None)]
+    found = minimize(objective, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return found.x[:-1], float(found.x[-1])
+
+
+def fit_ranker(asked: list[Asked]) -> Linear:
+    """'This candidate is right', over every candidate of ``asked``."""
+    having = [a for a in asked if len(a.rows)]
+    return fit_linear(np.vstack([a.rows for a in having]), np.concatenate([a.right for a in having]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a ranker does with one question: its best candidate, how that scores, the confidence's input."""
+
+    asked: Asked
+    row: np.ndarray | None  # the confidence model's input; None when there is no candidate
+    answer_ok: bool
+    cite_ok: bool
+
+
+def outcomes(ranker: Linear, asked: list[Asked]) -> list[Outcome]:
+    found = []
+    for a in asked:
+        if not len(a.rows):
+            found.append(Outcome(a, None, False, a.fallback_cite_ok))
+            continue
+        logits = ranker(a.rows)
+        best = int(np.argmax(logits))
+        found.append(Outcome(a, confidence_row(logits, a.rows), bool(a.answer_ok[best]), bool(a.cite_ok[best])))
+    return found
+
+
+def fit_confidence(held_out: list[Outcome]) -> Linear:
+    """The probability that the best candidate's answer is right, from held-out rankings."""
+    scored = [o for o in held_out if o.row is not None]
+    if not scored:
+        raise ValueError("no held-out question had a candidate answer to learn the confidence from")
+    rows = np.vstack([o.row for o in scored if o.row is not None])
+    return fit_linear(rows, np.array([o.answer_ok for o in scored]), EVIDENCE_AGAINST)
+
+
+def confidences(model: Linear, outcomes_: list[Outcome]) -> list[float]:
+    z = [float(model(o.row[None, :])[0]) if o.row is not None else -np.inf for o in outcomes_]
+    return [float(1.0 / (1.0 + np.exp(-v))) if np.isfinite(v) else 0.0 for v in z]
+
+
+def _utility(o: Outcome, confidence: float, threshold: float, cost: float | None = None) -> float:
+    """1 for a right answer or a right abstention, minus ``cost`` for a wrong answer, 0 for
+    abstaining on an answerable question."""
+    cost = WRONG_ANSWER_COST if cost is None else cost
+    if confidence < threshold:
+        return 0.0 if o.asked.item.answerable else 1.0
+    return 1.0 if o.asked.item.answerable and o.answer_ok else -cost
+
+
+def choose_threshold(held_out: list[Outcome], confidence: list[float]) -> float:
+    """The threshold with the best utility (see ``_utility``) on held-out outcomes; the middle of the best run."""
+    grid = [step / 100 for step in range(101)]
+    scores = [sum(_utility(o, c, t) for o, c in zip(held_out, confidence, strict=True)) for t in grid]
+    best = max(scores)
+    runs: list[list[float]] = []
+    for t, value in zip(grid, scores, strict=True):
+        if best - value < 1e-9:  # sums of fractional costs compare with a tolerance
+            if runs and abs(runs[-1][-1] + 0.01 - t) < 1e-9:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+    longest = max(runs, key=len)
+    return round(longest[len(longest) // 2], 2)
+
+
+def _groups(items: list, folds: int, suite_of, id_of) -> list[list]:
+    """Held-out groups: one per eval set, or question folds when there is one set only."""
+    suites = sorted({suite_of(x) for x in items})
+    if len(suites) > 1:
+        return [[x for x in items if suite_of(x) == s] for s in suites]
+    by_fold: dict[int, list] = {}
+    for x in items:
+        by_fold.setdefault(fold_of(id_of(x), folds), []).append(x)
+    return [by_fold[f] for f in sorted(by_fold)]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    ranker: Linear
+    confidence: Linear
+    threshold: float
+
+
+def fit_reader(asked: list[Asked], folds: int = 5) -> Fitted:
+    """The ranker fit on all of ``asked``; its confidence fit on rankings of held-out groups, and the
+    threshold chosen on confidences for held-out groups."""
+    held_out: list[Outcome] = []
+    groups = _groups(asked, folds, lambda a: a.suite, lambda a: a.item.id)
+    for group in groups:
+        rest = [a for other in groups if other is not group for a in other]
+        if rest:
+            held_out += outcomes(fit_ranker(rest), group)
+    # The threshold is chosen on confidences that held-out groups did not fit either.
+    outer = _groups(held_out, folds, lambda o: o.asked.suite, lambda o: o.asked.item.id)
+    checked: list[Outcome] = []
+    checked_confidence: list[float] = []
+    for group in outer:
+        rest = [o for other in outer if other is not group for o in other]
+        if rest:
+            checked += group
+            checked_confidence += confidences(fit_confidence(rest), group)
+    threshold = choose_threshold(checked, checked_confidence) if checked else 0.5
+    return Fitted(fit_ranker(asked), fit_confidence(held_out), threshold)
+
+
+def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
+    """The eval's headline figures for ``outcomes_`` under a fitted confidence and threshold."""
+    threshold = fitted.threshold
+    answerable = [o for o in outcomes_ if o.asked.item.answerable]
+    unanswerable = [o for o in outcomes_ if not o.asked.item.answerable]
+    confidence = dict(zip(map(id, outcomes_), confidences(fitted.confidence, outcomes_), strict=True))
+
+    points = [(confidence[id(o)], bool(o.answer_ok and o.asked.item.answerable)) for o in outcomes_]
+    bins = reliability(points)
+    answered = [o for o in answerable if confidence[id(o)] >= threshold]
+    # Answered or not, the first slide cited is the best candidate's (retrieval's first without one).
+    cited = sum(o.cite_ok for o in answerable)
+    return {
+        "n": len(outcomes_),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "answer_accuracy": share(sum(o.answer_ok for o in answered), len(answerable)),
+        "citation_accuracy": share(cited, len(answerable)),
+        "abstention_accuracy": share(sum(confidence[id(o)] < threshold for o in unanswerable), len(unanswerable)),
+        "false_abstention_rate": share(len(answerable) - len(answered), len(answerable)),
+        **calibration(points, bins),
+        "reliability": bins,
+    }
+
+
+def calibration(points: list[tuple[float, bool]], bins: list[dict]) -> dict:
+    """How far the confidences stray from how often the answers are right: the Brier score (the
+    mean squared difference, scikit-learn's) and the expected calibration error (the gap between
+    confidence and accuracy in each of ``bins``, the points' :func:`reliability`, weighted by its
+    questions)."""
+    from sklearn.metrics import brier_score_loss
+
+    if not points:
+        return {"brier": 0.0, "calibration_error": 0.0}
+    confidence, right = zip(*points, strict=True)
+    gaps = sum(b["n"] * abs(b["confidence"] - b["accuracy"]) for b in bins)
+    return {
+        "brier": float(brier_score_loss(np.array(right, dtype=int), np.array(confidence), pos_label=1)),
+        "calibration_error": gaps / len(points),
+    }
+
+
+def reliability(points: list[tuple[float, bool]], bins: int = 10) -> list[dict]:
+    """Predicted confidence against observed accuracy, in equal-width bins."""
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(conf, right) for conf, right in points if lo <= conf < hi or (b == bins - 1 and conf == 1.0)]
+        if inside:
+            confs, rights = zip(*inside, strict=True)
+            rows.append(
+                {
+                    "bin": [lo, hi],
+                    "n": len(inside),
+                    "confidence": float(np.mean(confs)),
+                    "accuracy": float(np.mean(rights)),
+                }
+            )
+    return rows
+
+
+def leave_one_deck_out(asked: list[Asked], folds: int = 5, progress: Callable[[str], None] | None = None) -> dict:
+    """For each eval set: a reader fit on every other set, scored on this one."""
+    suites = sorted({a.suite for a in asked})
+    figures = {}
+    for suite in suites:
+        if progress:
+            progress(f"leave one deck out: scoring {suite} with a reader fit on the other sets")
+        train = [a for a in asked if a.suite != suite]
+        test = [a for a in asked if a.suite == suite]
+        fitted = fit_reader(train, folds)
+        figures[suite] = {**score(outcomes(fitted.ranker, test), fitted), "threshold": fitted.threshold}
+    return figures
+
+
+def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
+    """k-fold cross-validation within one set: each fold scored by a reader fit on the other
+    folds of that set and on every other set."""
+    parts = []
+    mine = [a for a in asked if a.suite == suite]
+    others = [a for a in asked if a.suite != suite]
+    for fold in range(folds):
+        test = [a for a in mine if fold_of(a.item.id, folds) == fold]
+        train = others + [a for a in mine if fold_of(a.item.id, folds) != fold]
+        if test and train:
+            fitted = fit_reader(train, folds)
+            parts.append(score(outcomes(fitted.ranker, test), fitted))
+    from egov_qa.evaluation.report import pool
+
+    return pool(parts)
+
+
+def eval_set_hashes(suites: list[Suite], root: Path) -> dict[str, str]:
+    """The SHA-256 of every eval set file, by path relative to ``root`` when inside it."""
+
+    def shown(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    return {shown(s.eval_set): file_sha256(s.eval_set) for s in suites}
+
+
+def train(
+    suites: list[Suite],
+    asked: list[Asked],
+    embedding_model: str,
+    root: Path,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> ReaderModel:
+    """Fit the reader on every eval set and measure it leaving each deck out."""
+    if not asked:
+        raise ValueError("no questions to train on")
+    lodo = leave_one_deck_out(asked, folds, progress) if len({a.suite for a in asked}) > 1 else {}
+    from egov_qa.evaluation.report import pool
+
+    real = [f for name, f in lodo.items() if name != SHIPPED]
+    pooled = pool(real) if real else None
+    shipped_cv = within_set(asked, SHIPPED, folds) if any(a.suite == SHIPPED for a in asked) else None
+    fitted = fit_reader(asked, folds)
+    in_sample = {
+        s: score(outcomes(fitted.ranker, [a for a in asked if a.suite == s]), fitted)
+        for s in sorted({a.suite for a in asked})
+    }
+    meta = {
+        "embedding_model": embedding_model,
+        "model": "logistic regression ranker + logistic confidence fitted on held-out decks' rankings (scikit-learn)",
+        "objective": OBJECTIVE,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "eval_sets": eval_set_hashes(suites, root),
+        "trained_on": {"questions": len(asked), "candidates": int(sum(len(a.rows) for a in asked))},
+        "versions": {
+            "egov_qa": package_version("egov-qa"),
+            "scikit_learn": package_version("scikit-learn"),
+            "numpy": np.__version__,
+        },
+        "leave_one_deck_out": {"sets": lodo, "real_decks_pooled": pooled},
+        "shipped_within_set_cv": shipped_cv,
+        "in_sample": in_sample,
+    }
+    return ReaderModel(FEATURES, fitted.ranker, CONFIDENCE_FEATURES, fitted.confidence, fitted.threshold, meta)
