@@ -39,7 +39,8 @@ def _free_port() -> int:
 def start_app(tmp_path, *extra):
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "EGOV_QA_DATA": str(tmp_path / "data")}
-    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(tmp_path / "index"), *extra]
+    index = [] if "--index" in extra else ["--index", str(tmp_path / "index")]
+    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), *index, *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 240

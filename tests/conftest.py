@@ -144,9 +144,16 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def shipped_app(tmp_path):
-    process, url = browser_support.start_app(tmp_path)
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory) -> Path:
+    """One index of the shipped deck for every app the browser tests start: built by the first."""
+    return tmp_path_factory.mktemp("shipped-index")
+
+
+@pytest.fixture(scope="module")
+def shipped_app(tmp_path_factory, shipped_index):
+    """The app on the shipped deck, started once per module (each test opens its own page)."""
+    process, url = browser_support.start_app(tmp_path_factory.mktemp("app"), "--index", str(shipped_index))
     yield url
     process.terminate()
     process.wait(timeout=30)

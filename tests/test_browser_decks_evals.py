@@ -39,8 +39,10 @@ def open_app(browser, url):
     return page, alerts
 
 
-def test_the_evals_tab_shows_reports_links_failures_adds_a_thumb_down_and_runs(browser, tmp_path, evals_copy):
-    process, url = start_app(tmp_path, "--evals", str(evals_copy))
+def test_the_evals_tab_shows_reports_links_failures_adds_a_thumb_down_and_runs(
+    browser, tmp_path, evals_copy, shipped_index
+):
+    process, url = start_app(tmp_path, "--evals", str(evals_copy), "--index", str(shipped_index))
     try:
         page, alerts = open_app(browser, url)
         page.fill("#question textarea", QUESTION)

@@ -359,6 +359,22 @@ class TestThreshold:
         monkeypatch.setattr(train, "WRONG_ANSWER_COST", 0.5)
         assert train.choose_threshold(held_out, confidence) > 0.6
 
+    def test_the_curve_counts_what_each_threshold_does_and_pools_by_adding(self):
+        from egov_qa.evaluation.report import curve_markdown, pool
+        from egov_qa.training.fit import threshold_curve
+
+        held_out = self.outcomes((True, True), (True, False), (False, False))
+        curve = threshold_curve(held_out, [0.9, 0.5, 0.3], steps=2)
+        assert curve == [
+            {"threshold": 0.0, "right": 1, "answered": 2, "abstained_unanswerable": 0},
+            {"threshold": 0.5, "right": 1, "answered": 2, "abstained_unanswerable": 1},
+            {"threshold": 1.0, "right": 0, "answered": 0, "abstained_unanswerable": 1},
+        ]
+        figures = {"n": 3, "n_answerable": 2, "n_unanswerable": 1, "curve": curve}
+        pooled = pool([figures, figures])
+        assert pooled["curve"][1] == {"threshold": 0.5, "right": 2, "answered": 4, "abstained_unanswerable": 2}
+        assert "| 0.50 | 0.500 | 1.000 | 0.000 |" in curve_markdown(pooled)
+
 
 class TestCalibration:
     def test_confidences_that_match_how_often_answers_are_right(self):
@@ -415,9 +431,11 @@ class TestBoundedFit:
 
     def test_the_confidence_keeps_missing_evidence_at_or_below_zero(self):
         from egov_qa.answer.reader import CONFIDENCE_FEATURES
-        from egov_qa.training.fit import EVIDENCE_AGAINST
+        from egov_qa.training.fit import evidence_against
 
-        against = {n for n, bounded in zip(CONFIDENCE_FEATURES, EVIDENCE_AGAINST, strict=True) if bounded}
+        against = {
+            n for n, bounded in zip(CONFIDENCE_FEATURES, evidence_against(CONFIDENCE_FEATURES), strict=True) if bounded
+        }
         assert {"best_name_missing", "name_unknown", "number_unknown", "best_detail_missing"} <= against
         assert not against & {"best_score", "margin", "best_dense", "best_lexical"}
 
@@ -433,3 +451,77 @@ def test_a_rows_label_is_its_first_cell_and_a_line_has_none():
     labelled = Unit("u2", "deck.md", 6, 0, len(staged), staged, "row", (Cell("Stages", 8, 14), Cell("Period", 25, 34)))
     assert row_label(labelled) == {"launch"}
     assert row_label(Unit("u3", "deck.md", 8, 0, 12, "Budget rose.", "bullet")) == frozenset()
+
+
+class FakeScorer:
+    """Reads the line that says 2008 as the answer: its logit is high there, low elsewhere."""
+
+    def __init__(self) -> None:
+        self.record = {"created": "test"}
+        self.seen: list[list[tuple[str, str]]] = []
+
+    def score(self, question, pairs):
+        from egov_qa.answer.scorer import Scored
+
+        self.seen.append(list(pairs))
+        return [Scored(5.0 if "2008" in line else -5.0, None) for _, line in pairs]
+
+
+def reranking_model(threshold: float = 0.5) -> ReaderModel:
+    from egov_qa.answer.reader import RERANK_FEATURES, confidence_features
+
+    names = confidence_features(True)
+    return ReaderModel(
+        FEATURES,
+        linear({"dense": 10.0}, FEATURES),
+        names,
+        linear({"best_scorer": 1.0}, names),
+        threshold,
+        {},
+        linear({"scorer_score": 1.0}, RERANK_FEATURES),
+    )
+
+
+class TestReranking:
+    def test_a_reranking_model_needs_a_scorer(self):
+        with pytest.raises(ValueError, match="scorer"):
+            Reader(reranking_model())
+
+    def test_the_scorer_reorders_the_rankers_first_candidates_and_sets_the_confidence(self):
+        scorer = FakeScorer()
+        question = analyze("When did tax filing move online?")
+        # The ranker prefers line a (dense 0.9); the scorer reads line b as the answer.
+        answers = Reader(reranking_model(), scorer=scorer).run(
+            question, [candidate(0, 0.9), candidate(1, 0.2)], UNITS, top_k=2, titles=["T", "T"]
+        )
+        assert [a.unit.id for a in answers] == ["b", "a"]
+        assert scorer.seen == [[("T", UNITS[0].text), ("T", UNITS[1].text)]]
+        assert answers[0].confidence == pytest.approx(1 / (1 + np.exp(-5.0)))
+
+    def test_the_file_keeps_the_reranker(self, tmp_path):
+        path = reranking_model().save(tmp_path / "r.json")
+        loaded = load_reader_model(path)
+        assert loaded.reranker == reranking_model().reranker
+        assert loaded.confidence_features[-2:] == ("best_scorer", "scorer_margin")
+
+    def test_fitting_learns_a_reranker_only_from_scorer_logits(self):
+        from egov_qa.answer.reader import RERANK_FEATURES
+        from egov_qa.evaluation.scoring import EvalItem
+        from egov_qa.training.fit import Asked, fit_reader
+
+        rng = np.random.default_rng(0)
+        asked = []
+        for suite in ("s1", "s2", "s3"):
+            for q in range(30):
+                right = int(rng.integers(0, 6))
+                rows = rng.normal(size=(6, len(FEATURES)))
+                scores = np.where(np.arange(6) == right, 3.0, -3.0) + rng.normal(scale=0.5, size=6)
+                item = EvalItem(f"{suite}-{q}", "q?", ("a",), "a", q % 5 != 0, "other", False)
+                labels = np.arange(6) == right if item.answerable else np.zeros(6, dtype=bool)
+                asked.append(Asked(suite, item, rows, labels, labels | True, True, scores))
+        with_scores = fit_reader(asked, rerank=True)
+        without = fit_reader([Asked(a.suite, a.item, a.rows, a.answer_ok, a.cite_ok, True) for a in asked])
+        assert with_scores.reranker is not None and without.reranker is None
+        # The scorer's logit is what tells the right candidate here: its weight is the largest.
+        coef = dict(zip(RERANK_FEATURES, with_scores.reranker.coef, strict=True))
+        assert max(coef, key=lambda k: abs(coef[k])) in {"scorer_score", "scorer_gap"}

@@ -12,6 +12,7 @@ from egov_qa.answer.pipeline import Pipeline, build_pipeline
 from egov_qa.answer.reader import ReaderModel, load_reader_model
 from egov_qa.answer.reading import QuestionReader
 from egov_qa.answer.retriever import HybridRetriever
+from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.documents import Answer
 from egov_qa.errors import QuestionError
 from egov_qa.index import embedder as embedding
@@ -19,7 +20,7 @@ from egov_qa.index.opener import open_index, query_embedder
 from egov_qa.index.store import Index, IndexBuilder
 from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.splitter import UnitSplitter
-from egov_qa.paths import default_corpus_dir, default_reader_path, index_dir_for
+from egov_qa.paths import default_corpus_dir, default_reader_path, default_scorer_dir, index_dir_for
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ class Assistant:
         asker = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
         if not isinstance(reader, ReaderModel):
             reader = load_reader_model(Path(reader) if reader else default_reader_path(), asker.name)
-        self.pipeline: Pipeline = build_pipeline(self.index, asker, reader, threshold, question_reader)
+        # The answer scorer loads only for a reader that reranks with it (onnxruntime, no torch).
+        scorer = AnswerScorer(default_scorer_dir()) if reader.reranker is not None else None
+        self.pipeline: Pipeline = build_pipeline(self.index, asker, reader, threshold, question_reader, scorer=scorer)
 
     @property
     def threshold(self) -> float:

@@ -108,7 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--report", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
     fit.add_argument("--folds", type=int, default=5, help="folds for cross-validation within one set (default 5)")
+    fit.add_argument("--no-scorer", action="store_true", help="fit the reader without the answer scorer")
     fit.set_defaults(func=cmd_train)
+
+    scorer = commands.add_parser(
+        "train-scorer", help="train the answer scorer on the SQuAD pool (public data; about half an hour on 2 cores)"
+    )
+    scorer.add_argument(
+        "--out", type=Path, metavar="DIR", default=None, help="where to write it (default: the shipped one)"
+    )
+    scorer.add_argument(
+        "--questions", type=int, default=None, help="train on at most this many questions (a smoke run)"
+    )
+    scorer.set_defaults(func=cmd_train_scorer)
+
+    squad = commands.add_parser(
+        "squad", help="SQuAD 2.0 exact match and F1 on the SQuAD articles the answer scorer never saw, as decks"
+    )
+    _common(squad)
+    squad.add_argument("--out", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
+    squad.set_defaults(func=cmd_squad)
 
     evaluate = commands.add_parser("eval", help="run the eval set and write a report")
     _common(evaluate)
@@ -259,11 +278,14 @@ def _suite_index(index_root: Path, suite) -> Path:
 def cmd_train(args: argparse.Namespace) -> int:
     from egov_qa.evaluation import report
     from egov_qa.evaluation import scoring as evaluate
+    from egov_qa.files import write_atomic
     from egov_qa.index import embedder
     from egov_qa.paths import (
+        README,
         TUNING_FILE,
         default_corpus_dir,
         default_reader_path,
+        default_scorer_dir,
         default_tuning_path,
         evals_dir,
         index_dir_for,
@@ -285,17 +307,85 @@ def cmd_train(args: argparse.Namespace) -> int:
     def encoder(tuning):
         return embedder.load_embedder(name, tuning=tuning)
 
-    tuned = ask_through_tuned(suites, index_root, encoder, say)
+    scorer = None
+    if not args.no_scorer:
+        from egov_qa.answer.scorer import SCORER_MODEL, AnswerScorer
+
+        if (default_scorer_dir() / SCORER_MODEL).is_file():
+            scorer = AnswerScorer(default_scorer_dir())
+        else:
+            say(f"no answer scorer in {default_scorer_dir()} (make train-scorer): the reader is fit without one")
+    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer)
     tuning = tuned.tuning
     tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals.parent), "folds": tuned.folds})
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     model = train(suites, tuned.asked, tuning.model_name, evals.parent, args.folds, say)
+    if scorer is not None:
+        from egov_qa.answer.scorer import SCORER_MODEL
+        from egov_qa.files import file_sha256
+
+        model.meta["scorer"] = {
+            "sha256": file_sha256(default_scorer_dir() / SCORER_MODEL),
+            "created": scorer.record.get("created"),
+            "reranks": model.reranker is not None,
+        }
     model.meta["encoder"] = {"model": tuning.model_name, "file": encoder_path.name, "folds": tuned.folds}
     saved_encoder = tuning.save(encoder_path)
     saved = model.save(args.out or default_reader_path())
     paths = report.write_reader_report(model.meta, args.report or evals / "reports")
     print(report.render_reader(model.meta, model.threshold))
     print(f"\nreader: {saved}; encoder: {saved_encoder}; report: {paths['md']}")
+    if args.out is None and README.is_file():
+        # The shipped reader's figures are the README's: written from its record, never by hand.
+        write_atomic(
+            README, report.with_readme_figures(README.read_text(encoding="utf-8"), model.meta, model.threshold)
+        )
+        print(f"README: {README}")
+    return 0
+
+
+def cmd_train_scorer(args: argparse.Namespace) -> int:
+    from egov_qa.paths import default_scorer_dir
+    from egov_qa.training.scorer import ScorerSettings, train_scorer
+
+    if args.questions is not None and args.questions < 1:
+        raise EgovQAError(f"--questions must be at least 1, not {args.questions}")
+    out = args.out or default_scorer_dir()
+    record = train_scorer(out, ScorerSettings(questions=args.questions), progress=lambda m: log.warning("%s", m))
+    print(json.dumps(record["held_out"], indent=1))
+    print(f"scorer: {out} ({record['train_seconds']} s of training)")
+    return 0
+
+
+def cmd_squad(args: argparse.Namespace) -> int:
+    """The assistant on SQuAD articles it never trained on, each article a deck of one slide per paragraph."""
+    from egov_qa.assistant import Assistant
+    from egov_qa.evaluation import squad
+    from egov_qa.evaluation.runner import one_by_one
+    from egov_qa.files import write_atomic
+    from egov_qa.paths import default_index_dir, evals_dir
+
+    articles = squad.load_articles()
+    kept_out = {t: articles[t] for t in sorted(squad.held_out(list(articles)))}
+    root = getattr(args, "index", None) or default_index_dir() / "squad"
+    corpus = squad.write_decks(kept_out, Path(root) / "decks")
+    assistant = Assistant(
+        corpus, Path(root) / "index", model=getattr(args, "model", None), progress=lambda m: log.warning("%s", m)
+    )
+    asked = squad.asked_questions(kept_out)
+
+    def ask(assistant, pairs):
+        answers = [assistant.ask(q.text) for _, q in pairs]
+        return [("" if a.abstained else (a.span.text if a.span else a.answer or ""), a.confidence) for a in answers]
+
+    predictions = one_by_one(ask, lambda: assistant, asked, "SQuAD questions asked", _bars(args))
+    figures = squad.score_answers(asked, predictions)
+    figures["articles"] = sorted(kept_out)
+    out = args.out or evals_dir() / "reports"
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_atomic(Path(out) / "squad.json", json.dumps(figures, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in figures.items() if k != "articles"}, indent=1))
+    print(f"report: {Path(out) / 'squad.json'}")
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from egov_qa.documents import content_hash
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+README = PROJECT_ROOT / "README.md"
 READER_ENV = "EGOV_QA_READER"
 TUNING_ENV = "EGOV_QA_ENCODER"
 READER_FILE = "reader.json"
@@ -66,6 +67,11 @@ def model_file(name: str) -> Path:
 def default_reader_path() -> Path:
     """``$EGOV_QA_READER``, else the reader shipped in the package (written by ``egov-qa train``)."""
     return Path(os.environ[READER_ENV]) if os.environ.get(READER_ENV) else model_file(READER_FILE)
+
+
+def default_scorer_dir() -> Path:
+    """The answer scorer shipped in the package (written by ``egov-qa train-scorer``)."""
+    return model_file("scorer")
 
 
 def default_tuning_path() -> Path:

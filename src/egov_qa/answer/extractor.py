@@ -64,7 +64,9 @@ class AnswerExtractor:
         """
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
-        ranked = self.reader.run(question, self.features.candidates(question, retrieval), self.index.units, top_k=1)
+        candidates = self.features.candidates(question, retrieval)
+        titles = [self.index.slide_of(c.unit_pos).title for c in candidates]
+        ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles)
         if not ranked:
             return self._abstain(question, retrieval, top_k, 0.0, "nothing was retrieved")
         best = ranked[0]

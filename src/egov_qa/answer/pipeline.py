@@ -19,6 +19,7 @@ from egov_qa.answer.question import Question, analyze
 from egov_qa.answer.reader import Reader, ReaderModel
 from egov_qa.answer.reading import QuestionReader, corpus_words
 from egov_qa.answer.retriever import HybridRetriever, Retrieval
+from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.documents import Answer
 from egov_qa.index.embedder import Embedder
 from egov_qa.index.store import Index
@@ -98,12 +99,13 @@ class Pipeline:
     def with_index(self, index: Index) -> Pipeline:
         """The same stages and settings over another index (a corpus rebuilt with a deck added)."""
         reader = self.extractor.reader.model if self.extractor is not None else None
+        scorer = self.extractor.reader.scorer if self.extractor is not None else None
         threshold = self.extractor.threshold if self.extractor is not None else None
         old = self.reading
         # A new deck's words are words of the corpus now: never "corrected" to old ones.
         reading = QuestionReader(corpus_words(s.text for s in index.slides), old.common, old.min_length, old.max_parts)
         return build_pipeline(
-            index, self.embedder, reader, threshold, reading, self.retriever.rrf_k, self.retriever.pool
+            index, self.embedder, reader, threshold, reading, self.retriever.rrf_k, self.retriever.pool, scorer
         )
 
 
@@ -115,6 +117,7 @@ def build_pipeline(
     reading: QuestionReader | None = None,
     rrf_k: int = 60,
     pool: int = 40,
+    scorer: AnswerScorer | None = None,
 ) -> Pipeline:
     """The answering stack over ``index``; ``embedder`` embeds questions (the index's own model).
 
@@ -123,9 +126,12 @@ def build_pipeline(
         threshold: the least confidence to answer with (default: the reader model's).
         reading: reads questions (default: one over the index's words).
         rrf_k, pool: the retriever's fusion constant and candidate pool.
+        scorer: the answer scorer, for a reader that reranks with it.
     """
     features = FeatureMaker(index, embedder)
-    extractor = AnswerExtractor(index, Reader(reader), features, threshold) if reader is not None else None
+    extractor = (
+        AnswerExtractor(index, Reader(reader, scorer=scorer), features, threshold) if reader is not None else None
+    )
     return Pipeline(
         index,
         embedder,

@@ -29,14 +29,14 @@ _TYPE_CUES: tuple[tuple[str, re.Pattern], ...] = tuple(
         (
             "number",
             r"\b(how many|how much|number of|how long|how fast|how quickly|amount|count|"
-            r"how big|how large|how often|what was the (budget|fund|total)|worth)\b",
+            r"how big|how large|how often|worth)\b",
         ),
         (
             "name",
-            r"\b(who|whom|which (agency|agencies|organi[sz]ation|committee|ministry|act|law|"
-            r"president|administration|body|institute|system|award|prize|standard|"
-            r"certification|company|companies)|what (agency|organi[sz]ation|committee|ministry|"
-            r"award|prize|standard|certification) |stand for|stands for|abbreviation|acronym)\b",
+            r"\b(who|whom|which (agency|agencies|organi[sz]ation|ministry|act|law|"
+            r"body|institute|system|standard|certification|company|companies)|"
+            r"what (agency|organi[sz]ation|ministry|standard|certification) |"
+            r"stand for|stands for|abbreviation|acronym)\b",
         ),
     )
 )

@@ -10,6 +10,11 @@ score, its margin over the runner-up, how much of the question the best unit
 and the corpus hold), fitted on the ranker's outputs for decks held out from
 its fit (Platt scaling with the question's evidence), with the abstention
 threshold chosen on held-out decks too.
+
+With an answer scorer (:mod:`egov_qa.answer.scorer`), the ranker's first
+:data:`RERANK_DEPTH` candidates are read again, question and line together, and a
+second logistic model (``reranker``) reorders them from the ranker's score and the
+scorer's; the confidence then also reads the scorer's view of the best candidate.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +30,7 @@ import numpy as np
 
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
+from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.answer.spans import key_span
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
@@ -60,6 +67,11 @@ QUESTION_FEATURES = (
     "detail_nowhere",
 )
 CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATURES), *QUESTION_FEATURES)
+# What the reranker reads of each of the ranker's first candidates, and what the confidence
+# adds with a scorer: the scorer's logit of the best candidate and its lead over the next.
+RERANK_FEATURES = ("ranker_score", "ranker_gap", "scorer_score", "scorer_gap")
+SCORER_CONFIDENCE = ("best_scorer", "scorer_margin")
+RERANK_DEPTH = 10
 _TOP = [FEATURES.index(f) for f in TOP_FEATURES]
 _QUESTION = [FEATURES.index(f) for f in QUESTION_FEATURES]
 NO_RUNNER_UP_MARGIN = 10.0
@@ -75,6 +87,22 @@ def confidence_row(logits: np.ndarray, rows: np.ndarray, at: int | None = None) 
     others = np.delete(logits, chosen)
     margin = float(logits[chosen] - others.max()) if len(others) else NO_RUNNER_UP_MARGIN
     return np.concatenate([[logits[chosen], margin], rows[chosen, _TOP], rows[chosen, _QUESTION]])
+
+
+def confidence_features(reranked: bool) -> tuple[str, ...]:
+    """The confidence model's inputs: with a reranker, the scorer's view of the best candidate too."""
+    return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
+
+
+def rerank_rows(logits: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The reranker's input for candidates with ranker ``logits`` and scorer ``scores``."""
+    return np.column_stack([logits, logits - logits.max(), scores, scores - scores.max()])
+
+
+def scorer_row(scores: np.ndarray, at: int) -> np.ndarray:
+    """The scorer's logit of candidate ``at`` and its lead over the best other one."""
+    others = np.delete(scores, at)
+    return np.array([scores[at], scores[at] - others.max() if len(others) else NO_RUNNER_UP_MARGIN])
 
 
 @dataclass(frozen=True)
@@ -128,8 +156,11 @@ class ReaderModel:
     confidence: Linear
     threshold: float
     meta: dict = field(default_factory=dict, compare=False)
+    reranker: Linear | None = None
 
     def __post_init__(self) -> None:
+        if self.reranker is not None and len(self.reranker.coef) != len(RERANK_FEATURES):
+            raise ReaderModelError("the reader's reranker weights are not one per rerank feature")
         if len(self.features) != len(self.ranker.coef):
             raise ReaderModelError("the reader's features and ranker weights differ in number")
         if len(self.confidence_features) != len(self.confidence.coef):
@@ -141,9 +172,17 @@ class ReaderModel:
         """The ranker's score of each row of candidate features."""
         return self.ranker(rows)
 
-    def probability(self, logits: np.ndarray, rows: np.ndarray, at: int | None = None) -> float:
-        """The probability that candidate ``at`` (default: the best) of these is right."""
-        z = float(self.confidence(confidence_row(logits, rows, at)[None, :])[0])
+    def probability(
+        self, logits: np.ndarray, rows: np.ndarray, at: int | None = None, scores: np.ndarray | None = None
+    ) -> float:
+        """The probability that candidate ``at`` (default: the best) of these is right; ``scores`` are
+        the scorer's logits of the same candidates, for a reader with a reranker."""
+        row = confidence_row(logits, rows, at)
+        if self.reranker is not None:
+            if scores is None:
+                raise ValueError("a reader with a reranker needs the scorer's scores")
+            row = np.concatenate([row, scorer_row(scores, int(np.argmax(logits)) if at is None else at)])
+        z = float(self.confidence(row[None, :])[0])
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def to_dict(self) -> dict:
@@ -154,6 +193,7 @@ class ReaderModel:
             "confidence_features": list(self.confidence_features),
             "confidence": self.confidence.to_dict(),
             "threshold": self.threshold,
+            **({"reranker": self.reranker.to_dict()} if self.reranker is not None else {}),
             **self.meta,
         }
 
@@ -162,7 +202,7 @@ class ReaderModel:
         try:
             if data.get("format") != READER_FORMAT:
                 raise ReaderModelError(f"format {data.get('format')!r}, this version reads {READER_FORMAT}")
-            fixed = {"format", "features", "ranker", "confidence_features", "confidence", "threshold"}
+            fixed = {"format", "features", "ranker", "confidence_features", "confidence", "threshold", "reranker"}
             return cls(
                 tuple(str(f) for f in data["features"]),
                 Linear.from_dict(data["ranker"]),
@@ -170,6 +210,7 @@ class ReaderModel:
                 Linear.from_dict(data["confidence"]),
                 float(data["threshold"]),
                 {k: v for k, v in data.items() if k not in fixed},
+                Linear.from_dict(data["reranker"]) if data.get("reranker") else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReaderModelError(f"it is not a reader model ({type(exc).__name__}: {exc})") from exc
@@ -203,7 +244,7 @@ def load_reader_model(path: Path, embedding_model: str | None = None) -> ReaderM
         model = ReaderModel.from_dict(data)
     except ReaderModelError as exc:
         raise ReaderModelError(f"the reader model {path} is not valid ({exc}): run `egov-qa train` again") from exc
-    if model.features != FEATURES or model.confidence_features != CONFIDENCE_FEATURES:
+    if model.features != FEATURES or model.confidence_features != confidence_features(model.reranker is not None):
         raise ReaderModelError(
             f"the reader model {path} was trained on other features than this version computes: "
             "run `egov-qa train` again"
@@ -237,28 +278,53 @@ class Reader:
     Args:
         model: the fitted model.
         top_k: how many ranked answers ``run`` returns by default.
+        scorer: the answer scorer, required by a model with a reranker (and unused without one).
+
+    Raises:
+        ValueError: ``top_k`` is below 1, or the model reranks and no scorer is given.
     """
 
-    def __init__(self, model: ReaderModel, top_k: int = 3) -> None:
+    def __init__(self, model: ReaderModel, top_k: int = 3, scorer: AnswerScorer | None = None) -> None:
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, not {top_k!r}")
+        if model.reranker is not None and scorer is None:
+            raise ValueError("this reader reranks with the answer scorer: give it one")
         self.model = model
         self.top_k = top_k
+        self.scorer = scorer if model.reranker is not None else None
 
     def run(
-        self, question: Question, candidates: list[Candidate], units: list[Unit], top_k: int | None = None
+        self,
+        question: Question,
+        candidates: list[Candidate],
+        units: list[Unit],
+        top_k: int | None = None,
+        titles: Sequence[str] | None = None,
     ) -> list[ReadAnswer]:
-        """Rank ``candidates`` (units by position in ``units``) as answers to ``question``, best first."""
+        """Rank ``candidates`` (units by position in ``units``) as answers to ``question``, best first.
+
+        ``titles`` are the candidates' slide titles, which the scorer reads with each line.
+        """
         if not candidates:
             return []
         rows = np.array([c.features for c in candidates], dtype=np.float64)
         logits = self.model.logits(rows)
+        scores = None
+        if self.scorer is not None and self.model.reranker is not None:
+            top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+            heads = titles or [""] * len(candidates)
+            read = self.scorer.score(
+                question.text, [(heads[int(i)], units[candidates[int(i)].unit_pos].text) for i in top]
+            )
+            scores = np.array([r.logit for r in read])
+            candidates = [candidates[int(i)] for i in top]
+            rows, logits = rows[top], self.model.reranker(rerank_rows(logits[top], scores))
         order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
         answers = []
         for i in order:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
             span = key_span(question, unit.text, unit.cells, unit.start)
-            confidence = self.model.probability(logits, rows, int(i))
+            confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers

@@ -163,9 +163,10 @@ class EvalBoard:
         try:
             meta = json.loads(self.reader_path.read_text(encoding="utf-8"))
             table = report.held_out_markdown(meta)
+            curve = "\n".join(report.curve_section(meta)).replace("## Over the threshold", "**Over the threshold**")
         except (OSError, ValueError, KeyError, TypeError):
             return note
-        return f"{note} On decks it never saw (each scored by a reader fitted without it):\n\n{table}"
+        return f"{note} On decks it never saw (each scored by a reader fitted without it):\n\n{table}\n\n{curve}"
 
     @staticmethod
     def metrics(latest: SetReport) -> str:

@@ -30,7 +30,7 @@ def report_dir(reports: Path, suite: Suite) -> Path:
     return Path(reports) if suite.name == SHIPPED else Path(reports) / "decks" / suite.name
 
 
-def _one_by_one(run, make_asker, items: list[EvalItem], desc: str, show_progress: bool | None) -> list:
+def one_by_one(run, make_asker, items: list, desc: str, show_progress: bool | None) -> list:
     """``run(asker, [item])`` for each item in turn under a progress bar, the asker made once the
     bar shows (the baseline embeds its chunks first); the results in order."""
     from tqdm import tqdm
@@ -59,7 +59,7 @@ def summarize_set(
     from egov_qa.evaluation.baseline import ChunkBaseline
 
     asked = evaluate.plain(items)
-    results = _one_by_one(evaluate.run_eval, lambda: assistant, asked, "questions asked", show_progress)
+    results = one_by_one(evaluate.run_eval, lambda: assistant, asked, "questions asked", show_progress)
     summary = evaluate.summarize(results, assistant.threshold)
     talked = evaluate.run_conversational(assistant, [i for i in items if i.form is not None])
     summary.update(
@@ -74,7 +74,7 @@ def summarize_set(
         conversational_questions=evaluate.per_form_question(talked),
     )
     if baseline:
-        baseline_results = _one_by_one(
+        baseline_results = one_by_one(
             evaluate.run_baseline,
             lambda: ChunkBaseline(assistant.index.slides, assistant.embedder),
             asked,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egov_qa.answer.pipeline import build_pipeline
+from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.errors import EvalSetError
 from egov_qa.evaluation.scoring import Suite, holds_evidence, load_eval_set, plain, quotes_an_answer
 from egov_qa.index.embedder import Embedder, resolve_model
@@ -63,11 +64,13 @@ def ask_through_tuned(
     encoder: Callable[[Tuning | None], Embedder],
     progress: Callable[[str], None] = lambda message: None,
     settings: Settings | None = None,
+    scorer: AnswerScorer | None = None,
 ) -> Tuned:
     """Tune, ask each set through an encoder tuned on the other folds (indexes in ``index_root/folds``),
     and tune once more on every set.
 
-    ``encoder`` gives the embedding model with a tuning applied (None: as published).
+    ``encoder`` gives the embedding model with a tuning applied (None: as published); ``scorer``,
+    when given, reads every candidate too (it never saw the eval sets: nothing to hold out).
     """
     base = encoder(None)
     base_model = getattr(base, "base", base.name)
@@ -98,7 +101,7 @@ def ask_through_tuned(
             # Questions are embedded as the assistant embeds them: by the index's ONNX export
             # of the tuned encoder (its float rounding differs from torch's in near ties).
             asker = query_embedder(index, folder) or tuned
-            asked += ask_all(suite.name, items, build_pipeline(index, asker))
+            asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer)
     everything = [e for got in found.values() for e in got]
     progress(f"tuning the encoder on every set ({len(everything)} examples)")
     return Tuned(asked, tune(base_model, path, everything, settings), fold)

@@ -23,6 +23,8 @@ its calibration and threshold) and score the deck left out.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +34,18 @@ import numpy as np
 
 from egov_qa.answer.features import FEATURES
 from egov_qa.answer.pipeline import Pipeline
-from egov_qa.answer.reader import CONFIDENCE_FEATURES, Linear, ReaderModel, confidence_row
+from egov_qa.answer.reader import (
+    CONFIDENCE_FEATURES,
+    RERANK_DEPTH,
+    Linear,
+    ReaderModel,
+    confidence_features,
+    confidence_row,
+    rerank_rows,
+    scorer_row,
+)
+from egov_qa.answer.scorer import AnswerScorer
+from egov_qa.documents import content_hash
 from egov_qa.evaluation.scoring import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer, share
 from egov_qa.files import file_sha256, package_version
 
@@ -40,12 +53,16 @@ from egov_qa.files import file_sha256, package_version
 REGULARIZATION = 1.0
 # What a wrong answer costs, against the 1 a right answer or a right abstention gains.
 WRONG_ANSWER_COST = 0.25
+
+
 # Evidence the deck lacks what the question asks (a term, a number, a name, the detail asked
 # for) never makes an answer likelier to be right: those confidence weights are kept at or
 # below zero, so collinear counts cannot trade signs and a missing name lowers the confidence.
-EVIDENCE_AGAINST = tuple(
-    any(cue in name for cue in ("missing", "unknown", "nowhere", "off_slide")) for name in CONFIDENCE_FEATURES
-)
+def evidence_against(names: tuple[str, ...]) -> tuple[bool, ...]:
+    """Which confidence inputs are evidence against the answer (their weights kept at or below zero)."""
+    return tuple(any(cue in name for cue in ("missing", "unknown", "nowhere", "off_slide")) for name in names)
+
+
 OBJECTIVE = (
     f"utility: +1 for a right answer or a right abstention, -{WRONG_ANSWER_COST} for a wrong answer, "
     "0 for abstaining on an answerable question"
@@ -62,15 +79,18 @@ class Asked:
     answer_ok: np.ndarray  # per candidate: quoting it answers correctly
     cite_ok: np.ndarray  # per candidate: its slide holds the evidence
     fallback_cite_ok: bool  # the best retrieved slide holds the evidence (cited when there is no candidate)
+    scores: np.ndarray | None = None  # per candidate: the answer scorer's logit (None without a scorer)
 
     @property
     def right(self) -> np.ndarray:
         return self.answer_ok & self.cite_ok
 
 
-def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline) -> list[Asked]:
+def ask_all(
+    suite_name: str, items: list[EvalItem], pipeline: Pipeline, scorer: AnswerScorer | None = None
+) -> list[Asked]:
     """Ask every plain question of a set through ``pipeline``, read as serving reads it, and describe
-    its candidates."""
+    its candidates (with the answer scorer's reading of each, when given one)."""
     index = pipeline.index
     asked = []
     for item in plain(items):
@@ -80,9 +100,12 @@ def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline) -> list[
         answer_ok = [quotes_an_answer(item, index.units[c.unit_pos].text) for c in candidates]
         cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
         fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
-        asked.append(
-            Asked(suite_name, item, rows, np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool), fallback)
-        )
+        scores = None
+        if scorer is not None:
+            pairs = [(index.slide_of(c.unit_pos).title, index.units[c.unit_pos].text) for c in candidates]
+            scores = np.array([s.logit for s in scorer.score(found.part, pairs)], dtype=np.float64)
+        answer_oks, cite_oks = np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool)
+        asked.append(Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, scores))
     return asked
 
 
@@ -148,16 +171,48 @@ class Outcome:
     cite_ok: bool
 
 
-def outcomes(ranker: Linear, asked: list[Asked]) -> list[Outcome]:
+def ranked(ranker: Linear, reranker: Linear | None, a: Asked) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """What the reader ranks for one question, as serving ranks it: the candidates' positions, their
+    scores and (with a reranker) the scorer's logits; the ranker's first few only, with a reranker."""
+    logits = ranker(a.rows)
+    if reranker is None or a.scores is None:
+        return np.arange(len(logits)), logits, None
+    top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+    return top, reranker(rerank_rows(logits[top], a.scores[top])), a.scores[top]
+
+
+def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None) -> list[Outcome]:
     found = []
     for a in asked:
         if not len(a.rows):
             found.append(Outcome(a, None, False, a.fallback_cite_ok))
             continue
-        logits = ranker(a.rows)
+        positions, logits, scores = ranked(ranker, reranker, a)
         best = int(np.argmax(logits))
-        found.append(Outcome(a, confidence_row(logits, a.rows), bool(a.answer_ok[best]), bool(a.cite_ok[best])))
+        row = confidence_row(logits, a.rows[positions])
+        if scores is not None:
+            row = np.concatenate([row, scorer_row(scores, best)])
+        at = int(positions[best])
+        found.append(Outcome(a, row, bool(a.answer_ok[at]), bool(a.cite_ok[at])))
     return found
+
+
+def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
+    """'This candidate is right', over the first :data:`RERANK_DEPTH` candidates of each question as
+    ranked by a ranker that did not see it (each group with the ranker fit without it); None when
+    the questions carry no scorer logits."""
+    rows, labels = [], []
+    for ranker, group in held_out:
+        for a in group:
+            if a.scores is None:
+                return None
+            if not len(a.rows):
+                continue
+            logits = ranker(a.rows)
+            top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+            rows.append(rerank_rows(logits[top], a.scores[top]))
+            labels.append(a.right[top])
+    return fit_linear(np.vstack(rows), np.concatenate(labels)) if rows else None
 
 
 def fit_confidence(held_out: list[Outcome]) -> Linear:
@@ -166,7 +221,8 @@ def fit_confidence(held_out: list[Outcome]) -> Linear:
     if not scored:
         raise ValueError("no held-out question had a candidate answer to learn the confidence from")
     rows = np.vstack([o.row for o in scored if o.row is not None])
-    return fit_linear(rows, np.array([o.answer_ok for o in scored]), EVIDENCE_AGAINST)
+    names = confidence_features(rows.shape[1] > len(CONFIDENCE_FEATURES))
+    return fit_linear(rows, np.array([o.answer_ok for o in scored]), evidence_against(names))
 
 
 def confidences(model: Linear, outcomes_: list[Outcome]) -> list[float]:
@@ -215,17 +271,21 @@ class Fitted:
     ranker: Linear
     confidence: Linear
     threshold: float
+    reranker: Linear | None = None
 
 
-def fit_reader(asked: list[Asked], folds: int = 5) -> Fitted:
-    """The ranker fit on all of ``asked``; its confidence fit on rankings of held-out groups, and the
-    threshold chosen on confidences for held-out groups."""
-    held_out: list[Outcome] = []
+def fit_reader(asked: list[Asked], folds: int = 5, rerank: bool = True) -> Fitted:
+    """The ranker fit on all of ``asked``; the reranker (when the questions carry scorer logits and
+    ``rerank``) fit on the rankings of held-out groups; the confidence fit on the held-out groups'
+    rankings, and the threshold chosen on confidences for held-out groups."""
     groups = _groups(asked, folds, lambda a: a.suite, lambda a: a.item.id)
+    rankers = []
     for group in groups:
         rest = [a for other in groups if other is not group for a in other]
         if rest:
-            held_out += outcomes(fit_ranker(rest), group)
+            rankers.append((fit_ranker(rest), group))
+    reranker = fit_reranker(rankers) if rerank else None
+    held_out = [o for ranker, group in rankers for o in outcomes(ranker, group, reranker)]
     # The threshold is chosen on confidences that held-out groups did not fit either.
     outer = _groups(held_out, folds, lambda o: o.asked.suite, lambda o: o.asked.item.id)
     checked: list[Outcome] = []
@@ -236,7 +296,7 @@ def fit_reader(asked: list[Asked], folds: int = 5) -> Fitted:
             checked += group
             checked_confidence += confidences(fit_confidence(rest), group)
     threshold = choose_threshold(checked, checked_confidence) if checked else 0.5
-    return Fitted(fit_ranker(asked), fit_confidence(held_out), threshold)
+    return Fitted(fit_ranker(asked), fit_confidence(held_out), threshold, reranker)
 
 
 def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
@@ -261,7 +321,28 @@ def score(outcomes_: list[Outcome], fitted: Fitted) -> dict:
         "false_abstention_rate": share(len(answerable) - len(answered), len(answerable)),
         **calibration(points, bins),
         "reliability": bins,
+        "curve": threshold_curve(outcomes_, [confidence[id(o)] for o in outcomes_]),
     }
+
+
+def threshold_curve(outcomes_: list[Outcome], confidence: list[float], steps: int = 20) -> list[dict]:
+    """What each threshold would do to these questions, as counts (so that decks pool by adding):
+    answerable questions answered right, answered at all, and unanswerable ones abstained on."""
+    rows = []
+    for step in range(steps + 1):
+        cut = step / steps
+        answered = [(o, c) for o, c in zip(outcomes_, confidence, strict=True) if c >= cut]
+        rows.append(
+            {
+                "threshold": cut,
+                "right": sum(o.asked.item.answerable and o.answer_ok for o, _ in answered),
+                "answered": sum(o.asked.item.answerable for o, _ in answered),
+                "abstained_unanswerable": sum(
+                    not o.asked.item.answerable and c < cut for o, c in zip(outcomes_, confidence, strict=True)
+                ),
+            }
+        )
+    return rows
 
 
 def calibration(points: list[tuple[float, bool]], bins: list[dict]) -> dict:
@@ -310,7 +391,10 @@ def leave_one_deck_out(asked: list[Asked], folds: int = 5, progress: Callable[[s
         train = [a for a in asked if a.suite != suite]
         test = [a for a in asked if a.suite == suite]
         fitted = fit_reader(train, folds)
-        figures[suite] = {**score(outcomes(fitted.ranker, test), fitted), "threshold": fitted.threshold}
+        figures[suite] = {
+            **score(outcomes(fitted.ranker, test, fitted.reranker), fitted),
+            "threshold": fitted.threshold,
+        }
     return figures
 
 
@@ -325,10 +409,49 @@ def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
         train = others + [a for a in mine if fold_of(a.item.id, folds) != fold]
         if test and train:
             fitted = fit_reader(train, folds)
-            parts.append(score(outcomes(fitted.ranker, test), fitted))
+            parts.append(score(outcomes(fitted.ranker, test, fitted.reranker), fitted))
     from egov_qa.evaluation.report import pool
 
     return pool(parts)
+
+
+# The modules whose code decides what a candidate's features are: reading decks into
+# slides and units, reading and retrieving questions, and describing candidates.
+FEATURE_CODE = (
+    "egov_qa.text",
+    "egov_qa.ingest.slides",
+    "egov_qa.ingest.markdown",
+    "egov_qa.ingest.plain",
+    "egov_qa.ingest.pdf",
+    "egov_qa.ingest.pptx",
+    "egov_qa.ingest.splitter",
+    "egov_qa.answer.question",
+    "egov_qa.answer.reading",
+    "egov_qa.answer.retriever",
+    "egov_qa.answer.spans",
+    "egov_qa.answer.features",
+    "egov_qa.answer.pipeline",
+)
+
+
+def feature_code_digest(modules: tuple[str, ...] = FEATURE_CODE) -> str:
+    """A digest of the code that makes the reader's features, blind to comments, docstrings and layout.
+
+    A reader fit before that code changed is stale: its weights read other features.
+    """
+    parts = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no module {name} to take the feature code's digest of")
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+                if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+        parts.append(f"{name}:{ast.dump(tree)}")
+    return content_hash(*parts, length=16)
 
 
 def eval_set_hashes(suites: list[Suite], root: Path) -> dict[str, str]:
@@ -362,7 +485,7 @@ def train(
     shipped_cv = within_set(asked, SHIPPED, folds) if any(a.suite == SHIPPED for a in asked) else None
     fitted = fit_reader(asked, folds)
     in_sample = {
-        s: score(outcomes(fitted.ranker, [a for a in asked if a.suite == s]), fitted)
+        s: score(outcomes(fitted.ranker, [a for a in asked if a.suite == s], fitted.reranker), fitted)
         for s in sorted({a.suite for a in asked})
     }
     meta = {
@@ -371,6 +494,7 @@ def train(
         "objective": OBJECTIVE,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "eval_sets": eval_set_hashes(suites, root),
+        "feature_code": feature_code_digest(),
         "trained_on": {"questions": len(asked), "candidates": int(sum(len(a.rows) for a in asked))},
         "versions": {
             "egov_qa": package_version("egov-qa"),
@@ -381,4 +505,5 @@ def train(
         "shipped_within_set_cv": shipped_cv,
         "in_sample": in_sample,
     }
-    return ReaderModel(FEATURES, fitted.ranker, CONFIDENCE_FEATURES, fitted.confidence, fitted.threshold, meta)
+    names = confidence_features(fitted.reranker is not None)
+    return ReaderModel(FEATURES, fitted.ranker, names, fitted.confidence, fitted.threshold, meta, fitted.reranker)

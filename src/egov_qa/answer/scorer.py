@@ -1,0 +1,113 @@
+"""The answer scorer: reads a question and one candidate line (with its slide's title) together.
+
+A cross-encoder fine-tuned from all-MiniLM-L6-v2 on public QA data
+(:mod:`egov_qa.training.scorer`), run with onnxruntime: its answer logit says whether the
+line answers the question, and its start and end logits place the key span inside the line.
+It reads a handful of candidates per question in one batch.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from egov_qa.errors import ModelLoadError
+
+SCORER_FORMAT = 1
+SCORER_MODEL = "scorer.onnx"
+SCORER_TOKENIZER = "scorer_tokenizer.json"
+SCORER_RECORD = "scorer.json"
+# The longest span read off the start and end logits, in tokens.
+MAX_SPAN_TOKENS = 30
+
+
+def second_text(title: str, line: str) -> str:
+    """What the scorer reads beside the question: the heading, then the line."""
+    return f"{title}. {line}" if title else line
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The scorer's reading of one line: its answer logit and the key span's characters in the line."""
+
+    logit: float
+    span: tuple[int, int] | None
+
+    def span_text(self, line: str) -> str:
+        return line[self.span[0] : self.span[1]] if self.span else ""
+
+
+class AnswerScorer:
+    """Scores (heading, line) candidates for a question with the ONNX scorer in ``folder``.
+
+    Raises:
+        ModelLoadError: the folder lacks the model, its tokenizer or its record.
+    """
+
+    def __init__(self, folder: Path, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        try:
+            self.record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
+            if self.record.get("format") != SCORER_FORMAT:
+                raise ValueError(f"format {self.record.get('format')!r}, not {SCORER_FORMAT}")
+            self.tokenizer = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            self.session = onnxruntime.InferenceSession(
+                str(folder / SCORER_MODEL), options, providers=["CPUExecutionProvider"]
+            )
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
+        self.max_tokens = int(self.record["settings"]["max_tokens"])
+        self.tokenizer.enable_truncation(self.max_tokens, strategy="only_second")
+        self.tokenizer.enable_padding()
+        self._lock = threading.Lock()
+
+    def score(self, question: str, candidates: list[tuple[str, str]]) -> list[Scored]:
+        """The scorer's reading of each (heading, line) candidate for ``question``, in order."""
+        if not candidates:
+            return []
+        with self._lock:  # the tokenizer's padding settings are shared state
+            encodings = self.tokenizer.encode_batch([(question, second_text(t, line)) for t, line in candidates])
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        answer, start, end = self.session.run(None, feeds)
+        found = []
+        for row, ((title, _), encoding) in enumerate(zip(candidates, encodings, strict=True)):
+            shift = len(second_text(title, ""))
+            found.append(Scored(float(answer[row]), _span(encoding, start[row], end[row], shift)))
+        return found
+
+
+def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int) -> tuple[int, int] | None:
+    """The best start-end pair of tokens inside the line (not its heading), as character offsets."""
+    inside = [
+        i
+        for i, (seq, (a, _)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True))
+        if seq == 1 and a >= shift
+    ]
+    if not inside:
+        return None
+    best, pair = -np.inf, None
+    for i in inside:
+        for j in inside:
+            if j < i or j - i >= MAX_SPAN_TOKENS:
+                continue
+            value = start[i] + end[j]
+            if value > best:
+                best, pair = value, (i, j)
+    if pair is None:
+        return None
+    lo, hi = encoding.offsets[pair[0]][0] - shift, encoding.offsets[pair[1]][1] - shift
+    return (lo, hi) if hi > lo else None

@@ -1,0 +1,317 @@
+"""Training the answer scorer: a cross-encoder that reads a question and one line together.
+
+Initialised from the shipped all-MiniLM-L6-v2 weights, it has two outputs: whether the
+line answers the question (one logit), and where the key span starts and ends inside the
+line (a logit per token each). It is trained on public data only, the SQuAD 1.1 pool
+(:mod:`egov_qa.evaluation.squad`), and never sees the eval sets, so every deck is held out
+for it:
+
+- positives: the sentence holding a question's answer, with the answer's span;
+- negatives: other sentences of the paragraph, a sentence of another paragraph, and the
+  answer sentence asked with a question whose name or number was changed to one the
+  paragraph lacks (a near miss).
+
+Some articles are kept out (:func:`egov_qa.evaluation.squad.held_out`) and measured: the
+answer sentence chosen within each paragraph, how well the answer logit ranks a question
+the line answers above its near miss (AUROC), and the key span's F1.
+
+The model is exported to ONNX (int8 weights where the figures hold) with its tokenizer and a
+record, and read by :mod:`egov_qa.answer.scorer` with onnxruntime: no torch when asking.
+torch and transformers are imported only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, AnswerScorer
+from egov_qa.evaluation import squad
+from egov_qa.files import file_sha256, package_version, write_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScorerSettings:
+    """How the scorer is trained. Chosen to fit two CPU cores in well under two hours; see docs/reader.md."""
+
+    max_tokens: int = 80
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    frozen_layers: int = 2  # the embeddings and this many lower layers stay as published
+    same_paragraph: int = 2  # other sentences of the paragraph per question
+    other_paragraph: int = 1  # sentences of other paragraphs per question
+    near_misses: int = 1  # altered questions per question
+    span_weight: float = 0.5
+    seed: int = 0
+    threads: int = 2
+    questions: int | None = None  # at most this many training questions (None: all)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A question and a line (with its heading): whether the line answers it, and the span's characters."""
+
+    question: str
+    title: str
+    line: str
+    answers: bool
+    span: tuple[int, int] | None = None
+
+
+def title_of(article: str) -> str:
+    return article.replace("_", " ")
+
+
+def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], settings: ScorerSettings) -> list[Pair]:
+    """The training pairs of ``titles`` (see the module's description), shuffled with the settings' seed."""
+    rng = random.Random(settings.seed)
+    made: list[Pair] = []
+    used = 0
+    for title in sorted(titles):
+        paragraphs = articles[title]
+        pool = squad.entity_pool(paragraphs)
+        heading = title_of(title)
+        for at, paragraph in enumerate(paragraphs):
+            spans = squad.sentences(paragraph.context)
+            for question in paragraph.questions:
+                if settings.questions is not None and used >= settings.questions:
+                    break
+                found = squad.answer_sentence(paragraph.context, question.starts[0])
+                if found is None:
+                    continue
+                start, end = found
+                line = paragraph.context[start:end]
+                offset = question.starts[0] - start
+                answer = question.answers[0]
+                if line[offset : offset + len(answer)] != answer:
+                    continue
+                used += 1
+                made.append(Pair(question.text, heading, line, True, (offset, offset + len(answer))))
+                others = [paragraph.context[s:e] for s, e in spans if (s, e) != found]
+                for other in rng.sample(others, k=min(settings.same_paragraph, len(others))):
+                    made.append(Pair(question.text, heading, other, False))
+                elsewhere = [p for i, p in enumerate(paragraphs) if i != at]
+                for _ in range(settings.other_paragraph if elsewhere else 0):
+                    p = rng.choice(elsewhere)
+                    s, e = rng.choice(squad.sentences(p.context))
+                    made.append(Pair(question.text, heading, p.context[s:e], False))
+                for _ in range(settings.near_misses):
+                    changed = squad.altered(question.text, paragraph.context, pool, rng)
+                    if changed:
+                        made.append(Pair(changed, heading, line, False))
+    rng.shuffle(made)
+    return made
+
+
+def _encode(tokenizer, batch: list[Pair]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Token arrays for a batch, and each pair's span as token positions (0, 0 when it has none)."""
+    from egov_qa.answer.scorer import second_text
+
+    encodings = tokenizer.encode_batch([(p.question, second_text(p.title, p.line)) for p in batch])
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    arrays = {
+        "input_ids": ids,
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
+    starts, ends = np.zeros(len(batch), dtype=np.int64), np.zeros(len(batch), dtype=np.int64)
+    for row, (pair, encoding) in enumerate(zip(batch, encodings, strict=True)):
+        if pair.span is None:
+            continue
+        shift = len(second_text(pair.title, ""))
+        lo, hi = pair.span[0] + shift, pair.span[1] + shift
+        tokens = [
+            i
+            for i, (sequence, (a, b)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True))
+            if sequence == 1 and a < hi and b > lo
+        ]
+        if tokens:
+            starts[row], ends[row] = tokens[0], tokens[-1]
+    return arrays, starts, ends
+
+
+def _build_model(path: str, frozen_layers: int) -> Any:
+    """MiniLM with an answer head on the first token and a start/end head on every token."""
+    import torch
+    from transformers import AutoModel
+
+    class ScorerModel(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(path)
+            hidden = self.encoder.config.hidden_size
+            self.answer = torch.nn.Linear(hidden, 1)
+            self.span = torch.nn.Linear(hidden, 2)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            states = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            start, end = self.span(states).unbind(-1)
+            return self.answer(states[:, 0]).squeeze(-1), start, end
+
+    model = ScorerModel()
+    for param in model.encoder.embeddings.parameters():
+        param.requires_grad = False
+    for layer in model.encoder.encoder.layer[:frozen_layers]:
+        for param in layer.parameters():
+            param.requires_grad = False
+    return model
+
+
+def train_scorer(
+    out_dir: Path, settings: ScorerSettings | None = None, pool: Path | None = None, progress=None
+) -> dict:
+    """Train the scorer on the pool's training articles, measure it on the held-out ones, and
+    write the ONNX model, its tokenizer and its record into ``out_dir``. Returns the record."""
+    import torch
+    from tokenizers import Tokenizer
+    from tqdm import tqdm
+
+    from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
+
+    settings = settings or ScorerSettings()
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(settings.threads)
+    say = progress or (lambda message: log.info("%s", message))
+    articles = squad.load_articles(pool)
+    kept_out = squad.held_out(list(articles))
+    training = [t for t in articles if t not in kept_out]
+    found = pairs(articles, training, settings)
+    say(f"training the answer scorer on {len(found)} pairs from {len(training)} articles")
+    path = resolve_model(DEFAULT_MODEL)
+    tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
+    tokenizer.enable_truncation(settings.max_tokens, strategy="only_second")
+    tokenizer.enable_padding()
+    model = _build_model(path, settings.frozen_layers)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate)
+    steps = settings.epochs * ((len(found) + settings.batch_size - 1) // settings.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / max(1, steps)))
+    started = time.perf_counter()
+    model.train()
+    with tqdm(total=steps, desc="scorer", unit="batch", disable=None) as bar:
+        for _ in range(settings.epochs):
+            for at in range(0, len(found), settings.batch_size):
+                batch = found[at : at + settings.batch_size]
+                arrays, starts, ends = _encode(tokenizer, batch)
+                inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
+                answer, start, end = model(**inputs)
+                labels = torch.tensor([p.answers for p in batch], dtype=torch.float32)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(answer, labels)
+                has_span = torch.tensor([p.span is not None for p in batch])
+                if has_span.any():
+                    masked = inputs["token_type_ids"] == 0
+                    start = start.masked_fill(masked, -1e4)[has_span]
+                    end = end.masked_fill(masked, -1e4)[has_span]
+                    span_loss = torch.nn.functional.cross_entropy(start, torch.from_numpy(starts)[has_span])
+                    span_loss = span_loss + torch.nn.functional.cross_entropy(end, torch.from_numpy(ends)[has_span])
+                    loss = loss + settings.span_weight * span_loss
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                bar.update(1)
+    model.eval()
+    seconds = time.perf_counter() - started
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _export(model, tokenizer, out_dir / SCORER_MODEL, settings.max_tokens)
+    (out_dir / SCORER_TOKENIZER).write_text(Path(path, "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    record = {
+        "format": SCORER_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "base_model": DEFAULT_MODEL,
+        "settings": asdict(settings),
+        "trained_on": {
+            "data": squad.SQUAD_FILE,
+            "sha256": file_sha256(pool or squad.default_pool()),
+            "articles": sorted(training),
+            "pairs": len(found),
+            "positives": sum(p.answers for p in found),
+        },
+        "held_out_articles": sorted(kept_out),
+        "train_seconds": round(seconds),
+        "versions": {p: package_version(p) for p in ("egov-qa", "torch", "transformers", "onnxruntime")},
+    }
+    write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
+    scorer = AnswerScorer(out_dir)
+    record["held_out"] = measure(scorer, {t: articles[t] for t in sorted(kept_out)}, settings.seed)
+    write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def _export(model, tokenizer, path: Path, max_tokens: int) -> None:
+    """Write the model as ONNX, its weights quantized to int8 (onnxruntime's dynamic quantization)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    sample = tokenizer.encode_batch([("a question?", "a title. a line of text")])
+    arrays = {
+        "input_ids": torch.tensor([sample[0].ids]),
+        "attention_mask": torch.tensor([sample[0].attention_mask]),
+        "token_type_ids": torch.tensor([sample[0].type_ids]),
+    }
+    full = path.with_suffix(".full.onnx")
+    dynamic: dict[int, str] = {0: "batch", 1: "tokens"}
+    axes: dict[str, dict[int, str]] = {name: dynamic for name in arrays}
+    axes |= {"answer": {0: "batch"}, "start": dynamic, "end": dynamic}
+    torch.onnx.export(
+        model,
+        (arrays["input_ids"], arrays["attention_mask"], arrays["token_type_ids"]),
+        str(full),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["answer", "start", "end"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(full), str(path), weight_type=QuantType.QInt8)
+    full.unlink()
+
+
+def measure(scorer: AnswerScorer, articles: dict[str, list[squad.Paragraph]], seed: int = 0) -> dict:
+    """The scorer on articles it never saw: the answer sentence chosen within each paragraph, the
+    answer logit's AUROC against near misses, and the span F1 inside the answer sentence."""
+    rng = random.Random(seed)
+    chosen = total = 0
+    f1s: list[float] = []
+    right: list[float] = []
+    missed: list[float] = []
+    for title, paragraphs in articles.items():
+        pool = squad.entity_pool(paragraphs)
+        heading = title_of(title)
+        for paragraph in paragraphs:
+            spans = squad.sentences(paragraph.context)
+            lines = [paragraph.context[s:e] for s, e in spans]
+            for question in paragraph.questions:
+                found = squad.answer_sentence(paragraph.context, question.starts[0])
+                if found is None:
+                    continue
+                scored = scorer.score(question.text, [(heading, line) for line in lines])
+                best = int(np.argmax([s.logit for s in scored]))
+                total += 1
+                chosen += spans[best] == found
+                at = spans.index(found)
+                right.append(scored[at].logit)
+                f1s.append(squad.f1(scored[at].span_text(lines[at]), question.answers))
+                changed = squad.altered(question.text, paragraph.context, pool, rng)
+                if changed:
+                    missed.append(scorer.score(changed, [(heading, lines[at])])[0].logit)
+    return {
+        "questions": total,
+        "answer_sentence_chosen": chosen / total if total else 0.0,
+        "span_f1_in_answer_sentence": float(np.mean(f1s)) if f1s else 0.0,
+        "auroc_answerable_vs_near_miss": squad.auroc(right, missed),
+        "near_misses": len(missed),
+    }

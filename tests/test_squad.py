@@ -1,0 +1,96 @@
+"""The SQuAD pool as training and measuring data: sentences, near misses, the pairs, and SQuAD 2.0 scoring."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from egov_qa.evaluation import squad
+from egov_qa.training.scorer import ScorerSettings, pairs
+
+CONTEXT = (
+    "The Broncos won Super Bowl 50 in 2016. The game was played in Santa Clara. "
+    "Peyton Manning was the quarterback of Denver."
+)
+PARAGRAPH = squad.Paragraph(
+    "Super_Bowl_50",
+    CONTEXT,
+    (
+        squad.Question("q1", "Where was the game played?", ("Santa Clara",), (CONTEXT.index("Santa Clara"),)),
+        squad.Question("q2", "Who won Super Bowl 50?", ("The Broncos",), (0,)),
+    ),
+)
+OTHER = squad.Paragraph("Super_Bowl_50", "Carolina lost to the Broncos in 2016 in California.", ())
+
+
+class TestPool:
+    def test_the_pool_is_shipped_and_a_quarter_of_it_is_kept_out(self):
+        articles = squad.load_articles()
+        kept = squad.held_out(list(articles))
+        assert len(articles) == 32 and len(kept) == 8
+        assert sum(len(p.questions) for a in articles.values() for p in a) == 7595
+
+    def test_sentences_and_the_one_that_holds_the_answer(self):
+        spans = squad.sentences(CONTEXT)
+        assert [CONTEXT[s:e] for s, e in spans][1] == "The game was played in Santa Clara."
+        assert squad.answer_sentence(CONTEXT, CONTEXT.index("Santa Clara")) == spans[1]
+
+    def test_a_near_miss_changes_a_name_to_one_the_paragraph_lacks(self):
+        pool = squad.entity_pool([PARAGRAPH, OTHER])
+        changed = squad.altered("Who won Super Bowl 50 in Denver?", CONTEXT, pool, random.Random(0))
+        assert changed is not None and changed != "Who won Super Bowl 50 in Denver?"
+        new = [h for h in squad.hinges(changed) if h not in squad.hinges("Who won Super Bowl 50 in Denver?")]
+        assert new and all(h.lower() not in CONTEXT.lower() for h in new)
+
+    def test_a_question_with_nothing_to_change_has_no_near_miss(self):
+        assert squad.altered("what was played?", CONTEXT, ["Carolina"], random.Random(0)) is None
+
+
+class TestScoring:
+    @pytest.mark.parametrize(
+        ("prediction", "answers", "exact", "f1"),
+        [
+            ("the Broncos", ("Broncos",), 1.0, 1.0),  # articles and case do not count
+            ("Denver Broncos team", ("Denver Broncos",), 0.0, 0.8),
+            ("", (), 1.0, 1.0),  # an abstention on an unanswerable question
+            ("Broncos", (), 0.0, 0.0),  # an answer to an unanswerable question
+            ("", ("Broncos",), 0.0, 0.0),
+        ],
+    )
+    def test_squad_2_exact_match_and_f1(self, prediction, answers, exact, f1):
+        assert squad.exact_match(prediction, answers) == exact
+        assert squad.f1(prediction, answers) == pytest.approx(f1)
+
+    def test_auroc_counts_pairs_ranked_right_and_ties_as_half(self):
+        assert squad.auroc([3.0, 2.0], [1.0, 0.0]) == 1.0
+        assert squad.auroc([1.0], [1.0]) == 0.5
+        assert squad.auroc([0.0], [1.0, 2.0]) == 0.0
+
+    def test_scores_of_an_abstaining_reader(self):
+        asked = [("a", PARAGRAPH.questions[0]), ("a", squad.Question("n", "Where?", (), ()))]
+        figures = squad.score_answers(asked, [("", 0.1), ("", 0.2)])
+        assert figures["f1"] == 0.5 and figures["answerable_f1"] == 0.0 and figures["unanswerable_abstained"] == 1.0
+
+
+def test_training_pairs_hold_the_answer_sentence_its_span_and_negatives():
+    articles = {"Super_Bowl_50": [PARAGRAPH, OTHER]}
+    made = pairs(articles, ["Super_Bowl_50"], ScorerSettings(same_paragraph=1, other_paragraph=1, near_misses=1))
+    positives = [p for p in made if p.answers]
+    assert {p.line for p in positives} == {
+        "The game was played in Santa Clara.",
+        "The Broncos won Super Bowl 50 in 2016.",
+    }
+    for p in positives:
+        assert p.span is not None and p.line[p.span[0] : p.span[1]] in {"Santa Clara", "The Broncos"}
+    negatives = [p for p in made if not p.answers]
+    assert negatives and all(p.span is None for p in negatives)
+    assert all(p.title == "Super Bowl 50" for p in made)
+
+
+def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
+    from egov_qa.answer.scorer import AnswerScorer
+    from egov_qa.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="make train-scorer"):
+        AnswerScorer(tmp_path)
