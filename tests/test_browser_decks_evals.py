@@ -58,8 +58,9 @@ def test_the_evals_tab_shows_reports_links_failures_adds_a_thumb_down_and_runs(
         assert "shipped (served)" in overview
         assert all(p.stem in overview for p in (evals_copy / "sets").glob("*.jsonl"))
         assert f"answer accuracy\t{shipped['answer_accuracy']:.3f}" in page.inner_text("#eval-metrics")
-        page.wait_for_selector("#eval-curve img", timeout=30_000)
         # The plots load lazily, as they come into view.
+        page.locator("#eval-curve").scroll_into_view_if_needed()
+        page.wait_for_selector("#eval-curve img", timeout=30_000)
         page.locator("#reader-plot").scroll_into_view_if_needed()
         page.wait_for_selector("#reader-plot img", timeout=30_000)
         # Each failure links to its cited slide in the chat.

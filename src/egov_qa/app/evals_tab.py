@@ -163,7 +163,10 @@ class EvalBoard:
         try:
             meta = json.loads(self.reader_path.read_text(encoding="utf-8"))
             table = report.held_out_markdown(meta)
-            curve = "\n".join(report.curve_section(meta)).replace("## Over the threshold", "**Over the threshold**")
+            # Every other row: the tab stays short; evals/reports/reader.md has them all.
+            curve = "\n".join(report.curve_section(meta, every=2)).replace(
+                "## Over the threshold", "**Over the threshold**"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return note
         return f"{note} On decks it never saw (each scored by a reader fitted without it):\n\n{table}\n\n{curve}"

@@ -275,9 +275,10 @@ def pool(figures: list[dict]) -> dict:
     return pooled
 
 
-def curve_markdown(figures: dict) -> list[str]:
-    """A threshold curve (counts, see ``training.fit.threshold_curve``) as a table of shares."""
-    rows = figures.get("curve") or []
+def curve_markdown(figures: dict, every: int = 1) -> list[str]:
+    """A threshold curve (counts, see ``training.fit.threshold_curve``) as a table of shares; ``every``
+    keeps one row in that many."""
+    rows = (figures.get("curve") or [])[::every]
     answerable, unanswerable = figures.get("n_answerable", 0), figures.get("n_unanswerable", 0)
     lines = ["| threshold | answer | abstention | false abst. |", "| --- | --- | --- | --- |"]
     for row in rows:
@@ -557,7 +558,7 @@ def render_reader_markdown(meta: dict) -> str:
     return "\n".join(lines)
 
 
-def curve_section(meta: dict) -> list[str]:
+def curve_section(meta: dict, every: int = 1) -> list[str]:
     """Answer accuracy, abstention and false abstention over the threshold, on decks left out."""
     lodo = meta.get("leave_one_deck_out") or {}
     pooled, shipped = lodo.get("real_decks_pooled") or {}, (lodo.get("sets") or {}).get("shipped") or {}
@@ -572,7 +573,7 @@ def curve_section(meta: dict) -> list[str]:
     ]
     for name, figures in (("Real decks, pooled", pooled), ("Shipped deck", shipped)):
         if figures.get("curve"):
-            lines += [f"{name}:", "", *curve_markdown(figures), ""]
+            lines += [f"{name}:", "", *curve_markdown(figures, every), ""]
     return lines
 
 

@@ -172,26 +172,21 @@ def write_decks(articles: dict[str, list[Paragraph]], folder: Path) -> Path:
 
 
 def asked_questions(articles: dict[str, list[Paragraph]], seed: int = 0) -> list[tuple[str, Question]]:
-    """Every question of ``articles`` (with its article), and for each a near miss that no answer fits."""
+    """Every question of ``articles`` (with its article), and for each a near miss: the question with a
+    name or number changed to one of another article's that its own article never uses, so that no
+    slide of its deck answers it."""
     rng = random.Random(seed)
     asked = []
     for title, paragraphs in articles.items():
-        pool = entity_pool(paragraphs)
+        text = " ".join(p.context for p in paragraphs)
+        pool = [e for other, ps in articles.items() if other != title for e in entity_pool(ps)]
         for paragraph in paragraphs:
             for question in paragraph.questions:
                 asked.append((title, question))
-                changed = altered(question.text, paragraph.context, pool, rng)
-                # A near miss of another article's names may still be answered elsewhere in the
-                # deck; only one whose changed word the whole article lacks is counted.
-                if changed and not any(
-                    h.lower() in p.context.lower() for p in paragraphs for h in _new(question.text, changed)
-                ):
+                changed = altered(question.text, text, pool, rng)
+                if changed:
                     asked.append((title, Question(f"{question.id}-near-miss", changed, (), ())))
     return asked
-
-
-def _new(before: str, after: str) -> list[str]:
-    return [h for h in hinges(after) if h not in hinges(before)]
 
 
 def score_answers(asked: list[tuple[str, Question]], predictions: list[tuple[str, float]]) -> dict:

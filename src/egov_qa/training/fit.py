@@ -12,9 +12,10 @@ corpus and the best unit hold). The abstention threshold is the one with the
 best utility on confidences for held-out decks: each right answer and each
 right abstention gains 1, each wrong answer (to any question) costs
 ``WRONG_ANSWER_COST``, an abstention on a question the deck answers counts 0.
-Quoting what the deck does not say is worse than saying the deck does not say;
-with no cost for it (plain overall accuracy, four answerable questions to one
-that is not) the threshold favours answering.
+A wrong answer costs as much as a right one gains: on a question the deck answers,
+answering at confidence p then beats abstaining only when p > 1/2, so the reader
+answers only what it more likely gets right than wrong. A tool that promises never to
+make things up must count a wrong answer at least as bad as a missed one.
 
 Figures quoted for a deck come from a reader that never saw it: leave one deck
 out, train on all the other eval sets (with the same inner held-out fits for
@@ -51,8 +52,9 @@ from egov_qa.files import file_sha256, package_version
 
 # Inverse regularization strength of both logistic models: scikit-learn's default, not tuned.
 REGULARIZATION = 1.0
-# What a wrong answer costs, against the 1 a right answer or a right abstention gains.
-WRONG_ANSWER_COST = 0.25
+# What a wrong answer costs, against the 1 a right answer or a right abstention gains: as much
+# as a right answer gains, so a missed answer is never worse than a wrong one (see above).
+WRONG_ANSWER_COST = 1.0
 
 
 # Evidence the deck lacks what the question asks (a term, a number, a name, the detail asked
