@@ -65,7 +65,8 @@ class AnswerExtractor:
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
         candidates = self.features.candidates(question, retrieval)
-        titles = [self.index.slide_of(c.unit_pos).title for c in candidates]
+        # Slide titles are read with each line by the answer scorer only: none without one.
+        titles = [self.index.slide_of(c.unit_pos).title for c in candidates] if self.reader.scorer else None
         ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles)
         if not ranked:
             return self._abstain(question, retrieval, top_k, 0.0, "nothing was retrieved")

@@ -26,11 +26,10 @@ from egov_qa.index.store import Index
 
 
 @dataclass(frozen=True)
-class Asked:
-    """What the pipeline makes of one question before the reader ranks: the part it answers
-    first (as read), that part's analysis and retrieval, and its candidate lines."""
+class Described:
+    """What the pipeline makes of one question before the reader ranks: its first part's analysis
+    and retrieval (``retrieval.question`` is that part, as read), and its candidate lines."""
 
-    part: str
     question: Question
     retrieval: Retrieval
     candidates: list[Candidate]
@@ -61,11 +60,11 @@ class Pipeline:
         """Read ``question`` as :meth:`answer` does and retrieve its first part (whose answer is the headline)."""
         return self.retriever.retrieve(self.reading.read(question).questions[0], sources)
 
-    def candidates(self, question: str, sources: Collection[str] | None = None) -> Asked:
+    def candidates(self, question: str, sources: Collection[str] | None = None) -> Described:
         """Read ``question`` as :meth:`answer` does and describe the candidates of its first part."""
         retrieval = self.retrieve(question, sources)
         analyzed = analyze(retrieval.question)
-        return Asked(retrieval.question, analyzed, retrieval, self.features.candidates(analyzed, retrieval))
+        return Described(analyzed, retrieval, self.features.candidates(analyzed, retrieval))
 
     def answer(
         self,

@@ -94,6 +94,11 @@ def confidence_features(reranked: bool) -> tuple[str, ...]:
     return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
 
 
+def first_candidates(logits: np.ndarray) -> np.ndarray:
+    """The positions of the ranker's first :data:`RERANK_DEPTH` candidates, best first (ties in order)."""
+    return np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+
+
 def rerank_rows(logits: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The reranker's input for candidates with ranker ``logits`` and scorer ``scores``."""
     return np.column_stack([logits, logits - logits.max(), scores, scores - scores.max()])
@@ -311,7 +316,7 @@ class Reader:
         logits = self.model.logits(rows)
         scores = None
         if self.scorer is not None and self.model.reranker is not None:
-            top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+            top = first_candidates(logits)
             heads = titles or [""] * len(candidates)
             read = self.scorer.score(
                 question.text, [(heads[int(i)], units[candidates[int(i)].unit_pos].text) for i in top]

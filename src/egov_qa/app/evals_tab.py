@@ -21,9 +21,9 @@ from egov_qa.documents import Slide
 from egov_qa.errors import EgovQAError
 from egov_qa.evaluation import report
 from egov_qa.evaluation.feedback import Downvote, EvalLine, add_to_eval_set, thumbs_down
-from egov_qa.evaluation.runner import report_dir, run_eval_set, shown_path
+from egov_qa.evaluation.runner import report_dir, run_eval_set
 from egov_qa.evaluation.scoring import EvalItem, Suite, find_suites, load_eval_set
-from egov_qa.paths import default_reader_path
+from egov_qa.paths import default_reader_path, shown_path
 
 log = logging.getLogger(__name__)
 

@@ -113,7 +113,8 @@ def hinges(text: str) -> list[str]:
 def altered(question: str, context: str, pool: list[str], rng: random.Random) -> str | None:
     """``question`` with one name or number changed to one of ``pool`` of the same kind that
     ``context`` lacks; None when it has none to change."""
-    for hinge in rng.sample(hinges(question), k=len(hinges(question))):
+    found = hinges(question)
+    for hinge in rng.sample(found, k=len(found)):
         kind = _kind(hinge)
         others = [o for o in pool if _kind(o) == kind and o.lower() not in context.lower() and o != hinge]
         if others:

@@ -37,11 +37,11 @@ from egov_qa.answer.features import FEATURES
 from egov_qa.answer.pipeline import Pipeline
 from egov_qa.answer.reader import (
     CONFIDENCE_FEATURES,
-    RERANK_DEPTH,
     Linear,
     ReaderModel,
     confidence_features,
     confidence_row,
+    first_candidates,
     rerank_rows,
     scorer_row,
 )
@@ -105,7 +105,7 @@ def ask_all(
         scores = None
         if scorer is not None:
             pairs = [(index.slide_of(c.unit_pos).title, index.units[c.unit_pos].text) for c in candidates]
-            scores = np.array([s.logit for s in scorer.score(found.part, pairs)], dtype=np.float64)
+            scores = np.array([s.logit for s in scorer.score(found.retrieval.question, pairs)], dtype=np.float64)
         answer_oks, cite_oks = np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool)
         asked.append(Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, scores))
     return asked
@@ -179,7 +179,7 @@ def ranked(ranker: Linear, reranker: Linear | None, a: Asked) -> tuple[np.ndarra
     logits = ranker(a.rows)
     if reranker is None or a.scores is None:
         return np.arange(len(logits)), logits, None
-    top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+    top = first_candidates(logits)
     return top, reranker(rerank_rows(logits[top], a.scores[top])), a.scores[top]
 
 
@@ -191,7 +191,8 @@ def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None)
             continue
         positions, logits, scores = ranked(ranker, reranker, a)
         best = int(np.argmax(logits))
-        row = confidence_row(logits, a.rows[positions])
+        # Without a reranker every candidate is ranked, in order: its rows need no copy.
+        row = confidence_row(logits, a.rows if scores is None else a.rows[positions])
         if scores is not None:
             row = np.concatenate([row, scorer_row(scores, best)])
         at = int(positions[best])
@@ -211,7 +212,7 @@ def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
             if not len(a.rows):
                 continue
             logits = ranker(a.rows)
-            top = np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
+            top = first_candidates(logits)
             rows.append(rerank_rows(logits[top], a.scores[top]))
             labels.append(a.right[top])
     return fit_linear(np.vstack(rows), np.concatenate(labels)) if rows else None
