@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from egov_qa.evaluation.scoring import find_suites
 from egov_qa.index import embedder
 from egov_qa.index.tuning import Tuning
 from egov_qa.paths import default_reader_path, default_tuning_path
-from egov_qa.training import crossfit
+from egov_qa.training import crossfit, unseen
 from egov_qa.training.fit import eval_set_hashes
 
 
@@ -108,10 +109,18 @@ class TestReaderModelFile:
 def test_the_committed_reader_and_encoder_were_trained_on_the_committed_eval_sets():
     """A changed eval set makes the shipped reader and encoder stale: retrain with `make train`."""
     shipped = load_reader_model(default_reader_path())
-    tuning = Tuning.load(default_tuning_path())
     suites = find_suites(ROOT / "evals", ROOT / "corpus")
     hashes = eval_set_hashes(suites, ROOT)
     assert shipped.meta["eval_sets"] == hashes, "the shipped reader is stale: run make train"
+    check = shipped.meta["encoder"]["unseen_retrieval"]
+    assert set(check) >= {"published", "tuned", "cost"}, "the record lacks the check on unseen retrieval"
+    if not shipped.meta["encoder"]["tuned"]:
+        # The tuning cost retrieval it was not tuned for, so none ships and the model is used as published.
+        assert check["cost"] and not default_tuning_path().exists()
+        assert shipped.meta["embedding_model"] == embedder.DEFAULT_MODEL == embedder.load_embedder().name
+        return
+    tuning = Tuning.load(default_tuning_path())
+    assert check["cost"] is None and tuning.meta["unseen_retrieval"] == check
     assert tuning.meta["eval_sets"] == hashes, "the shipped encoder tuning is stale: run make train"
     assert tuning.base_model == embedder.DEFAULT_MODEL
     # The reader was trained with the encoder it ships with, and the app loads that encoder.
@@ -161,6 +170,16 @@ def fake_tune(base_model, path, found, settings=None):
     return Tuning(base_model, {"bias": np.full(2, len(found), dtype=np.float32)}, {"examples": len(found)})
 
 
+def unseen_recall(tuned_recall: float):
+    """Stands in for the retrieval check: the published model finds 0.80 of the unseen questions' slides first."""
+
+    def retrieval(embedding, articles, folder, progress=None):
+        recall = tuned_recall if Path(folder).name == "tuned" else 0.80
+        return unseen.Retrieval(recall, 0.95, 100)
+
+    return retrieval
+
+
 def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, monkeypatch, capsys):
     given = []
 
@@ -170,6 +189,7 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
 
     monkeypatch.setattr(embedder, "load_embedder", load_embedder)
     monkeypatch.setattr(crossfit, "tune", fake_tune)
+    monkeypatch.setattr(unseen, "retrieval", unseen_recall(0.81))
     evals = tmp_path / "evals"
     write_evals(evals)
     out = tmp_path / "reader.json"
@@ -178,11 +198,12 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
     printed = capsys.readouterr().out
     assert "alpha (left out)" in printed and "real decks, pooled (each left out)" in printed
 
-    # Each deck was asked through an encoder tuned on the other deck's four answerable questions
-    # (one line answers each, against three others); the encoder saved was tuned on all eight.
-    assert [t.meta["examples"] for t in given if t is not None] == [12, 12]
+    # The encoder tuned on all eight answerable questions (one line answers each, against three
+    # others) was checked, then each deck was asked through an encoder tuned on the other deck's four.
+    assert [t.meta["examples"] for t in given if t is not None] == [24, 12, 12]
     tuning = Tuning.load(tmp_path / "encoder.json")
     assert tuning.meta["examples"] == 24 and tuning.meta["folds"] == {"alpha": 0, "beta": 1}
+    assert tuning.meta["unseen_retrieval"]["cost"] is None
     assert set(tuning.meta["eval_sets"]) == {"evals/sets/alpha.jsonl", "evals/sets/beta.jsonl"}
     trained = load_reader_model(out, tuning.model_name)
     assert trained.meta["embedding_model"] == tuning.model_name
@@ -195,6 +216,60 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
     assert (tmp_path / "reports" / "reader.md").is_file() and (tmp_path / "reports" / "reader.png").is_file()
     described = (tmp_path / "reports" / "reader.md").read_text()
     assert f"encoder: `{tuning.model_name}`" in described and "without its fold (alpha; beta)" in described
+
+
+def test_a_tuning_that_costs_unseen_retrieval_is_not_shipped_and_no_fold_is_tuned(tmp_path, monkeypatch, capsys):
+    given = []
+
+    def load_embedder(name=None, tuning=None):
+        given.append(tuning)
+        return FakeEmbedder()
+
+    monkeypatch.setattr(embedder, "load_embedder", load_embedder)
+    monkeypatch.setattr(crossfit, "tune", fake_tune)
+    monkeypatch.setattr(unseen, "retrieval", unseen_recall(0.75))
+    evals = tmp_path / "evals"
+    write_evals(evals)
+    stale = tmp_path / "encoder.json"
+    fake_tune("m", None, [1]).save(stale)
+    out = tmp_path / "reader.json"
+    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out)]
+    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    assert "encoder: none (the model as published)" in capsys.readouterr().out
+    # Only the tuning on every set was made (to be checked); the folds were asked as published.
+    assert [t.meta["examples"] for t in given if t is not None] == [24]
+    assert not stale.exists()
+    trained = load_reader_model(out, FakeEmbedder.name)
+    assert trained.meta["embedding_model"] == FakeEmbedder.name
+    assert trained.meta["encoder"]["tuned"] is False
+    assert trained.meta["encoder"]["unseen_retrieval"]["cost"] == "recall@1 0.750 against 0.800 as published"
+
+
+class TestUnseenRetrievalCheck:
+    def test_a_loss_within_the_tolerance_costs_nothing(self):
+        published = unseen.Retrieval(0.800, 0.950, 1000)
+        assert unseen.cost(published, unseen.Retrieval(0.797, 0.951, 1000)) is None
+        assert unseen.cost(published, unseen.Retrieval(0.820, 0.960, 1000)) is None
+
+    def test_a_loss_beyond_it_is_named_in_each_measure(self):
+        published = unseen.Retrieval(0.800, 0.950, 1000)
+        said = unseen.cost(published, unseen.Retrieval(0.750, 0.900, 1000))
+        assert said == "recall@1 0.750 against 0.800 as published; recall@5 0.900 against 0.950 as published"
+
+    def test_retrieval_ranks_each_question_against_its_paragraphs_slide(self, tmp_path):
+        from egov_qa.evaluation.squad import Paragraph, Question
+
+        def paragraph(title, text, question):
+            return Paragraph(title, text, (Question(question, question, ("x",), (0,)),))
+
+        articles = {
+            "Lakes": [
+                paragraph("Lakes", "Lake Baikal is the deepest lake on Earth.", "Which lake is the deepest?"),
+                paragraph("Lakes", "Tea grows on terraced hills in Darjeeling.", "Where does tea grow on hills?"),
+            ]
+        }
+        found = unseen.retrieval(FakeEmbedder(), articles, tmp_path)
+        assert found == unseen.Retrieval(1.0, 1.0, 2)
 
 
 def test_train_command_says_so_when_no_line_answers_any_question(tmp_path, monkeypatch, capsys):

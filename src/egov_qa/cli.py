@@ -318,11 +318,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         from egov_qa.answer.scorer import AnswerScorer
 
         scorer = AnswerScorer(default_scorer_dir())
-    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer)
+
+    def check(published, tuned):
+        # Retrieval on the SQuAD articles the tuning never saw: a tuning that costs there is not shipped.
+        from egov_qa.evaluation import squad
+        from egov_qa.training import unseen
+
+        articles = squad.load_articles()
+        kept_out = {t: articles[t] for t in sorted(squad.held_out(list(articles)))}
+        root = Path(index_root) / "unseen"
+        say("measuring retrieval on articles nobody tuned on, as published and as tuned")
+        return unseen.record(
+            unseen.retrieval(published, kept_out, root / "published", say),
+            unseen.retrieval(tuned, kept_out, root / "tuned", say),
+        )
+
+    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check)
     tuning = tuned.tuning
-    tuning.meta.update({"eval_sets": eval_set_hashes(suites, evals.parent), "folds": tuned.folds})
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
-    model = train(suites, tuned.asked, tuning.model_name, evals.parent, args.folds, say)
+    embedding_model = tuning.model_name if tuning else encoder(None).name
+    model = train(suites, tuned.asked, embedding_model, evals.parent, args.folds, say)
     if scorer is not None:
         from egov_qa.answer.scorer import SCORER_MODEL
         from egov_qa.files import file_sha256
@@ -332,8 +347,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             "created": scorer.record.get("created"),
             "reranks": model.reranker is not None,
         }
-    model.meta["encoder"] = {"model": tuning.model_name, "file": encoder_path.name, "folds": tuned.folds}
-    saved_encoder = tuning.save(encoder_path)
+    model.meta["encoder"] = {
+        "model": embedding_model,
+        "tuned": tuning is not None,
+        "file": encoder_path.name if tuning else None,
+        "folds": tuned.folds,
+        "unseen_retrieval": tuned.check,
+    }
+    if tuning is not None:
+        tuning.meta.update(
+            {"eval_sets": eval_set_hashes(suites, evals.parent), "folds": tuned.folds, "unseen_retrieval": tuned.check}
+        )
+        saved_encoder = str(tuning.save(encoder_path))
+    else:
+        # No tuning ships: the model is used as published (a stale tuning file would be applied).
+        encoder_path.unlink(missing_ok=True)
+        saved_encoder = "none (the model as published)"
     saved = model.save(args.out or default_reader_path())
     paths = report.write_reader_report(model.meta, args.report or evals / "reports")
     print(report.render_reader(model.meta, model.threshold))

@@ -6,7 +6,10 @@ than a new deck deserves, so the reader is trained on features from encoders
 tuned without the deck asked: the eval sets (sorted by name) are dealt into at
 most :data:`ENCODER_FOLDS` folds, and each fold's decks are indexed and asked
 through an encoder tuned on the other folds' sets. What a deck left out scores is
-then what a deck nobody tuned on would. The encoder shipped is tuned on every set.
+then what a deck nobody tuned on would. The encoder shipped is tuned on every set,
+and only when it costs nothing on retrieval it was never tuned for (``check``, see
+:mod:`egov_qa.training.unseen`); otherwise no encoder is tuned, in the folds either,
+and the reader is fit through the model as published.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ ENCODER_FOLDS = 3
 
 @dataclass(frozen=True)
 class Tuned:
-    """The questions asked through out-of-fold encoders, and the encoder tuned on every set."""
+    """The questions asked through out-of-fold encoders, and the encoder tuned on every set
+    (None when the check turned it down), with the check's record."""
 
     asked: list[Asked]
-    tuning: Tuning
+    tuning: Tuning | None
     folds: dict[str, int]
+    check: dict | None = None
 
 
 def folds_of(names: list[str], folds: int = ENCODER_FOLDS) -> dict[str, int]:
@@ -65,12 +70,15 @@ def ask_through_tuned(
     progress: Callable[[str], None] = lambda message: None,
     settings: Settings | None = None,
     scorer: AnswerScorer | None = None,
+    check: Callable[[Embedder, Embedder], dict] | None = None,
 ) -> Tuned:
-    """Tune, ask each set through an encoder tuned on the other folds (indexes in ``index_root/folds``),
-    and tune once more on every set.
+    """Tune on every set; if ``check`` passes it, ask each set through an encoder tuned on the other
+    folds (indexes in ``index_root/folds``), else through the model as published.
 
     ``encoder`` gives the embedding model with a tuning applied (None: as published); ``scorer``,
-    when given, reads every candidate too (it never saw the eval sets: nothing to hold out).
+    when given, reads every candidate too (it never saw the eval sets: nothing to hold out);
+    ``check`` compares the published and the tuned encoder and returns a record whose ``cost``
+    is None when the tuning may ship.
     """
     base = encoder(None)
     base_model = getattr(base, "base", base.name)
@@ -85,23 +93,33 @@ def ask_through_tuned(
             "no answerable question of the eval sets has a line of its decks that quotes an accepted answer "
             "on the slide holding its evidence: nothing to tune on (check the sets' answers and evidence)"
         )
+    everything = [e for got in found.values() for e in got]
+    progress(f"tuning the encoder on every set ({len(everything)} examples)")
+    tuning: Tuning | None = tune(base_model, path, everything, settings)
+    verdict = check(base, encoder(tuning)) if check else None
+    if verdict and verdict.get("cost"):
+        progress(f"the tuning costs retrieval it was not tuned for ({verdict['cost']}): using the model as published")
+        tuning = None
     fold = folds_of([s.name for s in suites])
     asked: list[Asked] = []
     for number in sorted(set(fold.values())):
         inside = [s for s in suites if fold[s.name] == number]
         others = [e for name, got in found.items() if fold[name] != number for e in got]
-        progress(f"tuning an encoder without {', '.join(s.name for s in inside)} ({len(others)} examples)")
-        tuned = encoder(tune(base_model, path, others, settings)) if others else base
+        if tuning is not None and others:
+            progress(f"tuning an encoder without {', '.join(s.name for s in inside)} ({len(others)} examples)")
+            tuned = encoder(tune(base_model, path, others, settings))
+        else:
+            tuned = base
         fold_builder = IndexBuilder(tuned, builder.loader, builder.splitter)
         for suite in inside:
-            progress(f"asking {suite.name} through the encoder tuned without it")
+            progress(
+                f"asking {suite.name} through the encoder {'tuned without it' if tuned is not base else 'as published'}"
+            )
             folder = index_root / "folds" / suite.name
             index = open_index(fold_builder, suite.corpus, folder, progress)
             items = load_eval_set(suite.eval_set)
             # Questions are embedded as the assistant embeds them: by the index's ONNX export
-            # of the tuned encoder (its float rounding differs from torch's in near ties).
+            # of the encoder (its float rounding differs from torch's in near ties).
             asker = query_embedder(index, folder) or tuned
             asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer)
-    everything = [e for got in found.values() for e in got]
-    progress(f"tuning the encoder on every set ({len(everything)} examples)")
-    return Tuned(asked, tune(base_model, path, everything, settings), fold)
+    return Tuned(asked, tuning, fold, verdict)
