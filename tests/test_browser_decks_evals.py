@@ -66,7 +66,7 @@ def test_the_evals_tab_shows_reports_links_failures_adds_a_thumb_down_and_runs(
         # Each failure links to its cited slide in the chat.
         link = page.locator("#eval-failures a").first
         href, label = link.get_attribute("href"), link.inner_text()
-        assert href.startswith("?slide=")
+        assert href.startswith("?deck=")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "evals.png"), full_page=True)
         opened = browser.new_page()

@@ -247,18 +247,18 @@ class TestTheChatFollows:
     def test_deck_list_title_and_slides_follow_an_added_deck(self, tiny_corpus, tmp_path, uploads):
         chat = ChatApp(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
         assert chat.guide.title == "Budget of the Agency: ask the deck"
-        assert chat.decks_markdown() == "- Budget of the Agency (deck\\.md, 2 slides)"
+        assert chat.decks_markdown() == "- **deck** (deck\\.md, 2 slides)"
         adder = DeckAdder(lambda: chat.assistant, chat.serve)
         upload = uploads / "harbor.md"
         upload.write_text(HARBOR, encoding="utf-8")
         adder.add(upload)
-        assert chat.guide.title == "Ask 2 decks"
+        assert chat.guide.title == "Ask deck and harbor"
         assert [source for source, _ in chat.guide.decks] == ["deck.md", "harbor.md"]
-        assert "Harbor Authority (harbor\\.md, 1 slide)" in chat.decks_markdown()
+        assert "**harbor** (harbor\\.md, 1 slide" in chat.decks_markdown()
         assert len(chat.slides) == 3
         # The slide browser reaches the new deck, and links number it in the served corpus.
-        assert "Harbor Authority" in chat.goto(3, [])[1]
-        assert chat.locate("harbor.md", 1) == 3 and chat.locate("gone.md", 1) is None
+        assert "Harbor Authority" in chat.goto(1, [], "harbor.md")[1]
+        assert chat.locate("harbor.md", 1) == "?deck=harbor.md&slide=1" and chat.locate("gone.md", 1) is None
         _, answers, *_ = chat.ask("How many container ships did the harbor handle in 2019?", [], [], "harbor.md")
         assert answers[-1].citations[0].source == "harbor.md" and "1,240 container ships" in answers[-1].answer
 

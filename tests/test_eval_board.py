@@ -139,8 +139,8 @@ class TestReports:
         number = chat.locate(cited["source"], cited["slide"])
         linked = board.failures(latest, chat.locate)
         assert "t4 wrong answer: What is the capital of France?" in linked
-        assert f"](?slide={number})" in linked
-        assert "(?slide=" not in board.failures(latest, None)
+        assert f"]({number})" in linked and number.startswith("?deck=")
+        assert "(?deck=" not in board.failures(latest, None)
 
     def test_a_run_is_refused_on_a_corpus_the_set_does_not_ask_about(self, board, tiny_corpus, tmp_path):
         other = Assistant(tiny_corpus, tmp_path / "other-index", embedder=FakeEmbedder())

@@ -11,10 +11,12 @@ import logging
 import socket
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 from egov_qa.app.guide import CorpusGuide, describe
 from egov_qa.app.page_image import draw_marks, find_marks, render_page
-from egov_qa.app.render import answer_markdown, md_text
+from egov_qa.app.render import answer_markdown, citation_words, deck_name, md_text
+from egov_qa.app.shelf import SHELF_FILE, DeckShelf, ShelvedDeck
 from egov_qa.app.slide_card import CARD_CSS, slide_card
 from egov_qa.app.upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, measured, workspace_note
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
@@ -44,6 +46,8 @@ CSS = (
 )
 # A refused question is shown back only this far: it may be any size.
 ECHO_CHARS = 200
+# The question box takes a paste this long; the app reads the first MAX_QUESTION_CHARS of it and says so.
+MAX_PASTE_CHARS = 4 * MAX_QUESTION_CHARS
 # Gradio's upload route takes files of the size a deck may be, and no larger.
 MAX_UPLOAD = MAX_UPLOAD_BYTES
 
@@ -54,6 +58,22 @@ def echo(question: object) -> str:
     # Lone surrogates cannot be sent to the browser: show them as replacement marks.
     text = text.encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}… ({len(text):,} characters)"
+
+
+def cut_question(question: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, str | None]:
+    """A question over ``limit`` characters cut to its whole words within the limit, and a note that
+    says so (None when it is not cut). The last word is dropped rather than cut, so a cut word is
+    never read as a misspelling."""
+    if not isinstance(question, str):
+        return question, None
+    text = " ".join(question.split())
+    if len(text) <= limit:
+        return question, None
+    kept = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return kept, (
+        f"Your question was {len(text):,} characters long; only its first {len(kept):,} "
+        f"(up to “{kept[-40:].lstrip()}”) were read. Ask the rest on its own."
+    )
 
 
 def cited(answer: Answer) -> list[tuple[Answer, Citation]]:
@@ -92,28 +112,69 @@ class ChatApp:
     def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
         self.data_dir = data_dir
         self.evals_dir = evals_dir or PROJECT_ROOT / "evals"
+        self.shelf = DeckShelf(Path(data_dir or default_data_dir()) / SHELF_FILE)
         self.serve(assistant)
 
     def serve(self, assistant: Assistant) -> None:
         """Answer from ``assistant`` from now on (its corpus gained a deck): the slides and the
         chat's words follow. Questions being answered finish on the assistant they started with."""
+        names = self.shelf.names(assistant.corpus_dir)
         guide: CorpusGuide = describe(
-            list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus"
+            list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus", names
         )
-        self.guide, self.slides, self.assistant = guide, assistant.index.slides, assistant
+        slides = assistant.index.slides
+        # Each deck's slides in the index's order: the browser numbers slides within their deck.
+        decks: dict[str, list[int]] = {}
+        for position, shown in enumerate(slides):
+            decks.setdefault(shown.source, []).append(position)
+        self.guide, self.slides, self.names, self.deck_slides = guide, slides, names, decks
+        self.assistant = assistant
+
+    def shelved(self) -> list[ShelvedDeck]:
+        """The served decks with their names, slide counts and when they were added."""
+        counts = {source: len(positions) for source, positions in self.deck_slides.items()}
+        return self.shelf.decks(self.assistant.corpus_dir, list(self.deck_slides), counts)
 
     def decks_markdown(self) -> str:
-        """The served decks as a Markdown list: title, file and slide count."""
-        counts = Counter(slide.source for slide in self.slides)
+        """The served decks as a Markdown list: name, file, slide count and when it was added."""
         return "\n".join(
-            f"- {md_text(title)} ({md_text(source)}, {counted(counts[source], 'slide')})"
-            for source, title in self.guide.decks
+            f"- **{md_text(deck.name)}** ({md_text(deck.source)}, {counted(deck.slides, 'slide')}"
+            + (f", added {md_text(deck.added)}" if deck.added else "")
+            + ")"
+            for deck in self.shelved()
         )
 
-    def locate(self, source: str, number: int) -> int | None:
-        """Slide ``number`` of deck ``source`` as the chat numbers it (``?slide=N``), or None if not served."""
-        position = self.assistant.index.slide_position.get((source, number))
-        return None if position is None else position + 1
+    def deck_choices(self) -> list[tuple[str, str]]:
+        """The slide browser's deck chooser: each deck's short name (and its file when two share a name)."""
+        named = [(deck_name(source, self.names), source) for source in self.deck_slides]
+        twice = {name for name, count in Counter(name for name, _ in named).items() if count > 1}
+        return [(f"{name} ({source})" if name in twice else name, source) for name, source in named]
+
+    def locate(self, source: str, number: int) -> str | None:
+        """A link to slide ``number`` of deck ``source`` (``?deck=FILE&slide=N``), or None if it is not served."""
+        if (source, number) not in self.assistant.index.slide_position:
+            return None
+        return "?" + urlencode({"deck": source, "slide": number})
+
+    def find(self, deck: str | None, number: object) -> int:
+        """The position of slide ``number`` of ``deck`` (its file or short name; default: the first deck),
+        for a link; the deck's first slide when there is no such slide."""
+        source = self.source_named(deck) or next(iter(self.deck_slides), None)
+        positions = self.deck_slides.get(source or "", [0])
+        try:
+            index = int(str(number)) - 1 if number not in (None, "") else 0
+        except ValueError:
+            index = 0
+        return positions[index] if 0 <= index < len(positions) else positions[0]
+
+    def source_named(self, deck: str | None) -> str | None:
+        """The deck file named ``deck`` (its file name, or its short name), or None."""
+        if not deck:
+            return None
+        if deck in self.deck_slides:
+            return deck
+        wanted = deck.strip().casefold()
+        return next((s for s in self.deck_slides if deck_name(s, self.names).casefold() == wanted), None)
 
     def position(self, source: str, number: int) -> int:
         return self.assistant.index.slide_position.get((source, number), 0)
@@ -123,8 +184,9 @@ class ChatApp:
         answers, citation labels and slide view."""
         history = list(history or [])
         answers = list(answers or [])
+        asked, cut_note = cut_question(question)
         try:
-            answer = self.assistant.ask(question, deck=deck or None, previous=previous_question(answers))
+            answer = self.assistant.ask(asked, deck=deck or None, previous=previous_question(answers))
         except EgovQAError as exc:
             log.warning("question refused: %s", exc)
             history += [
@@ -133,19 +195,23 @@ class ChatApp:
             ]
             answers += [None, None]
             return history, answers, [], None, *self.view(0, None)
+        listed = cited(answer)
+        numbers = {(c.source, c.slide): i + 1 for i, (_, c) in enumerate(listed)}
+        decks = 1 if deck else len(self.deck_slides)
+        message = answer_markdown(answer, self.names, decks, numbers)
         history += [
             {"role": "user", "content": md_text(answer.question)},
-            {"role": "assistant", "content": answer_markdown(answer)},
+            {"role": "assistant", "content": f"_{md_text(cut_note)}_\n\n{message}" if cut_note else message},
         ]
         answers += [None, answer]
-        labels = [self.citation_label(i, c) for i, (_, c) in enumerate(cited(answer))]
+        labels = [self.citation_label(i, c) for i, (_, c) in enumerate(listed)]
         first = answer.citations[0] if answer.citations else None
         position = self.position(first.source, first.slide) if first else 0
         return history, answers, labels, labels[0] if labels else None, *self.view(position, answer)
 
-    @staticmethod
-    def citation_label(rank: int, citation) -> str:
-        return f"{rank + 1}. Slide {citation.slide}: {citation.title}"
+    def citation_label(self, rank: int, citation: Citation) -> str:
+        """``1. egov_korea · Slide 9: Services to the People``: the chip's number, the deck, the slide."""
+        return f"{rank + 1}. {citation_words(citation, self.names)}"
 
     def open_citation(self, label: str | None, answers: list):
         """Show the cited slide named by ``label`` (from the latest answer)."""
@@ -177,28 +243,37 @@ class ChatApp:
                 quoting = part
                 break
         image = self.page_image(slide, quoting)
-        where = f"Slide {position + 1} of {len(self.slides)}"
-        link = f"[Link to this slide](?slide={position + 1})"
-        return image, slide_card(slide, quote, span), position, position + 1, where, link
+        total = len(self.deck_slides.get(slide.source, ()))
+        where = f"Slide {slide.number} of {total} in {md_text(deck_name(slide.source, self.names))}"
+        link = f"[Link to this slide]({self.locate(slide.source, slide.number)})"
+        card = slide_card(slide, quote, span)
+        return image, card, position, slide.number, where, link, slide.source
 
     def step(self, position: int, delta: int, answers: list):
         answer = _latest(answers)
         return self.view(int(position or 0) + delta, answer)
 
-    def goto(self, number, answers: list):
-        """Open slide ``number`` (1-based); a number outside the deck opens the nearest end, saying the range."""
+    def goto(self, number, answers: list, deck: str | None = None):
+        """Open slide ``number`` (1-based) of ``deck`` (default: the first deck); a number outside the
+        deck opens its nearest end, saying the range."""
         answer = _latest(answers)
+        source = self.source_named(deck) or next(iter(self.deck_slides))
+        positions = self.deck_slides[source]
         try:
-            position = int(number) - 1
+            index = int(number) - 1
         except (TypeError, ValueError, OverflowError):
-            position = 0
-        shown = self.view(position, answer)
-        if not 0 <= position < len(self.slides):
-            image, text, at, box, where, link = shown
+            index = 0
+        shown = self.view(positions[max(0, min(index, len(positions) - 1))], answer)
+        if not 0 <= index < len(positions):
+            image, text, at, box, where, link, chosen = shown
             asked = "that number" if number is None else f"slide {number}"
-            where = f"There is no {md_text(str(asked))}: slides run from 1 to {len(self.slides)}. {where}"
-            shown = (image, text, at, box, where, link)
+            where = f"There is no {md_text(str(asked))}: slides run from 1 to {len(positions)}. {where}"
+            shown = (image, text, at, box, where, link, chosen)
         return shown
+
+    def choose_deck(self, deck: str | None, answers: list):
+        """Open the first slide of ``deck`` in the slide browser."""
+        return self.goto(1, answers, deck)
 
     def page_image(self, slide: Slide, answer: Answer | None = None):
         """A PDF slide's page rendered as an image (None for other decks), the quote of
@@ -250,9 +325,9 @@ def _role(message) -> str | None:
     return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
 
 
-def deck_choices(guide: CorpusGuide) -> list[tuple[str, str]]:
-    """The deck filter's choices: every deck, then each deck by its title and file."""
-    return [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)]
+def deck_choices(app: ChatApp) -> list[tuple[str, str]]:
+    """The deck filter's choices: every deck, then each deck by its short name."""
+    return [("All decks", ""), *app.deck_choices()]
 
 
 def _latest(answers: list) -> Answer | None:
@@ -298,13 +373,14 @@ def build_app(
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
                             label="Chat",
+                            show_label=False,
                             height=520,
                             sanitize_html=True,
                             feedback_options=("Like", "Dislike"),
                             elem_id="chat",
                         )
                         deck = gr.Dropdown(
-                            deck_choices(guide),
+                            deck_choices(app),
                             value="",
                             label="Ask",
                             visible=len(guide.decks) > 1,
@@ -313,7 +389,8 @@ def build_app(
                         question = gr.Textbox(
                             placeholder=guide.placeholder,
                             show_label=False,
-                            max_length=MAX_QUESTION_CHARS,
+                            # Longer than a question may be: a long paste reaches the app, which says it was cut.
+                            max_length=MAX_PASTE_CHARS,
                             elem_id="question",
                             submit_btn=True,
                         )
@@ -347,6 +424,13 @@ def build_app(
                     with gr.Column(scale=2, elem_id="cited"):
                         gr.Markdown("### Cited slides", elem_id="cited-heading")
                         citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
+                        browsing = gr.Dropdown(
+                            app.deck_choices(),
+                            value=next(iter(app.deck_slides)),
+                            label="Deck",
+                            visible=len(app.deck_slides) > 1,
+                            elem_id="browse-deck",
+                        )
                         page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
                         slide = gr.HTML(elem_id="slide")
                         with gr.Row():
@@ -362,11 +446,14 @@ def build_app(
             with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
                 _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped), evals_tab)
 
-        view = [page, slide, position, number, where, link]
+        view = [page, slide, position, number, where, link, browsing]
 
         def shown(image, *rest):
-            # Only PDF decks have a page to show; Markdown and text slides hide the frame.
-            return gr.Image(value=image, visible=image is not None), *rest
+            # Only PDF decks have a page to show; Markdown and text slides hide the frame. The deck
+            # chooser follows the slide shown, and lists the decks served now.
+            *others, source = rest
+            chooser = gr.Dropdown(choices=app.deck_choices(), value=source, visible=len(app.deck_slides) > 1)
+            return gr.Image(value=image, visible=image is not None), *others, chooser
 
         def respond(text, history, kept, chosen_deck, voted):
             new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept, chosen_deck)
@@ -395,7 +482,10 @@ def build_app(
         following.click(lambda p, a: shown(*app.step(p, 1, a)), [position, answers], view, api_visibility="private")
         # A number typed or stepped opens its slide at once; Enter does too.
         for event in (number.submit, number.input):
-            event(lambda n, a: shown(*app.goto(n, a)), [number, answers], view, api_visibility="private")
+            event(
+                lambda n, a, d: shown(*app.goto(n, a, d)), [number, answers, browsing], view, api_visibility="private"
+            )
+        browsing.input(lambda d, a: shown(*app.choose_deck(d, a)), [browsing, answers], view, api_visibility="private")
 
         def on_clear(at):
             # The slide stays open, without the highlight of an answer that is gone.
@@ -426,12 +516,9 @@ def build_app(
         chatbot.like(on_like, [answers, chatbot, votes], [status, votes, chatbot], api_visibility="private")
 
         def on_load(request: gr.Request):
-            requested = request.query_params.get("slide") if request else None
-            try:
-                start = int(requested) - 1 if requested else 0
-            except ValueError:
-                start = 0
-            return shown(*app.view(start, None))
+            # ?deck=FILE_OR_NAME&slide=N opens slide N of that deck (of the first deck without ?deck).
+            query = request.query_params if request else {}
+            return shown(*app.view(app.find(query.get("deck"), query.get("slide")), None))
 
         demo.load(on_load, None, view, api_visibility="private")
 
@@ -440,7 +527,7 @@ def build_app(
             served = app.guide
             return (
                 f"## {md_text(served.title)}",
-                gr.Dropdown(choices=deck_choices(served), visible=len(served.decks) > 1),
+                gr.Dropdown(choices=deck_choices(app), visible=len(served.decks) > 1),
                 gr.Textbox(placeholder=served.placeholder),
                 gr.Accordion(label=f"Decks ({len(served.decks)})"),
                 app.decks_markdown(),

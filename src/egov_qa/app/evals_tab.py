@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 # Offered for a new question; the set's own types are added to them.
 ANSWER_TYPES = ("other", "name", "number", "year", "date", "percent", "definition", "list", "near-miss", "off-topic")
-# Where a failure's cited slide is in the served corpus (1-based), or None when it is not there.
-Locate = Callable[[str, int], int | None]
+# A link to a failure's cited slide in the served corpus (``?deck=FILE&slide=N``), or None when it is not there.
+Locate = Callable[[str, int], str | None]
 
 
 def _md(text: object) -> str:
@@ -282,5 +282,5 @@ def _cited(q: dict, locate: Locate | None) -> str:
     if cited is None:
         return "-"
     label = _md(f"Slide {cited['slide']}: {cited['title']}")
-    number = locate(cited["source"], cited["slide"]) if locate else None
-    return f"[{label}](?slide={number})" if number else label
+    link = locate(cited["source"], cited["slide"]) if locate else None
+    return f"[{label}]({link})" if link else label
