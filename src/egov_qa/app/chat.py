@@ -112,7 +112,16 @@ class ChatApp:
     def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
         self.data_dir = data_dir
         self.evals_dir = evals_dir or PROJECT_ROOT / "evals"
-        self.shelf = DeckShelf(Path(data_dir or default_data_dir()) / SHELF_FILE)
+        workspace = Path(data_dir or default_data_dir())
+        self.shelf = DeckShelf(workspace / SHELF_FILE)
+        shipped = PROJECT_ROOT / "corpus"
+        self.adder = DeckAdder(
+            lambda: self.assistant,
+            self.serve,
+            workspace=workspace,
+            measured=lambda corpus: measured(corpus, self.evals_dir, shipped),
+            shelf=self.shelf,
+        )
         self.serve(assistant)
 
     def serve(self, assistant: Assistant) -> None:
@@ -143,6 +152,63 @@ class ChatApp:
             + ")"
             for deck in self.shelved()
         )
+
+    def add_decks(self, uploads: list | None) -> str:
+        """Add the uploaded files (paths) as decks with one index build; returns what happened, in Markdown."""
+        files = [(Path(str(u)), Path(str(u)).name) for u in (uploads or [])]
+        if not files:
+            return ""
+        try:
+            outcome = self.adder.add_many(files)
+        except EgovQAError as exc:
+            log.warning("decks refused: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        lines = []
+        if outcome.added:
+            listed = ", ".join(f"{deck_name(d.name)} ({counted(d.slides, 'slide')})" for d in outcome.added)
+            lines.append(f"Added {md_text(listed)}: ask about {'it' if len(outcome.added) == 1 else 'them'} now.")
+            lines += [f"_{md_text(w)}_" for d in outcome.added for w in d.warnings]
+        lines += [f"⚠️ {md_text(refusal)}" for refusal in outcome.refused]
+        return "\n\n".join(lines)
+
+    def remove_deck(self, source: str | None) -> str:
+        """Remove the deck ``source`` from the served corpus; returns what happened, in Markdown."""
+        if not source:
+            return "⚠️ Choose a deck to remove first."
+        name = deck_name(source, self.names)
+        try:
+            self.adder.remove(source)
+        except EgovQAError as exc:
+            log.warning("deck not removed: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        self.serve(self.assistant)  # its name is forgotten too
+        return f"Removed {md_text(name)} ({md_text(source)}); answers come from the other decks."
+
+    def replace_deck(self, source: str | None, upload: object) -> str:
+        """Put the uploaded file in the place of the deck ``source``; returns what happened, in Markdown."""
+        if not source:
+            return "⚠️ Choose the deck to replace first."
+        if not upload:
+            return ""
+        try:
+            replaced = self.adder.replace(source, Path(str(upload)))
+        except EgovQAError as exc:
+            log.warning("deck not replaced: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        name = deck_name(source, self.names)
+        notes = "".join(f"\n\n_{md_text(w)}_" for w in replaced.warnings)
+        return f"Replaced {md_text(name)} with the new file ({counted(replaced.slides, 'slide')}).{notes}"
+
+    def rename_deck(self, source: str | None, title: str | None) -> str:
+        """Show the deck ``source`` as ``title`` (empty: by its file name again); returns what happened."""
+        if not source or source not in self.deck_slides:
+            return "⚠️ Choose a deck to rename first."
+        try:
+            shown = self.shelf.rename(self.assistant.corpus_dir, source, title or "")
+        except EgovQAError as exc:
+            return f"⚠️ {md_text(str(exc))}"
+        self.serve(self.assistant)
+        return f"{md_text(source)} is shown as {md_text(shown)}."
 
     def deck_choices(self) -> list[tuple[str, str]]:
         """The slide browser's deck chooser: each deck's short name (and its file when two share a name)."""
@@ -397,23 +463,43 @@ def build_app(
                         with gr.Row():
                             clear = gr.Button("Clear chat", elem_id="clear")
                             add_deck = gr.UploadButton(
-                                "Add a deck…",
+                                "Add decks…",
                                 file_types=list(UPLOAD_SUFFIXES),
+                                file_count="multiple",
                                 elem_id="add-deck",
                             )
                         # Where an added deck's progress bar and outcome show (the limits until then).
                         deck_status = gr.Markdown(
-                            f"Add a deck: {md_text(limits_text())}.",
+                            f"Add decks: {md_text(limits_text())} each.",
                             elem_id="deck-status",
                         )
                         status = gr.Markdown("", elem_id="status")
                         with gr.Accordion(
                             "Examples", open=True, visible=bool(guide.examples), elem_id="examples"
                         ) as examples:
-                            if guide.examples:
-                                gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
+                            # Always made, so that its questions can follow the decks served.
+                            example_set = gr.Examples(
+                                [[q] for q in guide.examples] or [[""]], inputs=question, label=None
+                            )
                         with gr.Accordion(f"Decks ({len(guide.decks)})", open=False, elem_id="decks") as shelf:
                             decks = gr.Markdown(app.decks_markdown(), elem_id="deck-list")
+                            managed = gr.Dropdown(
+                                app.deck_choices(), value=None, label="Deck to change", elem_id="manage-deck"
+                            )
+                            with gr.Row(elem_id="manage-row"):
+                                new_title = gr.Textbox(
+                                    label="Show it as", placeholder="a short name", max_lines=1, elem_id="deck-title"
+                                )
+                                rename = gr.Button("Rename", size="sm", elem_id="rename-deck")
+                            with gr.Row():
+                                replace = gr.UploadButton(
+                                    "Replace with a new version…",
+                                    file_types=list(UPLOAD_SUFFIXES),
+                                    size="sm",
+                                    elem_id="replace-deck",
+                                )
+                                remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove-deck")
+                            manage_status = gr.Markdown(elem_id="manage-status")
                             gr.Markdown(
                                 f"Add a deck with the button under the question: {md_text(limits_text())}. "
                                 "It is read, copied into the corpus folder and indexed; questions are answered "
@@ -523,7 +609,7 @@ def build_app(
         demo.load(on_load, None, view, api_visibility="private")
 
         def words():
-            # The title, the deck filter and the hint follow the corpus as decks are added.
+            # The title, the deck filter, the hint, the examples and the deck list follow the decks served.
             served = app.guide
             return (
                 f"## {md_text(served.title)}",
@@ -531,35 +617,49 @@ def build_app(
                 gr.Textbox(placeholder=served.placeholder),
                 gr.Accordion(label=f"Decks ({len(served.decks)})"),
                 app.decks_markdown(),
+                gr.Dropdown(choices=app.deck_choices()),
+                gr.Accordion(visible=bool(served.examples)),
+                gr.Dataset(samples=[[q] for q in served.examples]),
             )
 
-        demo.load(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
-        adder = DeckAdder(
-            lambda: app.assistant,
-            app.serve,
-            workspace=workspace,
-            measured=lambda corpus: measured(corpus, app.evals_dir, shipped),
-        )
+        followed = [title, deck, question, shelf, decks, managed, examples, example_set.dataset]
+        demo.load(words, None, followed, show_progress="hidden", api_visibility="private")
 
-        # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars.
-        def on_add(upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars
+        # (decks read, passages embedded) under the status line.
+        def on_add(uploads, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
             # Only the status line is this event's output: the question box stays usable meanwhile.
-            if not upload:
-                return ""
-            path = Path(upload)
-            # Shown throughout, with the build's own bars (decks read, passages embedded) beside it.
-            progress.tqdm(None, desc=f"Adding {path.name}", total=1, unit="deck")
-            try:
-                added = adder.add(path, path.name)
-            except EgovQAError as exc:
-                log.warning("deck refused: %s", exc)
-                return f"⚠️ {md_text(str(exc))}"
-            notes = "".join(f"\n\n_{md_text(w)}_" for w in added.warnings)
-            return f"Added {md_text(added.name)} ({counted(added.slides, 'slide')}): ask about it now.{notes}"
+            files = uploads if isinstance(uploads, list) else [uploads] if uploads else []
+            if files:
+                progress(0.0, desc=f"Reading {counted(len(files), 'file')}")
+            return app.add_decks(files)
+
+        def browsed(at):
+            # The slide browser's deck chooser and slide follow the decks served.
+            return shown(*app.view(min(int(at or 0), len(app.slides) - 1), None))
 
         add_deck.upload(
             on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
-        ).then(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
+        ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
+            browsed, [position], view, show_progress="hidden", api_visibility="private"
+        )
+
+        def on_remove(source, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            return app.remove_deck(source)
+
+        def on_replace(source, upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            return app.replace_deck(source, upload)
+
+        for event, action, inputs in (
+            (remove.click, on_remove, [managed]),
+            (replace.upload, on_replace, [managed, replace]),
+            (rename.click, app.rename_deck, [managed, new_title]),
+        ):
+            event(
+                action, inputs, manage_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
+            ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
+                browsed, [position], view, show_progress="hidden", api_visibility="private"
+            )
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
