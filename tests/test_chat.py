@@ -289,8 +289,72 @@ def test_the_app_sends_no_analytics_and_bounds_uploads(hostile_corpus, tmp_path)
         # The route takes a deck of the loader's largest size, and nothing larger.
         big = httpx.post(url, files={"files": ("big.bin", b"\0" * (MAX_UPLOAD + 1))}, timeout=60)
         assert big.status_code == 413
+        # A 40 MB deck is refused by the server before the app sees it; a small one is taken.
+        deck = httpx.post(url, files={"files": ("slides.pdf", b"%PDF" + b"\0" * (40 * 1024 * 1024))}, timeout=60)
+        assert deck.status_code == 413
+        small = httpx.post(url, files={"files": ("slides.md", b"# A slide\n")}, timeout=60)
+        assert small.status_code == 200 and small.json()[0].endswith("slides.md")
     finally:
         demo.close()
+
+
+class TestLogin:
+    def test_a_hash_checks_its_password_and_its_user_only(self):
+        from egov_qa.app.login import Login, hash_password, parse_login
+
+        stored = hash_password("correct horse")
+        assert stored.startswith("scrypt$") and "correct" not in stored and stored != hash_password("correct horse")
+        login = parse_login(f"ana:{stored}")
+        assert login == Login("ana", stored)
+        assert login("ana", "correct horse") and not login("ana", "wrong") and not login("bob", "correct horse")
+        with pytest.raises(ValueError, match="empty"):
+            hash_password("")
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [("ana", "no user"), (":scrypt$a$b", "no user"), ("ana:secret", "not a password hash"), ("ana:scrypt$!$b", "")],
+    )
+    def test_a_login_that_is_not_user_and_hash_is_a_clear_error(self, text, problem):
+        from egov_qa.app.login import parse_login
+        from egov_qa.errors import EgovQAError
+
+        with pytest.raises(EgovQAError, match=f"not USER:HASH.*{problem}.*--hash-password"):
+            parse_login(text)
+
+    def test_with_a_login_nothing_is_served_before_it(self, hostile_corpus, tmp_path):
+        import httpx
+
+        from egov_qa.app.login import hash_password, parse_login
+
+        assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        demo = build_app(assistant, data_dir=tmp_path / "data")
+        port = free_port()
+        launch(demo, "127.0.0.1", port, parse_login(f"ana:{hash_password('s3cret')}"))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            assert httpx.get(f"{base}/config", timeout=10).status_code == 401
+            assert (
+                httpx.post(f"{base}/gradio_api/upload", files={"files": ("a.md", b"x")}, timeout=10).status_code == 401
+            )
+            wrong = httpx.post(f"{base}/login", data={"username": "ana", "password": "nope"}, timeout=10)
+            assert wrong.status_code >= 400
+            with httpx.Client(base_url=base, timeout=10) as client:
+                assert client.post("/login", data={"username": "ana", "password": "s3cret"}).status_code == 200
+                assert client.get("/config").status_code == 200
+        finally:
+            demo.close()
+
+
+def test_app_py_takes_a_login_from_the_environment_and_refuses_a_bad_one(monkeypatch, capsys):
+    from egov_qa.app.login import hash_password
+
+    app = load_app()
+    stored = hash_password("pw")
+    monkeypatch.setenv("EGOV_QA_AUTH", f"ana:{stored}")
+    assert app.parse_args([]).auth == f"ana:{stored}"
+    monkeypatch.setenv("EGOV_QA_AUTH", "ana:plain-password")
+    assert app.main(["--port", str(free_port())]) == 2
+    assert "the login is not USER:HASH" in capsys.readouterr().err
 
 
 def load_app():

@@ -10,6 +10,7 @@ import errno
 import logging
 import socket
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -827,8 +828,9 @@ def listen_problem(host: str, port: int) -> str | None:
     return None
 
 
-def launch(demo, host: str, port: int) -> None:
+def launch(demo, host: str, port: int, login: Callable[[str, str], bool] | None = None) -> None:
     """Start serving ``demo`` on ``host:port`` in the background; returns once it listens.
+    With ``login``, Gradio asks for a user and password first and serves nothing until ``login`` accepts them.
 
     Raises:
         OSError: the port cannot be listened on (already in use).
@@ -841,4 +843,5 @@ def launch(demo, host: str, port: int) -> None:
         quiet=True,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=True,
+        auth=login,
     )
