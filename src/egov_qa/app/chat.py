@@ -531,7 +531,7 @@ def build_app(
                         link = gr.Markdown(elem_id="link")
                         position = gr.State(0)
             with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
-                _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped), evals_tab)
+                _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped, runs_dir=workspace / "reports"), evals_tab)
 
         view = [page, slide, position, number, where, link, browsing]
 
@@ -681,23 +681,26 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
     and the thumbs-down answers to complete into eval questions."""
     from egov_qa.evaluation.feedback import completed
 
+    # The headline in plain words first; the tables and plots folded under it.
+    headline = gr.Markdown(elem_id="evals-headline")
     served_note = gr.Markdown(elem_id="evals-served")
     run = gr.Button("Run the eval on the served corpus", variant="primary", elem_id="run-eval")
     run_status = gr.Markdown(elem_id="run-status")
-    overview = gr.Markdown(elem_id="evals-overview")
-    chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
-    with gr.Row():
-        with gr.Column(scale=3):
-            metrics = gr.Markdown(elem_id="eval-metrics")
-        with gr.Column(scale=2):
-            curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
-    failures = gr.Markdown(elem_id="eval-failures")
-    reliability = gr.Image(
-        label="The reader's confidence against its accuracy, on decks left out of its fit",
-        interactive=False,
-        height=360,
-        elem_id="reader-plot",
-    )
+    with gr.Accordion("Details: every eval set, metrics, failures and plots", open=False, elem_id="evals-details"):
+        overview = gr.Markdown(elem_id="evals-overview")
+        chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
+        with gr.Row():
+            with gr.Column(scale=3):
+                metrics = gr.Markdown(elem_id="eval-metrics")
+            with gr.Column(scale=2):
+                curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
+        failures = gr.Markdown(elem_id="eval-failures")
+        reliability = gr.Image(
+            label="The reader's confidence against its accuracy, on decks left out of its fit",
+            interactive=False,
+            height=360,
+            elem_id="reader-plot",
+        )
     gr.Markdown("### Thumbs down from the chat")
     downvoted = gr.Markdown(elem_id="downvotes")
     with gr.Group(elem_id="downvote-form"):
@@ -740,7 +743,9 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
         if name not in names:
             name = suite.name if suite is not None else names[0] if names else None
         reader = _picture(board.reader_plot())
+        named = board.suite(name)
         return (
+            board.headline(board.latest(suite) if suite is not None else board.latest(named) if named else None),
             board.served_note(app.assistant.corpus_dir),
             gr.Button(visible=suite is not None),
             board.overview(suite),
@@ -750,7 +755,21 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
             *thumbs_view(suite),
         )
 
-    shown = [served_note, run, overview, chosen, metrics, curve, failures, reliability, downvoted, pick, kind, add]
+    shown = [
+        headline,
+        served_note,
+        run,
+        overview,
+        chosen,
+        metrics,
+        curve,
+        failures,
+        reliability,
+        downvoted,
+        pick,
+        kind,
+        add,
+    ]
     tab.select(refresh, [chosen], shown, show_progress="hidden", api_visibility="private")
     chosen.input(report_view, [chosen], [metrics, curve, failures], api_visibility="private")
 
