@@ -580,7 +580,7 @@ def test_a_port_taken_after_the_check_is_still_a_message(tiny_corpus, tmp_path, 
     app = load_app()
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
 
-    def refused(demo, host, port):
+    def refused(demo, host, port, login=None):
         raise OSError("Cannot find empty port")
 
     monkeypatch.setattr(chat, "launch", refused)

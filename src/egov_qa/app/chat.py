@@ -37,12 +37,25 @@ CSS = (
     + """
 @media (max-width: 640px) {
   #intro, #cited-heading { display: none !important; }
-  #chat { height: 32vh !important; }
+  /* The title on one line (cut with an ellipsis), so the answer and its slide get the room. */
+  #app-title h2 { font-size: 1.05rem !important; margin: 0 !important; white-space: nowrap; overflow: hidden;
+    text-overflow: ellipsis; }
+  /* Tall enough for a question and its answer together. */
+  #chat { height: 47vh !important; }
   #cited > .form:has(#citations) { order: 10; }
   #decks { display: none !important; }
+  /* The buttons under the question share a row instead of one full-width row each. */
+  #main .row:has(#clear) { flex-wrap: nowrap !important; }
+  #clear, #add-deck, #previous, #next { min-width: 0 !important; flex: 1 1 0 !important; padding: 4px 6px !important; }
 }
-/* Room for the progress bars of an added deck and of an eval run. */
-#deck-status, #run-status { min-height: 3.5em; }
+/* Room for the progress bars of added decks, of deck changes and of an eval run, so that
+   their text is never drawn over the line under them. */
+#deck-status, #manage-status, #run-status { min-height: 5.5em; }
+@media (max-width: 640px) {
+  #deck-status { min-height: 0; font-size: 0.75em; }
+}
+/* A citation's number as a chip in the answer. */
+#chat .message code { border-radius: 999px; padding: 0 0.5em; font-weight: 600; }
 """
 )
 # A refused question is shown back only this far: it may be any size.
@@ -430,7 +443,7 @@ def build_app(
         title = gr.Markdown(f"## {md_text(guide.title)}", elem_id="app-title")
         gr.Markdown(
             "Answers are quoted word for word from the slides, with the slide cited. "
-            "When the deck does not say, the assistant says so.",
+            "When the slides do not say, the assistant says so.",
             elem_id="intro",
         )
         # The chat is the first tab; tabs for the people who run the evals sit beside it.
@@ -441,6 +454,8 @@ def build_app(
                         chatbot = gr.Chatbot(
                             label="Chat",
                             show_label=False,
+                            # A copy button on each message; no toolbar drawn over the first message.
+                            buttons=["copy"],
                             height=520,
                             sanitize_html=True,
                             feedback_options=("Like", "Dislike"),
@@ -450,6 +465,7 @@ def build_app(
                             deck_choices(app),
                             value="",
                             label="Ask",
+                            show_label=False,
                             visible=len(guide.decks) > 1,
                             elem_id="deck",
                         )
@@ -546,13 +562,14 @@ def build_app(
             new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept, chosen_deck)
             # The chat is drawn again: the thumbs already chosen are given back to it.
             chat = gr.Chatbot(value=new_history, feedback_value=feedback_values(new_history, voted))
-            # Once asked, the examples fold away so the answer and its slide come first on a phone.
+            # Once asked, the examples go away (Clear chat brings them back), so the answer and its
+            # slide come first on a phone.
             return (
                 "",
                 chat,
                 new_answers,
                 gr.Radio(choices=labels, value=chosen),
-                gr.Accordion(open=False),
+                gr.Accordion(visible=False),
                 *shown(*seen),
             )
 
@@ -582,7 +599,7 @@ def build_app(
                 {},
                 gr.Radio(choices=[], value=None),
                 "",
-                gr.Accordion(open=True),
+                gr.Accordion(open=True, visible=bool(app.guide.examples)),
                 *shown(*app.view(at, None)),
             )
 

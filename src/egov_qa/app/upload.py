@@ -209,7 +209,7 @@ class DeckAdder:
 
     def add(self, path: Path, name: str | None = None) -> AddedDeck:
         """Check ``path``, copy it into the corpus as ``name`` and rebuild the index (its progress bars
-        are tqdm's, which the app shows in the page); then serve it.
+        are tqdm's, shown even without a terminal, so that the app can show them in the page); then serve it.
 
         Raises:
             DeckUploadError: the file is refused (nothing copied), it cannot be copied,
@@ -225,7 +225,7 @@ class DeckAdder:
             _copy_new(Path(path), target)
             log.warning("added %s to %s; indexing the corpus", checked.name, corpus)
             try:
-                index = build_index(assistant.builder, corpus, index_dir)
+                index = build_index(assistant.builder, corpus, index_dir, show_progress=True)
                 served = assistant.with_index(index, corpus, index_dir)
             except Exception as exc:
                 # Whatever failed, the corpus goes back to what the saved index was built from.
@@ -368,7 +368,7 @@ class DeckAdder:
             DeckUploadError: indexing failed (the folder put back, the old index kept).
         """
         try:
-            index = build_index(assistant.builder, corpus, index_dir)
+            index = build_index(assistant.builder, corpus, index_dir, show_progress=True)
             served = assistant.with_index(index, corpus, index_dir)
         except Exception as exc:
             undo()
