@@ -518,9 +518,11 @@ def build_app(
                                 remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove-deck")
                             manage_status = gr.Markdown(elem_id="manage-status")
                             gr.Markdown(
-                                f"Add a deck with the button under the question: {md_text(limits_text())}. "
-                                "It is read, copied into the corpus folder and indexed; questions are answered "
-                                "from the decks already there until it is ready."
+                                f"Add decks with the button under the question: {md_text(limits_text())} each. "
+                                "They are read, copied into the corpus folder and indexed; questions are answered "
+                                "from the decks already there until they are ready. Choose a deck above to "
+                                "rename it (the name it is shown by), replace it with a new version of the "
+                                "same type, or remove it."
                                 + (f" {md_text(workspace_note(workspace))}" if in_workspace else ""),
                                 elem_id="deck-note",
                             )
