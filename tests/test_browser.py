@@ -20,7 +20,7 @@ def test_ask_see_the_quote_open_a_citation(browser, shipped_app):
     assert page.inner_text("#slide .slide-title") == "Slide 9: Services to the People"
     page.wait_for_timeout(1000)  # let the panel settle before the picture
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+    page.screenshot(path=str(ARTIFACTS / "chat-shipped.png"))
 
     labels = page.locator("#citations label")
     assert labels.count() == 3

@@ -76,6 +76,11 @@ def test_1_several_files_are_added_at_once_with_progress_and_a_refusal_said(brow
         timeout=60_000,
     )
     shot(page, "library-adding.png")
+    # The bar counts the passages as they are embedded.
+    page.wait_for_function(
+        "() => /[1-9][0-9]*\\/[0-9]+ passage/.test(document.querySelector('#deck-status').innerText)",
+        timeout=120_000,
+    )
     page.wait_for_function(
         "() => document.querySelector('#deck-status').innerText.startsWith('Added ')", timeout=400_000
     )
@@ -108,7 +113,7 @@ def test_2_citations_name_their_deck_and_slides_are_numbered_within_it(browser, 
     assert where and int(where.group(1)) == number and int(where.group(2)) < 60, page.inner_text("#where")
     href = page.locator("#link a").get_attribute("href")
     assert href == f"?deck={PDF}&slide={number}"
-    shot(page, "chat.png")
+    shot(page, "chat-library.png")
     # "Go to slide" counts within the deck shown.
     page.fill("#goto input", "2")
     page.wait_for_function("() => document.querySelector('#slide .slide-title').innerText.startsWith('Slide 2:')")
@@ -140,6 +145,8 @@ def test_3_the_short_answer_comes_first_then_the_quote_and_its_chip(browser, lib
     text = answer.inner_text()
     assert "“Total | 2002: 19,208 | 2005: 29,052" in text and "egov_korea · Slide 8: Budget" in text
     assert answer.locator("code").first.inner_text() == "1"
+    page.wait_for_selector("#slide mark", timeout=30_000)
+    shot(page, "chat.png")  # docs/chat.png
     # A follow-up says what it was taken with; a question cut at the limit says so.
     message = ask(page, "And in 2010?")
     assert "Taken with your previous question: What was the total e-Government budget in 2010?" in message

@@ -658,7 +658,10 @@ def build_app(
             # The slide browser's deck chooser and slide follow the decks served.
             return shown(*app.view(min(int(at or 0), len(app.slides) - 1), None))
 
+        # The status line is emptied first, so that the progress bars are never drawn over its text.
         add_deck.upload(
+            lambda: "", None, deck_status, queue=False, show_progress="hidden", api_visibility="private"
+        ).then(
             on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
         ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
             browsed, [position], view, show_progress="hidden", api_visibility="private"
@@ -675,7 +678,7 @@ def build_app(
             (replace.upload, on_replace, [managed, replace]),
             (rename.click, app.rename_deck, [managed, new_title]),
         ):
-            event(
+            event(lambda: "", None, manage_status, queue=False, show_progress="hidden", api_visibility="private").then(
                 action, inputs, manage_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
             ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
                 browsed, [position], view, show_progress="hidden", api_visibility="private"
