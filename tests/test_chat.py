@@ -646,3 +646,14 @@ class TestAnswerWords:
         long = type(citation)("a.md", 1, "", "word " * 50, None, None, 0.1)
         assert citation_words(long) == "a · Slide 1"
         assert snippet(long).endswith("…") and len(snippet(long)) <= 91
+
+    def test_a_title_cut_short_is_given_back_in_full_in_citations(self):
+        from egov_qa.app.render import citation_words
+        from egov_qa.documents import Citation
+
+        heading = "In 2009, over 70% of public procurement was conducted through KONEPS"
+        text = f"Bidding is online\n{heading}\nUsers: 191,000 businesses"
+        cut = Citation("korea.md", 19, "In 2009, over 70% of public procurement was…", text, None, None, 0.4)
+        assert citation_words(cut) == f"korea · Slide 19: {heading}"
+        elsewhere = Citation("korea.md", 19, "Not on the slide…", text, None, None, 0.4)
+        assert citation_words(elsewhere) == "korea · Slide 19: Not on the slide…"

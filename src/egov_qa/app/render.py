@@ -54,7 +54,7 @@ def key_fact(answer: Answer) -> str | None:
 def snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> str:
     """The start of a cited slide's text after its title, cut on a word to about ``limit`` characters."""
     text = " ".join(citation.text.split())
-    title = " ".join(citation.title.split())
+    title = " ".join(whole_title(citation).split())
     if title and text.startswith(title):
         text = text[len(title) :].lstrip(" :-–—")
     if len(text) <= limit:
@@ -63,9 +63,22 @@ def snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+def whole_title(citation: Citation, limit: int = 160) -> str:
+    """The cited slide's title in full: a title cut short ("… was…") is given back its line from the
+    slide's text when that line is under ``limit`` characters, so that a citation never cuts off the
+    name it is about."""
+    title = citation.title
+    if not title.endswith("…"):
+        return title
+    start = title[:-1].rstrip()
+    line = next((line.strip() for line in citation.text.splitlines() if line.strip().startswith(start)), "")
+    return line if start and line and len(line) <= limit else title
+
+
 def citation_words(citation: Citation, names: Mapping[str, str] | None = None) -> str:
     """``egov_korea · Slide 9: Services to the People``: the deck's short name, then the slide."""
-    slide = f"Slide {citation.slide}: {citation.title}" if citation.title else f"Slide {citation.slide}"
+    title = whole_title(citation)
+    slide = f"Slide {citation.slide}: {title}" if title else f"Slide {citation.slide}"
     return f"{deck_name(citation.source, names)} · {slide}"
 
 
