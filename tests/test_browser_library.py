@@ -92,6 +92,10 @@ def test_1_several_files_are_added_at_once_with_progress_and_a_refusal_said(brow
         "() => document.querySelector('#app-title').innerText === "
         "'Ask egov_korea, nist-oscal-high-level-overview-2018-01 and nist-oscal-slides-2020-03-26'"
     )
+    page.wait_for_function(
+        "() => document.title === "
+        "'egov-qa: Ask egov_korea, nist-oscal-high-level-overview-2018-01 and nist-oscal-slides-2020-03-26'"
+    )
     shot(page, "library-added.png")
     assert alerts == []
 

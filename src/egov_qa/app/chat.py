@@ -643,7 +643,11 @@ def build_app(
             )
 
         followed = [title, deck, question, shelf, decks, managed, examples, example_set.dataset]
-        demo.load(words, None, followed, show_progress="hidden", api_visibility="private")
+        # The browser tab's title follows the page's (the Blocks' title is fixed when the app starts).
+        retitle = "(heading) => { document.title = 'egov-qa: ' + heading.replace(/^#+\\s*/, '').replace(/\\\\/g, ''); }"
+        demo.load(words, None, followed, show_progress="hidden", api_visibility="private").then(
+            None, title, None, js=retitle, api_visibility="private"
+        )
 
         # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars
         # (decks read, passages embedded) under the status line.
@@ -665,7 +669,7 @@ def build_app(
             on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
         ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
             browsed, [position], view, show_progress="hidden", api_visibility="private"
-        )
+        ).then(None, title, None, js=retitle, api_visibility="private")
 
         def on_remove(source, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
             return app.remove_deck(source)
@@ -682,7 +686,7 @@ def build_app(
                 action, inputs, manage_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
             ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
                 browsed, [position], view, show_progress="hidden", api_visibility="private"
-            )
+            ).then(None, title, None, js=retitle, api_visibility="private")
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
