@@ -196,7 +196,7 @@ def test_5_on_a_phone_the_question_the_short_answer_and_the_slide_show_together(
     assert alerts == []
 
 
-def test_6_a_deck_is_renamed_and_removed_in_the_app(browser, library):
+def test_6_a_deck_is_renamed_removed_and_replaced_in_the_app(browser, library, tmp_path):
     url, corpus, _ = library
     page, alerts = open_page(browser, url)
     page.locator("#decks").get_by_text("Decks (3)").click()
@@ -225,4 +225,41 @@ def test_6_a_deck_is_renamed_and_removed_in_the_app(browser, library):
         "() => document.querySelector('#app-title').innerText === 'Ask egov_korea and OSCAL overview'"
     )
     assert not (corpus / PDF).exists()
+    # Replace a deck with a new version of it: answers come from the new one.
+    newer = tmp_path / "egov_korea.md"
+    newer.write_text((corpus / "egov_korea.md").read_text(encoding="utf-8").replace("29,052", "29,060"), "utf-8")
+    page.click("#manage-deck input")
+    page.get_by_role("option", name="egov_korea", exact=True).click()
+    page.locator("#replace-deck").locator("xpath=preceding-sibling::input[@type='file'][1]").set_input_files(str(newer))
+    page.wait_for_function(
+        "() => document.querySelector('#manage-status').innerText.startsWith('Replaced egov_korea')", timeout=400_000
+    )
+    assert "29,060" in (corpus / "egov_korea.md").read_text(encoding="utf-8")
+    assert ask(page, BUDGET).startswith("29,060 (KRW 100 million)")
     assert alerts == []
+
+
+def test_7_a_login_is_asked_for_before_anything_is_served(browser, tmp_path, shipped_index):
+    from egov_qa.app.login import hash_password
+
+    process, url = start_app(tmp_path, "--index", str(shipped_index), "--auth", f"ana:{hash_password('s3cret')}")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("input[type='password']", timeout=60_000)
+        assert page.locator("#slide").count() == 0
+        page.locator("input[type='text']").first.fill("ana")
+        page.fill("input[type='password']", "wrong")
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_timeout(1500)
+        assert page.locator("#slide").count() == 0
+        assert "Incorrect Credentials" in page.inner_text("body")
+        shot(page, "login.png")
+        # The form is emptied after a wrong try: both are typed again.
+        page.locator("input[type='text']").first.fill("ana")
+        page.fill("input[type='password']", "s3cret")
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#slide .slide-title", timeout=60_000)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
