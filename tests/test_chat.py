@@ -657,3 +657,12 @@ class TestAnswerWords:
         assert citation_words(cut) == f"korea · Slide 19: {heading}"
         elsewhere = Citation("korea.md", 19, "Not on the slide…", text, None, None, 0.4)
         assert citation_words(elsewhere) == "korea · Slide 19: Not on the slide…"
+
+    def test_a_snippet_leaves_out_the_title_line_but_keeps_a_row_that_starts_with_it(self):
+        from egov_qa.app.render import snippet
+        from egov_qa.documents import Citation
+
+        row = Citation("k.md", 8, "Budget", "Budget | 2002: 12,155\nFund | 2002: 7,053", None, None, 0.3)
+        assert snippet(row) == "Budget | 2002: 12,155 Fund | 2002: 7,053"
+        titled = Citation("k.md", 9, "Budget", "Budget\nThe budget grew", None, None, 0.3)
+        assert snippet(titled) == "The budget grew"

@@ -75,7 +75,7 @@ class AnswerExtractor:
             if unknown:
                 reason = f"No slide mentions {_listed(unknown)}."
             elif missing:
-                reason = f"The closest slides do not mention {_listed(missing)}."
+                reason = f"The closest slide does not mention {_listed(missing)}."
             else:
                 reason = f"The closest slides talk about {self._topics(retrieval, closest)}, but none answers it."
             return self._abstain(question, retrieval, top_k, best.confidence, reason, closest)

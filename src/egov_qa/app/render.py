@@ -53,10 +53,11 @@ def key_fact(answer: Answer) -> str | None:
 
 def snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> str:
     """The start of a cited slide's text after its title, cut on a word to about ``limit`` characters."""
-    text = " ".join(citation.text.split())
-    title = " ".join(whole_title(citation).split())
-    if title and text.startswith(title):
-        text = text[len(title) :].lstrip(" :-–—")
+    lines = [line.strip() for line in citation.text.splitlines() if line.strip()]
+    # The title's own line is left out; a line that merely starts with it (a table row) is kept.
+    if lines and lines[0] in (citation.title.strip(), whole_title(citation).strip()):
+        lines = lines[1:]
+    text = " ".join(" ".join(lines).split())
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
