@@ -1,7 +1,8 @@
 """egov-qa's chat: `python app.py` opens it at http://127.0.0.1:7860 on the shipped deck.
 
 Host and port come from --host/--port or EGOV_QA_HOST/EGOV_QA_PORT. The index is
-built first if it is missing or stale.
+built first if it is missing or stale. --auth USER:HASH (or EGOV_QA_AUTH) requires a
+login; `python app.py --hash-password` makes the HASH.
 """
 
 from __future__ import annotations
@@ -48,16 +49,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--evals", type=Path, default=None, help="eval folder the Evals tab reads and runs (default: evals/)"
     )
+    parser.add_argument(
+        "--auth",
+        default=os.environ.get("EGOV_QA_AUTH") or None,
+        metavar="USER:HASH",
+        help="require this login (default: $EGOV_QA_AUTH, else none); make HASH with --hash-password",
+    )
+    parser.add_argument(
+        "--hash-password", action="store_true", help="ask for a password, print its hash for --auth, and exit"
+    )
     return parser.parse_args(argv)
+
+
+def print_password_hash() -> int:
+    """Ask for a password twice (not echoed) and print its hash for ``--auth USER:HASH``."""
+    import getpass
+
+    from egov_qa.app.login import hash_password
+
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Again: "):
+        print("egov-qa: error: the two passwords differ: run --hash-password again", file=sys.stderr)
+        return 1
+    try:
+        print(hash_password(password))
+    except ValueError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.hash_password:
+        return print_password_hash()
     from egov_qa.app.chat import build_app, launch, listen_problem
+    from egov_qa.app.login import parse_login
     from egov_qa.assistant import Assistant
     from egov_qa.cli import setup_logging
 
     setup_logging()
+    try:
+        login = parse_login(args.auth) if args.auth else None
+    except EgovQAError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 2
     problem = listen_problem(args.host, args.port)
     if problem:
         print(f"egov-qa: error: {problem}", file=sys.stderr)
@@ -80,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant.warm_up()
     demo = build_app(assistant, data_dir=args.data, evals_dir=args.evals)
     try:
-        launch(demo, args.host, args.port)
+        launch(demo, args.host, args.port, login)
     except OSError as exc:
         # Taken since it was checked (another program started in between): say why again.
         problem = listen_problem(args.host, args.port) or f"cannot listen on {args.host}:{args.port}: {exc}"
