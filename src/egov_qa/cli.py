@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the reader to rerank with the answer scorer (make train-scorer first)",
     )
+    fit.add_argument(
+        "--no-tuning",
+        action="store_true",
+        help="fit the reader through the embedding model as published: no encoder tuning, nor its check",
+    )
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
@@ -333,7 +338,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             unseen.retrieval(tuned, kept_out, root / "tuned", say),
         )
 
-    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check)
+    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check, tuning=not args.no_tuning)
     tuning = tuned.tuning
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name
@@ -350,6 +355,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.meta["encoder"] = {
         "model": embedding_model,
         "tuned": tuning is not None,
+        "tuning_tried": not args.no_tuning,
         "file": encoder_path.name if tuning else None,
         "folds": tuned.folds,
         "unseen_retrieval": tuned.check,
