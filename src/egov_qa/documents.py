@@ -32,8 +32,9 @@ class Block:
 
     ``kind`` is ``heading``, ``bullet``, ``note`` (a ※ remark on the line before),
     ``row`` (a table row, with ``cells``), ``text``, ``notes`` (the speaker's notes
-    of a PowerPoint slide) or ``furniture`` (footers and page numbers: shown, never
-    an answer unit). ``start`` and ``end`` index
+    of a PowerPoint slide), ``furniture`` (footers and page numbers: shown, never
+    an answer unit) or ``continued`` (the end of a sentence that a PDF page break
+    cut, quoted whole on the page where it starts: shown, never a unit). ``start`` and ``end`` index
     into :attr:`Slide.text`. ``level`` is a bullet's nesting depth (0 at the top).
     """
 

@@ -15,6 +15,7 @@ clear reason, before the layout is read.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -35,6 +36,17 @@ FURNITURE_SHARE = 0.5
 FURNITURE_MIN_PAGES = 3
 # The longest line of text that can lead a list of bullet items as its heading.
 LEAD_CHARS = 60
+# A line this many times its height wide is a line of prose (a report's, not a slide's);
+# the first line of a prose paragraph may be indented by up to INDENT_HEIGHTS.
+PROSE_HEIGHTS = 20
+INDENT_HEIGHTS = 6
+# A paragraph goes on over a column or page break only from prose this wide (in line heights).
+COLUMN_HEIGHTS = 15
+# A page's topmost text stands as its title only when it is this short (a report page
+# begins with prose, not a title).
+TITLE_CHARS = 150
+# Where a sentence ends inside a paragraph.
+_SENTENCE_STOP = re.compile(r"[.!?]['\")”’]?(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,13 @@ def _furniture_key(text: str, number: int) -> str:
     return _SPACE.sub(" ", re.sub(rf"(?<!\d){number}(?!\d)", " ", text.lower())).strip()
 
 
+def _prose_tail(line: Line) -> bool:
+    """A line of prose that goes on with a sentence (a report repeats its phrases on many pages)."""
+    width, height = line.right - line.left, max(line.height, 1.0)
+    # Set solid, as prose is (a footer's parts stand far apart): a letter is narrower than the line is high.
+    return line.text[:1].islower() and width > COLUMN_HEIGHTS * height and len(line.text) * height > width
+
+
 def _is_furniture(line: Line, number: int, keys: frozenset[str]) -> bool:
     return line.text.isdigit() or _furniture_key(line.text, number) in keys
 
@@ -192,7 +211,15 @@ def _continues(paragraph: list[Line], line: Line) -> bool:
     aligned = abs(line.left - text_left) < 0.6 * height or abs(line.left - first.left) < 0.6 * height
     centred = abs(line.centre - last.centre) < 0.6 * height
     flush_right = abs(line.right - last.right) < 0.6 * height
-    if not (aligned or centred or flush_right):
+    # A report's paragraph indents its first line and wraps back to the margin.
+    indented = (
+        len(paragraph) == 1
+        and first.right - first.left > PROSE_HEIGHTS * height
+        and 0 < first.left - line.left <= INDENT_HEIGHTS * height
+        and line.right <= first.right + height
+        and (first.text[-1].isalnum() or first.text[-1] in ",-–")  # cut mid-sentence, not code
+    )
+    if not (aligned or centred or flush_right or indented):
         return False
     if _SENTENCE_END.search(last.text) and not line.text[:1].islower():
         return False  # a finished sentence followed by a new one: a new paragraph
@@ -249,13 +276,13 @@ def paragraphs(lines: list[Line], furniture: frozenset[str], number: int = 0) ->
         # on most pages ("leveraged" in a sidebar of a deck about leveraging).
         if groups and groups[-1][0] != "furniture" and not bullet and _continues(groups[-1][1], line):
             groups[-1][1].append(line)
-        elif _is_furniture(line, number, furniture):
+        elif _is_furniture(line, number, furniture) and not _prose_tail(line):
             groups.append(("furniture", [line]))
         else:
             groups.append(("bullet" if bullet else "text", [line]))
     found = [Paragraph(_join(group), kind, tuple(group)) for kind, group in groups]
     found = _mark_title(found)
-    return _with_levels(_mark_leads(_reading_order(found)))
+    return _with_levels(_mark_leads(_join_columns(_reading_order(found))))
 
 
 def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
@@ -273,9 +300,49 @@ def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
         title = max(large, key=lambda p: p.top)
     else:
         title = max(content, key=lambda p: p.top)
-        if title.kind == "bullet":
+        if title.kind == "bullet" or not _could_title(title):
             return found
     return [Paragraph(p.text, "heading", p.lines) if p is title else p for p in found]
+
+
+def _could_title(p: Paragraph) -> bool:
+    """Whether body-size text at the top of a page can be its title: short, and not a sentence's end."""
+    return len(p.text) <= TITLE_CHARS and not p.text[:1].islower()
+
+
+def _ends_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text))
+
+
+def _prose(p: Paragraph) -> bool:
+    """Whether ``p`` is set as prose: some line of it many times its height wide (not a label)."""
+    return max(line.right - line.left for line in p.lines) > COLUMN_HEIGHTS * max(p.lines[-1].height, 1.0)
+
+
+def _runs_on(before: Paragraph, after: Paragraph) -> bool:
+    """Whether ``after`` goes on with the sentence ``before`` leaves unfinished (over a column or page break)."""
+    return (
+        before.kind == "text"
+        and _prose(before)
+        and after.kind in ("text", "heading")
+        and not _ends_sentence(before.text)
+        and after.text[:1].islower()
+        and abs(after.lines[0].height - before.lines[-1].height) <= 0.2 * max(before.lines[-1].height, 1.0)
+    )
+
+
+def _join_columns(found: list[Paragraph]) -> list[Paragraph]:
+    """Paragraphs that a column break cut (in reading order, the second starts in lower case) joined."""
+    joined: list[Paragraph] = []
+    for p in found:
+        previous = next((q for q in reversed(joined) if q.kind != "furniture"), None)
+        if previous is not None and _runs_on(previous, p):
+            at = joined.index(previous)
+            lines = [*previous.lines, *p.lines]
+            joined[at] = Paragraph(_join(list(lines)), "text", tuple(lines))
+            continue
+        joined.append(p)
+    return joined
 
 
 def _mark_leads(found: list[Paragraph]) -> list[Paragraph]:
@@ -348,6 +415,33 @@ def _strip_bullet(text: str) -> str:
     return text
 
 
+def carry_sentences(pages: list[list[Paragraph]]) -> list[list[Paragraph]]:
+    """A sentence that runs over a page break kept whole, on the page where it starts.
+
+    When a page's last paragraph leaves a sentence unfinished and the next page
+    goes on with it (in lower case), the words up to the sentence's end are added
+    to the first page's paragraph, and stand on the next page as a ``continued``
+    block: shown there, never quoted on their own.
+    """
+    pages = [list(found) for found in pages]
+    for before, after in itertools.pairwise(pages):
+        last = next((i for i in range(len(before) - 1, -1, -1) if before[i].kind != "furniture"), None)
+        first = next((i for i, p in enumerate(after) if p.kind != "furniture"), None)
+        if last is None or first is None or not _runs_on(before[last], after[first]):
+            continue
+        head = after[first]
+        stop = _SENTENCE_STOP.search(head.text)
+        end = stop.end() if stop else len(head.text)
+        ending, rest = head.text[:end], head.text[end:].strip()
+        kept = before[last]
+        before[last] = Paragraph(_join([Line(kept.text, 0, 0, 0, 0), Line(ending, 0, 0, 0, 0)]), kept.kind, kept.lines)
+        after[first : first + 1] = [
+            Paragraph(ending, "continued", head.lines),
+            *([Paragraph(rest, "text", head.lines)] if rest else []),
+        ]
+    return pages
+
+
 def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
     """Read a PDF deck into slides, one a page; returns the slides and warnings (never raises)."""
     from pypdf import PdfReader
@@ -371,10 +465,11 @@ def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
         return [], [f"skipped {source}: the PDF's text cannot be read ({type(exc).__name__}: {exc})"]
     pages = split_page_numbers(pages)
     furniture = furniture_keys([lines for lines in pages if lines])
+    read = carry_sentences([paragraphs(lines, furniture, number) for number, lines in enumerate(pages, 1)])
     slides, warnings = [], []
-    for number, lines in enumerate(pages, 1):
+    for number, found in enumerate(read, 1):
         writer = SlideWriter()
-        for p in paragraphs(lines, furniture, number):
+        for p in found:
             text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
             writer.line(text, p.kind, p.level)
         slide = finish_slide(source, number, writer)

@@ -70,7 +70,7 @@ TITLE_CHARS = 80
 
 def _title(slide_text: str, blocks: list[Block]) -> str:
     """The slide's first heading, else its first line (a table row's first cell)."""
-    shown = [b for b in blocks if b.kind != "furniture"]
+    shown = [b for b in blocks if b.kind not in ("furniture", "continued")]
     first = next((b for b in shown if b.kind == "heading"), shown[0] if shown else None)
     if first is None:
         return ""

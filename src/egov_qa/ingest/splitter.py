@@ -11,6 +11,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 _CLAUSE = re.compile(r"(?<=[;,])\s+")
 _CELL = re.compile(re.escape(CELL_SEPARATOR))
 _SPACE = re.compile(r"\s+")
+# Blocks that are shown with their slide but are never a unit: page furniture (footers,
+# page numbers) and the end of a sentence quoted whole on the page before (``continued``).
+UNQUOTED = frozenset({"furniture", "continued"})
 
 
 class UnitSplitter:
@@ -36,8 +39,8 @@ class UnitSplitter:
         """Return the units of ``slide``, in reading order, with offsets into its text."""
         units = []
         for block in slide.blocks:
-            if block.kind == "furniture":
-                continue  # page furniture (footers, page numbers) is shown, never quoted alone
+            if block.kind in UNQUOTED:
+                continue  # shown, never quoted alone
             for start, end in self._pieces(slide.text, block.start, block.end, block.kind == "row"):
                 text = slide.text[start:end]
                 cells = tuple(c for c in block.cells if c.start >= start and c.end <= end)
