@@ -3,8 +3,10 @@
 The title placeholder is the slide's title; every other shape is read in the
 order a person reads the slide (top to bottom, then left to right), grouped
 shapes included: each paragraph of a text frame is a bullet with its level (or
-a line of text outside the body placeholders), and a table gives one row unit
-per row that carries its column headers, as Markdown tables do. Slide numbers,
+a line of text outside the body placeholders), a table gives one row unit
+per row that carries its column headers, as Markdown tables do, and a chart gives
+its title and one row per series with its categories as headers
+(``Budget | 2002: 12,155 | 2005: 20,272``). Slide numbers,
 footers and dates are page furniture. Speaker notes follow the slide's own text
 as ``notes`` lines: searchable and quotable, and a quote from them says so.
 """
@@ -92,6 +94,9 @@ def _write_shapes(writer: SlideWriter, shapes) -> None:
         if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
             _write_shapes(writer, shape.shapes)
             continue
+        if getattr(shape, "has_chart", False) and shape.has_chart:
+            _write_chart(writer, shape.chart)
+            continue
         if getattr(shape, "has_table", False) and shape.has_table:
             rows = [[cell.text.replace("\v", " ") for cell in row.cells] for row in shape.table.rows]
             for values in rows[1:]:
@@ -110,6 +115,32 @@ def _write_shapes(writer: SlideWriter, shapes) -> None:
                 writer.line(text, "bullet", paragraph.level)
             else:
                 writer.line(text, "text")
+
+
+def chart_value(value: float | None) -> str:
+    """A chart's number as a person writes it: ``12,155``, ``3.5``; empty when the point has none."""
+    if value is None or value != value:  # a gap in the series (None or NaN)
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
+
+
+def _write_chart(writer: SlideWriter, chart) -> None:
+    """A chart as facts: its title as a heading, then one row per series, its categories as headers.
+
+    ``Budget | 2002: 12,155 | 2005: 20,272``: each value is a table cell, so it
+    is answered and highlighted as a table's cell is.
+    """
+    if chart.has_title and chart.chart_title.has_text_frame:
+        writer.line(chart.chart_title.text_frame.text.replace("\v", " "), "heading")
+    for plot in chart.plots:
+        categories = [str(label) for label in plot.categories]
+        for series in plot.series:
+            values = [chart_value(v) for v in series.values]
+            # A series without a name stands under the chart's own label for it.
+            name = series.name or "Series"
+            writer.row(["", *categories], [name, *values])
 
 
 def _slide(slide, source: str, number: int) -> Slide | None:
