@@ -75,9 +75,9 @@ def page_stream(lines: list[Placed]) -> bytes:
     return "\n".join(ops).encode("latin-1")
 
 
-def write_pdf(path: Path, pages: list[list[Placed]], streams: list[bytes] | None = None) -> Path:
-    """Write a PDF of ``pages`` (or of raw content ``streams``, one a page) to ``path``."""
-    contents = streams if streams is not None else [page_stream(lines) for lines in pages]
+def write_pdf(path: Path, pages: list[list[Placed]], packed: list[bytes] | None = None) -> Path:
+    """Write a PDF of ``pages`` (or of Flate-compressed content streams ``packed``, one a page) to ``path``."""
+    contents = packed if packed is not None else [zlib.compress(page_stream(lines)) for lines in pages]
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"",  # the page tree, once the pages' numbers are known
@@ -85,8 +85,7 @@ def write_pdf(path: Path, pages: list[list[Placed]], streams: list[bytes] | None
     ]
     kids = []
     for content in contents:
-        packed = zlib.compress(content)
-        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream")
+        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream")
         content_number = len(objects)
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R >> >> "
@@ -180,3 +179,15 @@ def report_pages(
             y -= 1.2 * size
         y -= gap * 1.2 * size
     return pages
+
+
+def inflating_stream(size: int, line: bytes = b"BT /F1 9 Tf 72 400 Td (All work and no play) Tj ET\n") -> bytes:
+    """A Flate-compressed content stream that inflates to about ``size`` bytes of text operators.
+
+    Compressed a piece at a time, so making it never holds ``size`` bytes.
+    """
+    packer = zlib.compressobj(9)
+    piece = line * (1024 * 1024 // len(line))
+    out = [packer.compress(piece) for _ in range(max(1, size // len(piece)))]
+    out.append(packer.flush())
+    return b"".join(out)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egov_qa.documents import Slide
+from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
 from egov_qa.ingest.slides import SlideWriter, finish_slide
 
 # A line that opens a list item: a bullet glyph (private-use code points are
@@ -91,8 +92,8 @@ class Paragraph:
         return max(line.top for line in self.lines)
 
 
-def page_lines(textpage) -> list[Line]:
-    """The printed lines of a pypdfium2 text page, in PDFium's order.
+def page_lines(textpage, max_chars: int | None = None) -> list[Line]:
+    """The printed lines of a pypdfium2 text page, in PDFium's order (its first ``max_chars`` characters).
 
     Each character's loose box (the font's ascent to descent, the same height for
     every glyph of a size) gives the line's box; PDFium marks line ends itself.
@@ -124,7 +125,8 @@ def page_lines(textpage) -> list[Line]:
         chars.clear()
         boxes.clear()
 
-    for i in range(textpage.count_chars()):
+    count = textpage.count_chars()
+    for i in range(count if max_chars is None else min(count, max_chars)):
         code = pdfium_c.FPDFText_GetUnicode(textpage, i)
         if code in (0x0D, 0x0A):
             flush()
@@ -442,10 +444,16 @@ def carry_sentences(pages: list[list[Paragraph]]) -> list[list[Paragraph]]:
     return pages
 
 
-def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
-    """Read a PDF deck into slides, one a page; returns the slides and warnings (never raises)."""
+def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[list[Slide], list[str]]:
+    """Read a PDF deck into slides, one a page, within ``bounds``; returns the slides and warnings (never raises).
+
+    A page past a bound (:mod:`egov_qa.ingest.pdf_bounds`) is skipped, or the
+    deck cut there, with a warning naming the file and the limit.
+    """
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    budget = DeckBudget(source, bounds or PdfBounds())
 
     try:
         reader = PdfReader(path)
@@ -456,18 +464,31 @@ def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
                 opened = False
             if not opened:
                 return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
-        page_count = len(reader.pages)
+        admitted: list[bool] = []
+        bounded: list[str] = []
+        for number, page in enumerate(reader.pages, 1):
+            refused = budget.admit(page, number)
+            admitted.append(refused is None)
+            if refused is not None:
+                bounded.append(refused.message)
+                if refused.rest:
+                    admitted += [False] * (len(reader.pages) - number)
+                    break
     except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways
         return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
+    del reader  # the parsed objects are not needed while PDFium reads the pages
     try:
-        pages = _layout(path, page_count)
+        pages, late = _layout(path, admitted, budget)
     except Exception as exc:  # noqa: BLE001 - PDFium reports damage as several kinds
         return [], [f"skipped {source}: the PDF's text cannot be read ({type(exc).__name__}: {exc})"]
+    bounded += late
     pages = split_page_numbers(pages)
     furniture = furniture_keys([lines for lines in pages if lines])
     read = carry_sentences([paragraphs(lines, furniture, number) for number, lines in enumerate(pages, 1)])
-    slides, warnings = [], []
+    slides, warnings = [], list(bounded)
     for number, found in enumerate(read, 1):
+        if number > len(admitted) or not admitted[number - 1]:
+            continue  # its warning is in bounded
         writer = SlideWriter()
         for p in found:
             text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
@@ -478,24 +499,40 @@ def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
             continue
         slides.append(slide)
     if not slides:
+        if bounded:
+            return [], [f"skipped {source}: no page could be read within its bounds", *warnings]
         return [], [f"skipped {source}: no page has a text layer", *warnings]
     return slides, warnings
 
 
-def _layout(path: Path, page_count: int) -> list[list[Line]]:
+def _layout(path: Path, admitted: list[bool], budget: DeckBudget) -> tuple[list[list[Line]], list[str]]:
+    """The lines of every admitted page (an empty list for the others), and the warnings of bounds met."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(str(path))
+    warnings = []
     try:
-        pages = []
-        for number in range(min(page_count, len(document))):
+        pages: list[list[Line]] = []
+        for number in range(min(len(admitted), len(document))):
+            late = budget.out_of_time(number + 1) if admitted[number] else None
+            if late is not None:
+                warnings.append(late)
+                admitted[number:] = [False] * (len(admitted) - number)
+            if not admitted[number]:
+                pages.append([])
+                continue
             page = document[number]
             textpage = page.get_textpage()
             try:
-                pages.append(page_lines(textpage))
+                if textpage.count_chars() > budget.bounds.page_chars:
+                    warnings.append(
+                        f"{budget.source} page {number + 1}: only its first {budget.bounds.page_chars:,} "
+                        f"characters are read; it has {textpage.count_chars():,}, over the limit a page"
+                    )
+                pages.append(page_lines(textpage, budget.bounds.page_chars))
             finally:
                 textpage.close()
                 page.close()
-        return pages
+        return pages, warnings
     finally:
         document.close()
