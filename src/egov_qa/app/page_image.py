@@ -9,6 +9,7 @@ line it covers gets one box (pypdfium2 gives every character's box).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import unicodedata
@@ -24,6 +25,8 @@ MAX_PAGE_PIXELS = 2000
 PAGE_SCALE = 1.2
 # Rendered pages kept for reuse, bounded by their size in memory.
 PAGE_CACHE_BYTES = 128 * 1024 * 1024
+# Pages read by OCR (no text layer) whose lines are kept for boxing quotes.
+OCR_CACHE_PAGES = 32
 QUOTE_FILL = (253, 224, 71, 90)
 QUOTE_EDGE = (217, 119, 6, 255)
 SPAN_EDGE = (220, 38, 38, 255)
@@ -133,6 +136,8 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
             if page.get_rotation() % 360:
                 return None
             textpage = page.get_textpage()
+            if textpage.count_chars() == 0:
+                return _ocr_marks(path, number, page, wanted, _letters(span or ""))
             letters: list[str] = []
             owners: list[int] = []
             for i in range(textpage.count_chars()):
@@ -164,6 +169,61 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
     except Exception as exc:  # noqa: BLE001 - the page is still shown, only without its boxes
         log.warning("cannot find the quote on %s page %d: %s", source, number, exc)
         return None
+
+
+@functools.lru_cache(maxsize=OCR_CACHE_PAGES)
+def _ocr_boxes(path: Path, number: int, mtime: float) -> tuple[tuple[str, Box], ...]:
+    """The letters and box (in PDF points) of each line OCR reads on a page without a text layer."""
+    import pypdfium2 as pdfium
+
+    from egov_qa.ingest.ocr import read_image
+    from egov_qa.ingest.pdf import render_for_ocr
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[number - 1]
+        image, scale = render_for_ocr(page)
+        left, _, _, top = page.get_cropbox()
+        return tuple(
+            (
+                _letters(line.text),
+                (
+                    left + line.left / scale,
+                    top - line.bottom / scale,
+                    left + line.right / scale,
+                    top - line.top / scale,
+                ),
+            )
+            for line in read_image(image)
+        )
+    finally:
+        document.close()
+
+
+def _ocr_marks(path: Path, number: int, page, wanted: str, key: str) -> PageMarks | None:
+    """Where a quote read by OCR is printed: the lines whose words it holds (order-free, as OCR finds lines).
+
+    A line is boxed when its letters stand inside the quote's, or the quote's
+    start or end stands inside the line's.
+    """
+    lines = _ocr_boxes(path, number, path.stat().st_mtime)
+
+    def holds(letters: str, target: str) -> bool:
+        if letters in target or target in letters:
+            return True
+        start = letters.find(target[:12])  # the quote starts inside this line and runs past it
+        if start >= 0 and target.startswith(letters[start:]):
+            return True
+        end = letters.find(target[-12:])  # the quote ends inside this line, begun above it
+        return end >= 0 and target.endswith(letters[: end + len(target[-12:])])
+
+    def covered(target: str) -> tuple[Box, ...]:
+        return tuple(box for letters, box in lines if len(letters) >= 3 and holds(letters, target))
+
+    quote = covered(wanted)
+    if not quote:
+        return None
+    return PageMarks(tuple(page.get_cropbox()), quote, covered(key) if key else ())
 
 
 def draw_marks(image, marks: PageMarks):

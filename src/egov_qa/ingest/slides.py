@@ -28,14 +28,14 @@ class SlideWriter:
             self.length += 1
         return self.length
 
-    def line(self, text: str, kind: str, level: int = 0) -> None:
+    def line(self, text: str, kind: str, level: int = 0, origin: str = "") -> None:
         text = _SPACE.sub(" ", text).strip()
         if not text:
             return
         start = self._start_line()
         self.parts.append(text)
         self.length += len(text)
-        self.blocks.append(Block(kind, start, self.length, (), level))
+        self.blocks.append(Block(kind, start, self.length, (), level, origin))
 
     def row(self, headers: list[str], values: list[str]) -> None:
         pieces: list[tuple[str, str]] = []

@@ -45,7 +45,7 @@ class UnitSplitter:
                 text = slide.text[start:end]
                 cells = tuple(c for c in block.cells if c.start >= start and c.end <= end)
                 uid = content_hash(slide.source, str(slide.number), slide.text, str(start), str(end))
-                units.append(Unit(uid, slide.source, slide.number, start, end, text, block.kind, cells))
+                units.append(Unit(uid, slide.source, slide.number, start, end, text, block.kind, cells, block.origin))
         return units
 
     def _pieces(self, text: str, start: int, end: int, row: bool = False) -> list[tuple[int, int]]:
