@@ -121,3 +121,17 @@ def test_without_the_engine_a_picture_page_says_how_to_get_it(scanned, monkeypat
 
 def test_the_engine_and_its_version_are_named():
     assert engine_version().startswith(f"{ocr_module.ENGINE} ")
+
+
+def test_a_saved_index_keeps_what_ocr_read_marked(scanned, tmp_path):
+    import shutil
+
+    path, _ = scanned
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(path, corpus / "scanned.pdf")
+    Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    reopened = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    units = reopened.index.units
+    assert units and {u.origin for u in units} == {"ocr"}
+    assert {b.origin for s in reopened.index.slides for b in s.blocks} == {"ocr"}
