@@ -135,3 +135,34 @@ def test_a_saved_index_keeps_what_ocr_read_marked(scanned, tmp_path):
     units = reopened.index.units
     assert units and {u.origin for u in units} == {"ocr"}
     assert {b.origin for s in reopened.index.slides for b in s.blocks} == {"ocr"}
+
+
+def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
+    import pypdfium2 as pdfium
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    typed = write_pdf(tmp_path / "typed.pdf", [[Placed(fact, 40, 700 - 40 * i, 18) for i, fact in enumerate(FACTS)]])
+    document = pdfium.PdfDocument(str(typed))
+    picture = document[0].render(scale=2, crop=(0, 560, 0, 40)).to_pil()
+    document.close()
+    picture.save(tmp_path / "facts.png")
+    picture.resize((40, 40)).save(tmp_path / "icon.png")
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Filing online"
+    slide.shapes.add_picture(str(tmp_path / "facts.png"), Inches(0.5), Inches(2), width=Inches(9))
+    slide.shapes.add_picture(str(tmp_path / "icon.png"), Inches(9), Inches(0.2), width=Inches(0.5))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    deck.save(corpus / "pictures.pptx")
+
+    (read,), warnings = DeckLoader().load_file(corpus / "pictures.pptx", "pictures.pptx")
+    assert warnings == []
+    units = UnitSplitter().split(read)
+    assert [(u.text, u.origin) for u in units] == [("Filing online", "")] + [(fact, "picture") for fact in FACTS]
+    answer = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0).ask(
+        "Where does every district keep a help desk?"
+    )
+    assert answer.answer == FACTS[2]

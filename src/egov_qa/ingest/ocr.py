@@ -98,10 +98,11 @@ class DeckOcr:
 
     Args:
         source: the deck, as named in warnings.
-        total: how many pages or pictures may need reading (for the progress bar).
+        total: how many pages or slides may need reading (for the progress bar).
         max_images: images read at most; the rest are skipped with one warning.
         max_pixels: pixels read at most, in all.
         show_progress: a bar on stderr (None: on a terminal only).
+        unit: what the bar counts (``page``, ``slide``).
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class DeckOcr:
         max_images: int = MAX_DECK_IMAGES,
         max_pixels: int = MAX_DECK_PIXELS,
         show_progress: bool | None = None,
+        unit: str = "page",
     ) -> None:
         for name, value in (("max_images", max_images), ("max_pixels", max_pixels)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -124,6 +126,7 @@ class DeckOcr:
         self.missing = False
         self._total = total
         self._show = show_progress
+        self._unit = unit
         self._bar: Any = None
 
     def read(self, image, what: str) -> list[OcrLine] | None:
@@ -157,7 +160,9 @@ class DeckOcr:
             from tqdm import tqdm
 
             disable = None if self._show is None else not self._show
-            self._bar = tqdm(total=self._total, desc=f"OCR {self.source}", unit="page", disable=disable, leave=False)
+            self._bar = tqdm(
+                total=self._total, desc=f"OCR {self.source}", unit=self._unit, disable=disable, leave=False
+            )
         self._bar.update(1)
 
     def close(self) -> None:
