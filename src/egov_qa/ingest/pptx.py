@@ -8,8 +8,8 @@ per row that carries its column headers, as Markdown tables do, and a chart give
 its title and one row per series with its categories as headers
 (``Budget | 2002: 12,155 | 2005: 20,272``). Slide numbers,
 footers and dates are page furniture. A picture large enough to hold words
-is read by OCR (:mod:`egov_qa.ingest.ocr`) and its lines are marked ``picture``. Speaker notes follow the slide's own text
-as ``notes`` lines: searchable and quotable, and a quote from them says so.
+is read by OCR (:mod:`egov_qa.ingest.ocr`) and its lines are marked ``picture``.
+Speaker notes follow the slide's own text as ``notes`` lines: searchable and quotable, and a quote from them says so.
 """
 
 from __future__ import annotations
