@@ -69,3 +69,15 @@ def test_slides_keep_their_titles_and_short_lines(tmp_path):
     (slide,) = read(write_pdf(tmp_path / "slide.pdf", [page]))
     assert slide.title == "Quarterly goals"
     assert [u.text for u in UnitSplitter().split(slide)][1:] == ["Budget review", "staff survey"]
+
+
+def test_a_quote_over_a_page_break_is_boxed_where_it_starts(tmp_path):
+    from egov_qa.app.page_image import find_marks
+
+    long = "The review board publishes the yearly figures of every agency " + "and every office " * 12 + "in June."
+    lines, _ = paragraph(long, 72.0, 0.0, 468.0)
+    page1 = [replace_y(line, 660.0 - 12 * i) for i, line in enumerate(lines[:2])]
+    page2 = [replace_y(line, 700.0 - 12 * i, x=72.0) for i, line in enumerate(lines[2:])]
+    write_pdf(tmp_path / "broken.pdf", [page1, page2])
+    marks = find_marks(str(tmp_path), "broken.pdf", 1, long)
+    assert marks is not None and len(marks.quote) == 2  # its two printed lines on page 1

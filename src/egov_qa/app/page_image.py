@@ -18,6 +18,8 @@ from pathlib import Path
 
 import cachetools
 
+from egov_qa.ingest.pdf import OCR_MIN_LETTERS
+
 log = logging.getLogger(__name__)
 
 # A page is rendered at most this many pixels on its longer side, whatever its page box.
@@ -136,8 +138,6 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
             if page.get_rotation() % 360:
                 return None
             textpage = page.get_textpage()
-            if textpage.count_chars() == 0:
-                return _ocr_marks(path, number, page, wanted, _letters(span or ""))
             letters: list[str] = []
             owners: list[int] = []
             for i in range(textpage.count_chars()):
@@ -148,9 +148,15 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
                     letters.append(letter)
                     owners.append(i)
             printed = "".join(letters)
+            if len(printed) < OCR_MIN_LETTERS:  # a thin text layer over a picture: the slide was read by OCR
+                return _ocr_marks(path, number, page, wanted, _letters(span or ""))
             at = printed.find(wanted)
             if at < 0:
-                return None
+                # A sentence that runs over a page break is quoted whole from its first page: box what is here.
+                wanted = _longest_prefix(printed, wanted)
+                at = printed.find(wanted) if wanted else -1
+                if at < 0:
+                    return None
 
             def boxes(first: int, last: int) -> tuple[Box, ...]:
                 chars = sorted(set(owners[first:last]))
@@ -169,6 +175,18 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
     except Exception as exc:  # noqa: BLE001 - the page is still shown, only without its boxes
         log.warning("cannot find the quote on %s page %d: %s", source, number, exc)
         return None
+
+
+def _longest_prefix(printed: str, wanted: str) -> str:
+    """The longest start of ``wanted`` printed on the page, when it is at least half of it (else '')."""
+    low, high = 0, len(wanted)  # a start found means every shorter start is found too
+    while low < high:
+        middle = (low + high + 1) // 2
+        if wanted[:middle] in printed:
+            low = middle
+        else:
+            high = middle - 1
+    return wanted[:low] if low >= max(len(wanted) // 2, 20) else ""
 
 
 @functools.lru_cache(maxsize=OCR_CACHE_PAGES)
