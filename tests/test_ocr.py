@@ -166,3 +166,27 @@ def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
         "Where does every district keep a help desk?"
     )
     assert answer.answer == FACTS[2]
+
+
+@pytest.mark.parametrize(
+    "read, meant",
+    [
+        ("Speakfrom your own experience", "Speak from your own experience"),
+        ("CurrentlythereisanMVPValidationsitethatOSCALfilescanbevalidated.", None),
+        ("converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli", None),
+        ("Development Prioritization", "Development Prioritization"),
+        ("FedRAMP and OSCAL-CLI tool, SP800-53Rev5", "FedRAMP and OSCAL-CLI tool, SP800-53Rev5"),
+    ],
+)
+def test_words_that_ocr_ran_together_are_parted(read, meant):
+    from egov_qa.ingest.ocr import respace
+
+    expected = {
+        "CurrentlythereisanMVPValidationsitethatOSCALfilescanbevalidated.": (
+            "Currently there is an MVP Validation site that OSCAL files can be validated."
+        ),
+        "converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli": (
+            "converting artifacts between formats at https://github.com/usnistgov/oscal-cli"
+        ),
+    }
+    assert respace(read) == (meant or expected[read])

@@ -10,6 +10,8 @@ into sentences and bullets the way they do for a text layer.
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -36,6 +38,13 @@ MIN_PICTURE_PIXELS = 120
 MAX_DECK_IMAGES = 300
 MAX_DECK_PIXELS = 600_000_000
 
+# A run of letters that may be words run together: lower case, after at most one capital.
+# Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
+_GLUED = re.compile(r"(?<![a-z/#@._-])[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
+# The most frequent words (by rank in wordninja's model) a parted run may be made of:
+# any word of 4 letters or more among the first 60,000, a shorter one among the first 5,000.
+WORD_RANK = 60_000
+SHORT_WORD_RANK = 5_000
 _engine = None
 _engine_lock = threading.Lock()
 
@@ -71,6 +80,49 @@ def _reader():
         return _engine
 
 
+def respace(text: str) -> str:
+    """Spaces put back between words that OCR ran together ("Speakfrom your" -> "Speak from your").
+
+    The engine's recognizer drops narrow spaces when type is small in pixels.
+    Only a lower-case run of letters (after at most one capital) that a word-frequency
+    model of English (wordninja) reads as several words is parted: acronyms,
+    names in mixed case (FedRAMP, OSCAL), numbers and punctuation stay as read.
+    """
+    import wordninja
+
+    model = wordninja.DEFAULT_LANGUAGE_MODEL
+    costs = model._wordcost  # the model's cost of each word: log of its frequency rank
+    scale = math.log(len(costs))
+
+    def common(word: str) -> bool:
+        cost = costs.get(word.lower())
+        if cost is None:
+            return False
+        rank = math.exp(cost) / scale
+        # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
+        return rank < (SHORT_WORD_RANK if len(word) < 4 else WORD_RANK) and (len(word) > 1 or word in "aAI")
+
+    def words_of(run: str) -> list[str] | None:
+        words = wordninja.split(run)
+        if len(words) < 2 or "".join(words) != run or not all(common(w) for w in words):
+            return None
+        return words
+
+    def part(match: re.Match) -> str:
+        run = match.group(0)
+        lead = ""
+        words = words_of(run)
+        if words is None and run[0].isupper():
+            lead, words = run[0], words_of(run[1:])  # the capital ends an acronym ("OSCALfiles")
+        if words is None:
+            return run
+        before = " " if match.start() and text[match.start() - 1].isupper() and not lead else ""
+        after = " " if match.end() < len(text) and text[match.end()].isupper() else ""
+        return before + (f"{lead} " if lead else "") + " ".join(words) + after
+
+    return _GLUED.sub(part, text)
+
+
 def read_image(image) -> list[OcrLine]:
     """The lines printed in ``image`` (a PIL image), top to bottom.
 
@@ -84,7 +136,7 @@ def read_image(image) -> list[OcrLine]:
     lines = []
     for box, text, confidence in found or []:
         # The recognizer writes some punctuation full width ("，"): read it as typed.
-        text = " ".join(unicodedata.normalize("NFKC", str(text)).split())
+        text = respace(" ".join(unicodedata.normalize("NFKC", str(text)).split()))
         if not text or float(confidence) < MIN_CONFIDENCE:
             continue
         xs = [float(x) for x, _ in box]
