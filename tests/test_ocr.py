@@ -190,3 +190,10 @@ def test_words_that_ocr_ran_together_are_parted(read, meant):
         ),
     }
     assert respace(read) == (meant or expected[read])
+
+
+def test_whole_words_with_a_capital_are_left_whole():
+    from egov_qa.ingest.ocr import respace
+
+    text = "Understanding and Awareness: Welcome to the Overview"
+    assert respace(text) == text

@@ -112,7 +112,8 @@ def respace(text: str) -> str:
         run = match.group(0)
         lead = ""
         words = words_of(run)
-        if words is None and run[0].isupper():
+        acronym = match.start() > 0 and text[match.start() - 1].isupper()
+        if words is None and run[0].isupper() and acronym:
             lead, words = run[0], words_of(run[1:])  # the capital ends an acronym ("OSCALfiles")
         if words is None:
             return run
