@@ -392,7 +392,10 @@ def _slide_to_dict(slide: Slide) -> dict:
 
 def _slide_from_dict(data: dict) -> Slide:
     blocks = tuple(
-        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"]) for b in data["blocks"]
+        Block(
+            b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"], b.get("origin", "")
+        )
+        for b in data["blocks"]
     )
     return Slide(data["source"], data["number"], data["title"], data["text"], blocks)
 
@@ -407,6 +410,7 @@ def _unit_from_dict(data: dict) -> Unit:
         data["text"],
         data["kind"],
         tuple(Cell(**c) for c in data["cells"]),
+        data.get("origin", ""),
     )
 
 
