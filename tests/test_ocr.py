@@ -61,6 +61,11 @@ def test_an_image_only_deck_is_answered_with_the_quote_boxed_on_the_page(scanned
     assistant = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
     answer = assistant.ask("When did the tax office open online filing?")
     assert answer.answer == FACTS[0]
+    from egov_qa.app.render import answer_markdown, answer_text
+
+    assert answer.citations[0].origin == "ocr"
+    assert "(read by OCR from the page image)" in answer_text(answer)
+    assert "read by OCR from the page image" in answer_markdown(answer)
     marks = find_marks(str(corpus), "scanned.pdf", 1, answer.answer)
     assert marks is not None and len(marks.quote) == 1
     left, bottom, _, top = marks.quote[0]
@@ -166,6 +171,7 @@ def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
         "Where does every district keep a help desk?"
     )
     assert answer.answer == FACTS[2]
+    assert answer.citations[0].origin == "picture"
 
 
 @pytest.mark.parametrize(

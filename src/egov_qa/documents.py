@@ -123,7 +123,8 @@ class ScoredSlide:
 class Citation:
     """A cited slide. ``start``/``end`` locate the quoted answer in ``text`` (or are None).
 
-    ``notes`` is True when the quote comes from the slide's speaker notes.
+    ``notes`` is True when the quote comes from the slide's speaker notes; ``origin`` is
+    the quoted unit's (``ocr``, ``picture``, or empty when the deck's text was typed).
     """
 
     source: str
@@ -134,6 +135,7 @@ class Citation:
     end: int | None
     score: float
     notes: bool = False
+    origin: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

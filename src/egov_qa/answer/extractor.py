@@ -99,6 +99,7 @@ class AnswerExtractor:
             unit.end if unit else None,
             round(score, 4),
             unit is not None and unit.kind == "notes",
+            unit.origin if unit else "",
         )
 
     def _other_citations(self, retrieval: Retrieval, exclude: Slide | None, top_k: int) -> list[Citation]:

@@ -76,6 +76,14 @@ def whole_title(citation: Citation, limit: int = 160) -> str:
     return line if start and line and len(line) <= limit else title
 
 
+ORIGINS = {"ocr": " (read by OCR from the page image)", "picture": " (read by OCR from a picture on the slide)"}
+
+
+def quoted_from(citation: Citation) -> str:
+    """Where a quote's words come from, when not the slide's typed text: its notes, or OCR."""
+    return (" (speaker notes)" if citation.notes else "") + ORIGINS.get(citation.origin, "")
+
+
 def citation_words(citation: Citation, names: Mapping[str, str] | None = None) -> str:
     """``egov_korea · Slide 9: Services to the People``: the deck's short name, then the slide."""
     title = whole_title(citation)
@@ -121,7 +129,7 @@ def _text_one(answer: Answer, names: Mapping[str, str] | None = None, decks: int
     if fact is not None and answer.span is not None and answer.span.text != answer.answer:
         lines.append(fact)
     lines.append(textwrap.fill(f"“{answer.answer}”", width=88))
-    notes = " (speaker notes)" if first.notes else ""
+    notes = quoted_from(first)
     lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]{notes}")
     lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
     if len(answer.citations) > 1:
@@ -210,7 +218,7 @@ def _markdown_one(answer: Answer, names: Mapping[str, str] | None, decks: int, n
         after = first.text[answer.span.end : first.end]
         quote = f"{md_text(before)}**{md_text(answer.span.text)}**{md_text(after)}"
     lines.append(f"“{quote}”")
-    notes = " (speaker notes)" if first.notes else ""
+    notes = quoted_from(first)
     words = confidence_words(answer.confidence)
     cite = f"— {_chip_for(first, 0, numbers)} {md_text(citation_words(first, names) + notes)}"
     lines.append(f"{cite} · confidence: {words} ({answer.confidence:.2f})")
