@@ -181,6 +181,15 @@ class TestMilvusStore:
         count = lite.client.query("egov_qa_units", filter="", output_fields=["count(*)"])[0]["count(*)"]
         assert count == len(lite.load().units)  # the dead save's rows are gone
 
+    def test_large_decks_and_many_decks_are_read_in_windows(self, lite, decks, monkeypatch):
+        from egov_qa.index import milvus
+
+        local = build_index(IndexBuilder(FakeEmbedder()), decks, decks.parent / "reference")
+        build_index(IndexBuilder(FakeEmbedder()), decks, lite)
+        monkeypatch.setattr(milvus, "QUERY_ROWS", 3)  # every deck and the vocabulary over a window
+        loaded = lite.load()
+        assert loaded.units == local.units and loaded.slides == local.slides and loaded.vocabulary == local.vocabulary
+
     def test_the_question_model_is_stored_and_fetched_once(self, lite, decks, tmp_path, monkeypatch):
         export = tmp_path / "export"
         export.mkdir()

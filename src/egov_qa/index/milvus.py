@@ -62,6 +62,10 @@ DEFAULT_NAME = "egov_qa"
 # Milvus caps a search's top-k and a query's window at 16,384 rows.
 MAX_TOP_K = 16_384
 VARCHAR_MAX = 65_535
+# Rows asked for in one query (under Milvus's cap of 16,384).
+QUERY_ROWS = 8_192
+# Blob rows asked for in one query: about 16 MB.
+BLOB_ROWS = 256
 # Rows per insert call: a few MB per request, under gRPC's message limit.
 INSERT_BATCH = 512
 # Bytes of a file per blob row, base64 inside a VARCHAR.
@@ -178,6 +182,7 @@ class MilvusStore:
         self.name = name
         self.token = token
         self._client = None
+        self._loaded = False
 
     def __repr__(self) -> str:
         return f"MilvusStore({self.uri!r}, {self.name!r})"
@@ -220,12 +225,26 @@ class MilvusStore:
         try:
             if not self.client.has_collection(meta):
                 return None
+            self._load_collections()
             rows = self.client.query(meta, filter=f'key == "{HEAD}"', output_fields=["value"])
         except IndexInvalidError:
             raise
         except Exception as exc:
             raise IndexInvalidError(f"cannot read the Milvus store {self.location}: {_reason(exc)}") from exc
         return json.loads(rows[0]["value"]) if rows else None
+
+    def _load_collections(self) -> None:
+        """Load this index's collections into memory once (Milvus Lite reopens them released)."""
+        if self._loaded:
+            return
+        pymilvus = _pymilvus()
+        for what in ("meta", "units", "slides", "words", "blobs"):
+            name = self._collection(what)
+            if self.client.has_collection(name):
+                state = self.client.get_load_state(name).get("state")
+                if state != pymilvus.client.types.LoadState.Loaded:
+                    self.client.load_collection(name)
+        self._loaded = True
 
     def generation(self) -> str | None:
         head = self._head()
@@ -234,24 +253,41 @@ class MilvusStore:
     def _manifest(self, head: dict) -> dict:
         keys = [f"manifest:{head['generation']}:{i}" for i in range(head["chunks"])]
         rows = self.client.query(
-            self._collection("meta"), filter="key in [" + ",".join(f'"{k}"' for k in keys) + "]", output_fields=["key", "value"]
+            self._collection("meta"),
+            filter="key in [" + ",".join(f'"{k}"' for k in keys) + "]",
+            output_fields=["key", "value"],
         )
         by_key = {row["key"]: row["value"] for row in rows}
         if len(by_key) != len(keys):
             raise IndexInvalidError(f"the index in {self.location} is damaged: its manifest is incomplete")
         return json.loads("".join(by_key[k] for k in keys))
 
-    def _rows(self, what: str, parts: list[str], fields: list[str]) -> Iterator[dict]:
-        """Every row of ``parts`` in a collection, in batches (a query returns at most 16,384)."""
-        for first in range(0, len(parts), 256):
-            iterator = self.client.query_iterator(
-                self._collection(what), batch_size=4096, filter=_in(parts[first : first + 256]), output_fields=fields
-            )
-            try:
-                while batch := iterator.next():
-                    yield from batch
-            finally:
-                iterator.close()
+    def _rows(
+        self, what: str, parts: list[tuple[str, int]], fields: list[str], window: int | None = None
+    ) -> Iterator[dict]:
+        """Every row of ``parts`` (each with its row count) in a collection.
+
+        A query returns at most 16,384 rows: parts are asked for together up to
+        ``window`` rows (default :data:`QUERY_ROWS`), and a larger part in windows of its ``seq``.
+        """
+        window = window or QUERY_ROWS
+        group: list[str] = []
+        size = 0
+        for part, count in [*parts, ("", window)]:
+            if group and (size + count > window or not part):
+                yield from self.client.query(
+                    self._collection(what), filter=_in(group), output_fields=fields, limit=MAX_TOP_K
+                )
+                group, size = [], 0
+            if not part:
+                break
+            if count <= window:
+                group.append(part)
+                size += count
+                continue
+            for first in range(0, count, window):
+                rows = f'part == "{part}" and seq >= {first} and seq < {first + window}'
+                yield from self.client.query(self._collection(what), filter=rows, output_fields=fields, limit=MAX_TOP_K)
 
     def load(self, expected: dict | None = None) -> Index:
         try:
@@ -275,9 +311,20 @@ class MilvusStore:
                 raise IndexInvalidError(f"the index in {self.location} is stale: {reason}")
         decks = manifest["store"]["decks"]
         deck_parts = [decks[name]["part"] for name in decks]
-        slide_rows = _by_part(self._rows("slides", deck_parts, ["pk", "part", "seq", "slide", "vec"]))
-        unit_rows = _by_part(self._rows("units", deck_parts, ["pk", "part", "seq", "unit", "vec", "text_vec"]))
-        word_rows = _by_part(self._rows("words", [manifest["store"]["words"]], ["pk", "part", "seq", "word", "vec"]))
+        slide_rows = _by_part(
+            self._rows(
+                "slides", [(d["part"], d["slides"]) for d in decks.values()], ["pk", "part", "seq", "slide", "vec"]
+            )
+        )
+        unit_rows = _by_part(
+            self._rows(
+                "units",
+                [(d["part"], d["units"]) for d in decks.values()],
+                ["pk", "part", "seq", "unit", "vec", "text_vec"],
+            )
+        )
+        words = (manifest["store"]["words"], manifest["counts"]["words"])
+        word_rows = _by_part(self._rows("words", [words], ["pk", "part", "seq", "word", "vec"]))
         slides_in = [r for p in deck_parts for r in slide_rows.get(p, [])]
         units_in = [r for p in deck_parts for r in unit_rows.get(p, [])]
         words_in = word_rows.get(manifest["store"]["words"], [])
@@ -299,8 +346,12 @@ class MilvusStore:
             manifest,
             slides,
             units,
-            MilvusVectors(self, self._collection("units"), deck_parts, [r["pk"] for r in units_in], vectors(units_in, "vec")),  # type: ignore[arg-type]
-            MilvusVectors(self, self._collection("slides"), deck_parts, [r["pk"] for r in slides_in], vectors(slides_in, "vec")),  # type: ignore[arg-type]
+            MilvusVectors(
+                self, self._collection("units"), deck_parts, [r["pk"] for r in units_in], vectors(units_in, "vec")
+            ),  # type: ignore[arg-type]
+            MilvusVectors(
+                self, self._collection("slides"), deck_parts, [r["pk"] for r in slides_in], vectors(slides_in, "vec")
+            ),  # type: ignore[arg-type]
             # The same BM25 a local build makes, over the stored text (see the module's docstring).
             _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
             _bm25([s.text for s in slides]),
@@ -326,7 +377,11 @@ class MilvusStore:
 
         folder.mkdir(parents=True, exist_ok=True)
         for name in (embedding.ONNX_MODEL, embedding.ONNX_TOKENIZER):
-            rows = sorted(self._rows("blobs", [files[name]["sha256"][:32]], ["seq", "data"]), key=lambda r: r["seq"])
+            chunks = -(-files[name]["bytes"] // BLOB_CHUNK)
+            rows = sorted(
+                self._rows("blobs", [(files[name]["sha256"][:32], chunks)], ["seq", "data"], BLOB_ROWS),
+                key=lambda r: r["seq"],
+            )
             data = b"".join(base64.b64decode(r["data"]) for r in rows)
             if hashlib.sha256(data).hexdigest() != files[name]["sha256"]:
                 raise IndexInvalidError(f"the index in {self.location} is damaged: {name} does not match its manifest")
@@ -337,7 +392,9 @@ class MilvusStore:
         settings = index.manifest.get("query_model")
         if not settings or index.query_model is None:
             return None
-        return embedding.OnnxEmbedder(index.query_model, index.manifest["model"], embedding.OnnxExport.from_dict(settings))
+        return embedding.OnnxEmbedder(
+            index.query_model, index.manifest["model"], embedding.OnnxExport.from_dict(settings)
+        )
 
     # Writing -------------------------------------------------------------------------------
 
@@ -381,8 +438,19 @@ class MilvusStore:
         pk = ("pk", data_type.INT64, {"is_primary": True})
         part = ("part", data_type.VARCHAR, {"max_length": 64})
         seq: tuple = ("seq", data_type.INT64, {})
-        make("meta", [("key", data_type.VARCHAR, {"is_primary": True, "max_length": 256}), ("value", data_type.VARCHAR, {"max_length": VARCHAR_MAX})], {"vec": 2})
-        make("units", [pk, part, seq, ("unit", data_type.VARCHAR, {"max_length": VARCHAR_MAX})], {"vec": dimension, "text_vec": dimension})
+        make(
+            "meta",
+            [
+                ("key", data_type.VARCHAR, {"is_primary": True, "max_length": 256}),
+                ("value", data_type.VARCHAR, {"max_length": VARCHAR_MAX}),
+            ],
+            {"vec": 2},
+        )
+        make(
+            "units",
+            [pk, part, seq, ("unit", data_type.VARCHAR, {"max_length": VARCHAR_MAX})],
+            {"vec": dimension, "text_vec": dimension},
+        )
         make("slides", [pk, part, seq, ("slide", data_type.VARCHAR, {"max_length": VARCHAR_MAX})], {"vec": dimension})
         make("words", [pk, part, seq, ("word", data_type.VARCHAR, {"max_length": 4096})], {"vec": dimension})
         make("blobs", [pk, part, seq, ("data", data_type.VARCHAR, {"max_length": VARCHAR_MAX})], {"vec": 2})
@@ -414,9 +482,13 @@ class MilvusStore:
         old = self._manifest(head) if head is not None else {}
         generation = int(head["generation"]) + 1 if head is not None else 1
         old_decks = old.get("store", {}).get("decks", {}) if old else {}
-        same_settings = bool(old) and all(
-            old.get(k) == index.manifest.get(k) for k in ("format", "model", "chunking", "dimension", "query_model")
-        ) and old.get("corpus", {}).get("limits") == index.manifest["corpus"]["limits"]
+        same_settings = (
+            bool(old)
+            and all(
+                old.get(k) == index.manifest.get(k) for k in ("format", "model", "chunking", "dimension", "query_model")
+            )
+            and old.get("corpus", {}).get("limits") == index.manifest["corpus"]["limits"]
+        )
         self._remove_unlisted(old)
         unit_vectors = index.unit_vectors.reconstruct_n(0, len(index.units))
         slide_vectors = index.slide_vectors.reconstruct_n(0, len(index.slides))
@@ -438,7 +510,12 @@ class MilvusStore:
             self._insert(
                 "slides",
                 (
-                    {"part": part, "seq": i, "slide": _packed(asdict(s)), "vec": slide_vectors[slide_at[id(s)]].tolist()}
+                    {
+                        "part": part,
+                        "seq": i,
+                        "slide": _packed(asdict(s)),
+                        "vec": slide_vectors[slide_at[id(s)]].tolist(),
+                    }
                     for i, s in enumerate(deck.slides)
                 ),
             )
@@ -483,7 +560,8 @@ class MilvusStore:
         )
         # The one write that makes the new index visible.
         self.client.upsert(
-            meta, [{"key": HEAD, "value": json.dumps({"generation": generation, "chunks": len(chunks)}), "vec": [0.0, 0.0]}]
+            meta,
+            [{"key": HEAD, "value": json.dumps({"generation": generation, "chunks": len(chunks)}), "vec": [0.0, 0.0]}],
         )
         index.manifest = manifest
         log.info("saved the index in %s: %d deck(s) written, %d kept", self.location, written, len(decks) - written)
@@ -506,7 +584,12 @@ class MilvusStore:
             self._insert(
                 "blobs",
                 (
-                    {"part": part, "seq": i, "data": base64.b64encode(data[at : at + BLOB_CHUNK]).decode("ascii"), "vec": [0.0, 0.0]}
+                    {
+                        "part": part,
+                        "seq": i,
+                        "data": base64.b64encode(data[at : at + BLOB_CHUNK]).decode("ascii"),
+                        "vec": [0.0, 0.0],
+                    }
                     for i, at in enumerate(range(0, len(data), BLOB_CHUNK))
                 ),
             )
@@ -560,4 +643,3 @@ def _matches(path: Path, digest: str) -> bool:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
-
