@@ -36,6 +36,7 @@ from egov_qa.errors import DeckUploadError
 from egov_qa.evaluation.examples import eval_set_for
 from egov_qa.files import file_sha256
 from egov_qa.index.opener import build_index
+from egov_qa.index.stores import LocalStore
 from egov_qa.ingest.loader import MAX_FILE_BYTES, size_text
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,10 @@ class DeckAdder:
             _copy_new(Path(path), target)
             log.warning("added %s to %s; indexing the corpus", checked.name, corpus)
             try:
-                index = build_index(assistant.builder, corpus, index_dir)
+                # A shared store (Milvus) takes the served corpus's deck in place: the other app
+                # processes on it see the deck too.
+                shared = corpus == Path(assistant.corpus_dir) and not isinstance(assistant.store, LocalStore)
+                index = build_index(assistant.builder, corpus, assistant.store if shared else index_dir)
                 served = assistant.with_index(index, corpus, index_dir)
             except Exception as exc:
                 # Whatever failed, the corpus goes back to what the saved index was built from.
