@@ -225,3 +225,46 @@ class TestChoosingAStore:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == "[]"
+
+
+OTHER_PROCESS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from conftest import FakeEmbedder
+from test_incremental import NEW_DECK
+from egov_qa.assistant import Assistant
+from egov_qa.index.milvus import MilvusStore
+from egov_qa.index.opener import build_index
+
+corpus, store = Path(sys.argv[2]), MilvusStore(sys.argv[3], sys.argv[4])
+assistant = Assistant(corpus, corpus.parent / "unused", embedder=FakeEmbedder(), threshold=0.0, store=store)
+print(assistant.ask("How long does passport renewal take online?").answer)
+(corpus / "cloud.md").write_text(NEW_DECK, encoding="utf-8")
+build_index(assistant.builder, corpus, store)
+print(store.generation())
+"""
+
+
+def test_two_processes_on_one_server_both_answer_and_see_a_deck_added_by_one(milvus_server, decks, tmp_path):
+    from egov_qa.index.milvus import MilvusStore
+
+    name = f"two_{tmp_path.name[-20:].replace('-', '_')}"
+    here = Assistant(
+        decks, tmp_path / "unused", embedder=FakeEmbedder(), threshold=0.0, store=MilvusStore(milvus_server, name)
+    )
+    here.refresh_seconds = 0.0
+    asked = "How many systems moved to the government cloud?"
+    assert "730" not in (here.ask(asked).answer or "")
+    other = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS, str(Path(__file__).parent), str(decks), milvus_server, name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert other.returncode == 0, other.stderr[-2000:]
+    answered, generation = other.stdout.strip().splitlines()[-2:]
+    assert "3 days" in answered
+    assert here.ask(asked).answer and "730" in here.ask(asked).answer
+    assert here.store.generation() == generation
+    assert "3 days" in here.ask("How long does passport renewal take online?").answer
