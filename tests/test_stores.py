@@ -204,6 +204,39 @@ class TestMilvusStore:
         assert (loaded.query_model / "query_model.onnx").read_bytes() == (export / "query_model.onnx").read_bytes()
 
 
+class TestUnavailable:
+    def test_a_milvus_lite_folder_held_by_another_process_is_a_message_not_a_build(self, tmp_path, decks):
+        from egov_qa.errors import StoreUnavailableError
+
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time; from pymilvus import MilvusClient; MilvusClient(sys.argv[1]); "
+                "print('held', flush=True); time.sleep(60)",
+                str(tmp_path / "held.db"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            embedder = FakeEmbedder()
+            with pytest.raises(StoreUnavailableError, match="milvus-lite server"):
+                open_index(IndexBuilder(embedder), decks, str(tmp_path / "held.db"))
+            assert embedder.calls == 0  # nothing was embedded for a store that cannot be used
+        finally:
+            holder.kill()
+            holder.wait()
+
+    def test_a_server_that_does_not_answer_is_a_message(self, decks):
+        from egov_qa.errors import StoreUnavailableError
+        from egov_qa.index.milvus import MilvusStore
+
+        with pytest.raises(StoreUnavailableError, match="server runs"):
+            MilvusStore(f"http://127.0.0.1:{_free_port()}").load()
+
+
 class TestChoosingAStore:
     def test_specs(self, tmp_path, monkeypatch):
         assert is_milvus("x.db") and is_milvus("http://localhost:19530") and not is_milvus("index")

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from egov_qa.errors import IndexInvalidError, IndexWriteError, ModelLoadError
+from egov_qa.errors import IndexInvalidError, IndexWriteError, ModelLoadError, StoreUnavailableError
 from egov_qa.index import embedder as embedding
 from egov_qa.index.store import (
     HNSW_BUILD_DEPTH,
@@ -207,7 +207,13 @@ class MilvusStore:
                         Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
                     self._client = pymilvus.MilvusClient(uri=self.uri, token=self.token or "")
             except Exception as exc:
-                raise IndexInvalidError(f"cannot open the Milvus store {self.uri}: {_reason(exc)}") from exc
+                hint = (
+                    "a Milvus Lite .db serves one process at a time: to share it, run `milvus-lite server "
+                    f"--data-dir {self.uri}` and pass --store http://127.0.0.1:19530"
+                    if self.is_lite
+                    else "check that the Milvus server runs and the address is right"
+                )
+                raise StoreUnavailableError(f"cannot open the Milvus store {self.uri} ({_reason(exc)}): {hint}") from exc
         return self._client
 
     def _collection(self, what: str) -> str:
@@ -227,10 +233,10 @@ class MilvusStore:
                 return None
             self._load_collections()
             rows = self.client.query(meta, filter=f'key == "{HEAD}"', output_fields=["value"])
-        except IndexInvalidError:
+        except (IndexInvalidError, StoreUnavailableError):
             raise
         except Exception as exc:
-            raise IndexInvalidError(f"cannot read the Milvus store {self.location}: {_reason(exc)}") from exc
+            raise StoreUnavailableError(f"cannot read the Milvus store {self.location} ({_reason(exc)})") from exc
         return json.loads(rows[0]["value"]) if rows else None
 
     def _load_collections(self) -> None:
@@ -292,7 +298,7 @@ class MilvusStore:
     def load(self, expected: dict | None = None) -> Index:
         try:
             return self._load(expected)
-        except IndexInvalidError:
+        except (IndexInvalidError, StoreUnavailableError):
             raise
         except Exception as exc:
             raise IndexInvalidError(f"the index in {self.location} cannot be read ({_reason(exc)})") from exc
@@ -468,7 +474,7 @@ class MilvusStore:
     def save(self, index: Index) -> None:
         try:
             self._save(index)
-        except (IndexInvalidError, IndexWriteError):
+        except (IndexInvalidError, IndexWriteError, StoreUnavailableError):
             raise
         except Exception as exc:
             raise IndexWriteError(
