@@ -439,7 +439,15 @@ class MilvusStore:
                         metric_type="IP",
                         params={"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_BUILD_DEPTH},
                     )
-            client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+            # pymilvus waits for the index with a call Milvus Lite's in-process server does not
+            # implement: it logs a traceback and pymilvus goes on. Not a problem to report.
+            server_log = logging.getLogger("grpc._server")
+            level = server_log.level
+            server_log.setLevel(logging.CRITICAL)
+            try:
+                client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+            finally:
+                server_log.setLevel(level)
 
         pk = ("pk", data_type.INT64, {"is_primary": True})
         part = ("part", data_type.VARCHAR, {"max_length": 64})
