@@ -181,6 +181,17 @@ class TestMilvusStore:
         count = lite.client.query("egov_qa_units", filter="", output_fields=["count(*)"])[0]["count(*)"]
         assert count == len(lite.load().units)  # the dead save's rows are gone
 
+    def test_a_damaged_manifest_is_reported_and_a_build_replaces_it(self, lite, decks):
+        build_index(IndexBuilder(FakeEmbedder()), decks, lite)
+        generation = lite.generation()
+        lite.client.delete("egov_qa_meta", filter=f'key == "manifest:{generation}:0"')
+        with pytest.raises(IndexInvalidError, match="damaged"):
+            lite.load()
+        index = open_index(IndexBuilder(FakeEmbedder()), decks, lite)
+        assert lite.load().units == index.units
+        count = lite.client.query("egov_qa_units", filter="", output_fields=["count(*)"])[0]["count(*)"]
+        assert count == len(index.units)
+
     def test_large_decks_and_many_decks_are_read_in_windows(self, lite, decks, monkeypatch):
         from egov_qa.index import milvus
 

@@ -493,7 +493,10 @@ class MilvusStore:
         dimension = int(index.manifest.get("dimension") or index.unit_vectors.d)
         self._create(dimension)
         head = self._head()
-        old = self._manifest(head) if head is not None else {}
+        try:
+            old = self._manifest(head) if head is not None else {}
+        except (IndexInvalidError, ValueError):
+            old = {}  # a damaged manifest: everything is written again, and the rest deleted after
         generation = int(head["generation"]) + 1 if head is not None else 1
         old_decks = old.get("store", {}).get("decks", {}) if old else {}
         same_settings = (
