@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--corpus", type=Path, default=None, help="folder of decks (default: $EGOV_QA_CORPUS or corpus/)"
     )
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: $EGOV_QA_INDEX or index/)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="keep the index in Milvus: PATH.db (Milvus Lite) or http://HOST:PORT (a Milvus server); "
+        "default: $EGOV_QA_STORE, else the --index folder",
+    )
     parser.add_argument("--model", default=None, help="embedding model name or folder")
     parser.add_argument("--data", type=Path, default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)")
     parser.add_argument(
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from egov_qa.app.login import parse_login
     from egov_qa.assistant import Assistant
     from egov_qa.cli import setup_logging
+    from egov_qa.index.stores import store_spec
 
     setup_logging()
     try:
@@ -102,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("egov-qa: loading the model and the index…", flush=True)
         assistant = Assistant(
-            args.corpus, args.index, model=args.model, progress=lambda message: print(f"egov-qa: {message}", flush=True)
+            args.corpus,
+            args.index,
+            model=args.model,
+            progress=lambda message: print(f"egov-qa: {message}", flush=True),
+            store=store_spec(args.store),
         )
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)

@@ -18,6 +18,9 @@ timed test that flakes on a busy machine. Run it with `make bench`.
 4. At scale: the corpus `bench/make_corpus.py` writes (5,000 slides, 55,000
    units): build time, units per second and peak memory; load time; question
    p50/p95 and peak memory; FAISS flat against HNSW search time and recall@10.
+4. With --stores (minutes): each index store (local folder, Milvus Lite, a Milvus
+   server process) on a synthetic corpus: save rate, load, retrieval p50/p95 and
+   memory; one real deck added to and removed from an indexed corpus, per store.
 """
 
 from __future__ import annotations
@@ -437,6 +440,10 @@ def main() -> int:
     parser.add_argument("--no-decks", action="store_true", help="skip indexing each real deck")
     parser.add_argument("--ocr-pages", type=int, default=4, help="image-only pages read for OCR's speed")
     parser.add_argument("--ocr-only", action="store_true", help="measure only OCR's speed (seconds)")
+    parser.add_argument(
+        "--stores", action="store_true", help="also each index store at --store-units units (bench/stores.py; minutes)"
+    )
+    parser.add_argument("--store-units", type=int, default=55_000, help="units of the synthetic corpus for --stores")
     args = parser.parse_args()
 
     print(f"cpu cores: {os.cpu_count()}; python {sys.version.split()[0]}")
@@ -455,6 +462,12 @@ def main() -> int:
         write_corpus(SCALE_CORPUS, args.slides, 10)
         throughput(table, args)
         scale(table, args)
+    if args.stores:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import stores
+
+        stores.stores_table(args.store_units, ["local", "lite"], 50, server=True)
+        stores.incremental(["local", "lite"])
     print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

@@ -162,7 +162,7 @@ class TestDeckAdder:
         self, served, adder, uploads, tiny_corpus, monkeypatch, failure
     ):
         from egov_qa.errors import IndexWriteError
-        from egov_qa.index import opener as assistant_module
+        from egov_qa.index import stores as assistant_module
 
         before = served.assistant
         saved = load_index(before.index_dir, before.builder.fingerprint(tiny_corpus)).manifest["created"]

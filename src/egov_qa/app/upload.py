@@ -37,6 +37,7 @@ from egov_qa.errors import DeckUploadError
 from egov_qa.evaluation.examples import eval_set_for
 from egov_qa.files import file_sha256
 from egov_qa.index.opener import build_index
+from egov_qa.index.stores import LocalStore
 from egov_qa.ingest.loader import MAX_FILE_BYTES, size_text
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class DeckAdder:
             _copy_new(Path(path), target)
             log.warning("added %s to %s; indexing the corpus", checked.name, corpus)
             try:
-                index = build_index(assistant.builder, corpus, index_dir, show_progress=True)
+                index = self._build(assistant, corpus, index_dir)
                 served = assistant.with_index(index, corpus, index_dir)
             except Exception as exc:
                 # Whatever failed, the corpus goes back to what the saved index was built from.
@@ -359,6 +360,13 @@ class DeckAdder:
             _copy_decks(assistant, corpus)
         return corpus, index_dir
 
+    @staticmethod
+    def _build(assistant: Assistant, corpus: Path, index_dir: Path):
+        """Index ``corpus`` after a change: into the served store when it is shared (Milvus), so the
+        other app processes on it see the change too, else into ``index_dir``."""
+        shared = corpus == Path(assistant.corpus_dir) and not isinstance(assistant.store, LocalStore)
+        return build_index(assistant.builder, corpus, assistant.store if shared else index_dir, show_progress=True)
+
     def _rebuild(
         self, assistant: Assistant, corpus: Path, index_dir: Path, undo: Callable[[], None], failed: str
     ) -> Assistant:
@@ -368,7 +376,7 @@ class DeckAdder:
             DeckUploadError: indexing failed (the folder put back, the old index kept).
         """
         try:
-            index = build_index(assistant.builder, corpus, index_dir, show_progress=True)
+            index = self._build(assistant, corpus, index_dir)
             served = assistant.with_index(index, corpus, index_dir)
         except Exception as exc:
             undo()
