@@ -341,7 +341,7 @@ class TestManagingDecks:
         assert "limit is 60" in chat.rename_deck("deck.md", "x" * 61)
 
     def test_a_failed_build_puts_a_removed_or_replaced_deck_back(self, chat, uploads, tiny_corpus, monkeypatch):
-        from egov_qa.index import opener
+        from egov_qa.index import stores
 
         (uploads / "harbor.md").write_text(HARBOR, encoding="utf-8")
         chat.add_decks([uploads / "harbor.md"])
@@ -350,7 +350,7 @@ class TestManagingDecks:
         def crash(*args, **kwargs):
             raise RuntimeError("the embedding runtime crashed")
 
-        monkeypatch.setattr(opener, "save_index", crash)
+        monkeypatch.setattr(stores, "save_index", crash)
         assert "harbor.md was not removed: indexing failed" in chat.remove_deck("harbor.md").replace("\\", "")
         assert corpus_files(tiny_corpus) == ["deck.md", "harbor.md"] and chat.assistant is before
         (uploads / "new.md").write_text(FERRY, encoding="utf-8")
