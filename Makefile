@@ -62,11 +62,16 @@ bench: $(STAMP)
 setup: $(STAMP)
 
 # torch first and pinned: 2.13.0 is a local CPU build; anything else pulls CUDA.
+# Each step says what it does: pip shows its bars on a terminal and one line a package in a log.
 $(STAMP): pyproject.toml
+	@echo "egov-qa: setting up $(VENV) (the first run downloads about 1 GB and takes a few minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "egov-qa: [1/2] installing torch (CPU build)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on torch==2.13.0
+	@echo "egov-qa: [2/2] installing egov-qa and its dependencies"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[dev]'
 	touch $(STAMP)
+	@echo "egov-qa: set up; the first start builds the index of the shipped deck"
 
 # The browser test drives Debian's Chromium (a browser download cannot work offline).
 # Without root (or apt) the browser test is skipped on a person's machine; CI runs as root.

@@ -1,7 +1,8 @@
 """egov-qa's chat: `python app.py` opens it at http://127.0.0.1:7860 on the shipped deck.
 
 Host and port come from --host/--port or EGOV_QA_HOST/EGOV_QA_PORT. The index is
-built first if it is missing or stale.
+built first if it is missing or stale. --auth USER:HASH (or EGOV_QA_AUTH) requires a
+login; `python app.py --hash-password` makes the HASH.
 """
 
 from __future__ import annotations
@@ -43,21 +44,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--corpus", type=Path, default=None, help="folder of decks (default: $EGOV_QA_CORPUS or corpus/)"
     )
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: $EGOV_QA_INDEX or index/)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="keep the index in Milvus: PATH.db (Milvus Lite) or http://HOST:PORT (a Milvus server); "
+        "default: $EGOV_QA_STORE, else the --index folder",
+    )
     parser.add_argument("--model", default=None, help="embedding model name or folder")
     parser.add_argument("--data", type=Path, default=None, help="feedback folder (default: $EGOV_QA_DATA or data/)")
     parser.add_argument(
         "--evals", type=Path, default=None, help="eval folder the Evals tab reads and runs (default: evals/)"
     )
+    parser.add_argument(
+        "--auth",
+        default=os.environ.get("EGOV_QA_AUTH") or None,
+        metavar="USER:HASH",
+        help="require this login (default: $EGOV_QA_AUTH, else none); make HASH with --hash-password",
+    )
+    parser.add_argument(
+        "--hash-password", action="store_true", help="ask for a password, print its hash for --auth, and exit"
+    )
     return parser.parse_args(argv)
+
+
+def print_password_hash() -> int:
+    """Ask for a password twice (not echoed) and print its hash for ``--auth USER:HASH``."""
+    import getpass
+
+    from egov_qa.app.login import hash_password
+
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Again: "):
+        print("egov-qa: error: the two passwords differ: run --hash-password again", file=sys.stderr)
+        return 1
+    try:
+        print(hash_password(password))
+    except ValueError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.hash_password:
+        return print_password_hash()
     from egov_qa.app.chat import build_app, launch, listen_problem
+    from egov_qa.app.login import parse_login
     from egov_qa.assistant import Assistant
     from egov_qa.cli import setup_logging
+    from egov_qa.index.stores import store_spec
 
     setup_logging()
+    try:
+        login = parse_login(args.auth) if args.auth else None
+    except EgovQAError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 2
     problem = listen_problem(args.host, args.port)
     if problem:
         print(f"egov-qa: error: {problem}", file=sys.stderr)
@@ -66,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("egov-qa: loading the model and the index…", flush=True)
         assistant = Assistant(
-            args.corpus, args.index, model=args.model, progress=lambda message: print(f"egov-qa: {message}", flush=True)
+            args.corpus,
+            args.index,
+            model=args.model,
+            progress=lambda message: print(f"egov-qa: {message}", flush=True),
+            store=store_spec(args.store),
         )
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
@@ -80,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant.warm_up()
     demo = build_app(assistant, data_dir=args.data, evals_dir=args.evals)
     try:
-        launch(demo, args.host, args.port)
+        launch(demo, args.host, args.port, login)
     except OSError as exc:
         # Taken since it was checked (another program started in between): say why again.
         problem = listen_problem(args.host, args.port) or f"cannot listen on {args.host}:{args.port}: {exc}"

@@ -13,9 +13,14 @@ timed test that flakes on a busy machine. Run it with `make bench`.
    one call) against the index builder's (ONNX Runtime, each distinct text once,
    batched by token count), on a sample of the benchmark corpus (no two texts
    alike) and on what a build of the real and shipped decks embeds.
-3. At scale: the corpus `bench/make_corpus.py` writes (5,000 slides, 55,000
+3. OCR: pages a second read from an image-only PDF, against the same pages'
+   text layer (`--ocr-only` runs just this, in seconds).
+4. At scale: the corpus `bench/make_corpus.py` writes (5,000 slides, 55,000
    units): build time, units per second and peak memory; load time; question
    p50/p95 and peak memory; FAISS flat against HNSW search time and recall@10.
+4. With --stores (minutes): each index store (local folder, Milvus Lite, a Milvus
+   server process) on a synthetic corpus: save rate, load, retrieval p50/p95 and
+   memory; one real deck added to and removed from an indexed corpus, per store.
 """
 
 from __future__ import annotations
@@ -391,6 +396,39 @@ def decks(table: Table, args: argparse.Namespace) -> None:
         print(f"{'':38} {len(index.slides):>5} slides {len(index.units):>5} units {per_unit:6.1f} ms/unit")
 
 
+def ocr(table: Table, args: argparse.Namespace) -> None:
+    """OCR's speed: pages a second read from an image-only PDF, against the same pages' text layer.
+
+    The pages are slides the tests' PDF maker writes (a title and three sentences),
+    kept once with their text layer and once only as pictures (150 dpi).
+    """
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pdf_maker import Placed, image_only, write_pdf
+
+    from egov_qa.ingest.loader import DeckLoader
+
+    pages = [
+        [Placed(f"Service report part {n}", 60, 520, 30)]
+        + [
+            Placed(f"Office {n}.{i} answered {100 + 7 * n + i} requests in May.", 60, 440 - 40 * i, 18)
+            for i in range(3)
+        ]
+        for n in range(1, args.ocr_pages + 1)
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        typed = write_pdf(Path(work) / "typed.pdf", pages)
+        scanned = image_only(typed, Path(work) / "scanned.pdf")
+        loader = DeckLoader()
+        loader.load_file(scanned, "warm.pdf")  # the engine's models loaded outside the timing
+        started = time.perf_counter()
+        slides, _ = loader.load_file(scanned, "scanned.pdf")
+        read = time.perf_counter() - started
+        started = time.perf_counter()
+        loader.load_file(typed, "typed.pdf")
+        layer = time.perf_counter() - started
+    table.row("OCR pages per second", len(slides) / read, "p/s", len(pages) / layer, better="higher")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
@@ -400,10 +438,19 @@ def main() -> int:
     parser.add_argument("--slides", type=int, default=5000, help="slides in the scale corpus")
     parser.add_argument("--no-scale", action="store_true", help="skip the throughput and scale parts")
     parser.add_argument("--no-decks", action="store_true", help="skip indexing each real deck")
+    parser.add_argument("--ocr-pages", type=int, default=4, help="image-only pages read for OCR's speed")
+    parser.add_argument("--ocr-only", action="store_true", help="measure only OCR's speed (seconds)")
+    parser.add_argument(
+        "--stores", action="store_true", help="also each index store at --store-units units (bench/stores.py; minutes)"
+    )
+    parser.add_argument("--store-units", type=int, default=55_000, help="units of the synthetic corpus for --stores")
     args = parser.parse_args()
 
     print(f"cpu cores: {os.cpu_count()}; python {sys.version.split()[0]}")
     table = Table()
+    ocr(table, args)
+    if args.ocr_only:
+        return 0
     shipped(table, args)
     if not args.no_decks:
         builds(table, args)
@@ -415,6 +462,12 @@ def main() -> int:
         write_corpus(SCALE_CORPUS, args.slides, 10)
         throughput(table, args)
         scale(table, args)
+    if args.stores:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import stores
+
+        stores.stores_table(args.store_units, ["local", "lite"], 50, server=True)
+        stores.incremental(["local", "lite"])
     print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

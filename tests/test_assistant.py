@@ -71,7 +71,7 @@ class TestAssistant:
     def test_abstains_below_the_threshold(self, tiny_corpus, tmp_path, fake_embedder):
         strict = Assistant(tiny_corpus, tmp_path / "i", embedder=fake_embedder, threshold=1.0)
         answer = strict.ask("How many days does passport renewal take online?")
-        assert answer.abstained and "support is weak" in answer.reason
+        assert answer.abstained and answer.reason.startswith("The closest slides talk about “Online Services”")
 
     def test_warm_up_asks_one_question(self, assistant, fake_embedder):
         before = fake_embedder.calls
@@ -138,13 +138,12 @@ class TestReasonsReadTrue:
         assert answer.answer == "Passport renewal takes 3 days online"
 
     @pytest.mark.parametrize("above", [1e-4, 1e-3, 4e-3])
-    def test_weak_support_never_reads_as_a_tie(self, assistant, above):
+    def test_weak_support_is_said_in_words_not_figures(self, assistant, above):
         question = "How many days does passport renewal take online?"
         confidence = assistant.ask(question).confidence
         answer = assistant.ask(question, threshold=min(confidence + above, 1.0))
-        found = re.search(r"support is weak \(confidence ([\d.]+) < ([\d.]+)\)", answer.reason)
-        assert answer.abstained and found, answer.reason
-        assert float(found.group(1)) < float(found.group(2))
+        assert answer.abstained and answer.reason.startswith("The closest slides talk about "), answer.reason
+        assert "confidence" not in answer.reason and not re.search(r"\d", answer.reason)
 
 
 @pytest.mark.parametrize("question", ["budget \udcff?", "budget \ud800?", "\udcc3\udca9t\udce9?"])

@@ -19,7 +19,7 @@ def test_a_follow_up_is_answered_with_its_reading_shown(browser, shipped_app):
     page, alerts = ask_in_browser(browser, shipped_app, "What was the total e-Government budget in 2010?")
     assert "33,095" in page.inner_text("#chat")
     message = ask_next(page, "And in 2011?", 4)
-    assert "Read as: What was the total e-Government budget in 2011?" in message
+    assert "Taken with your previous question: What was the total e-Government budget in 2011?" in message
     assert "33,023" in message and "Slide 8: Budget" in message
     # The user's own words stay as typed in the chat.
     assert page.locator("#chat .message-row").nth(2).inner_text().strip() == "And in 2011?"

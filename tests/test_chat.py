@@ -81,15 +81,15 @@ def html_unescaped_contains(rendered: str, text: str) -> bool:
 
 class TestChatApp:
     def test_ask_quotes_and_shows_the_cited_slide(self, chat):
-        history, _answers, labels, chosen, image, shown, position, number, where, link = chat.ask(
+        history, _answers, labels, chosen, image, shown, position, number, where, link, deck = chat.ask(
             "How many attacks did the agency block in 2010?", [], []
         )
         assert history[-1]["role"] == "assistant"
         assert "The agency blocked **42 attacks** in 2010" in history[-1]["content"].replace("\\", "")
-        assert labels[0].startswith("1. Slide 1: Security Notes") and chosen == labels[0]
+        assert labels[0].startswith("1. deck · Slide 1: Security Notes") and chosen == labels[0]
         assert image is None  # a Markdown deck has no page image
-        assert "<mark>" in shown and position == 0 and number == 1 and where == "Slide 1 of 2"
-        assert link == "[Link to this slide](?slide=1)"
+        assert "<mark>" in shown and position == 0 and number == 1 and where == "Slide 1 of 2 in deck"
+        assert link == "[Link to this slide](?deck=deck.md&slide=1)" and deck == "deck.md"
 
     def test_hostile_deck_text_is_never_html(self, chat):
         history, answers, labels, *_ = chat.ask("What does the portal reject in forms?", [], [])
@@ -200,11 +200,18 @@ def test_pdf_slides_show_their_page_and_nothing_outside_the_corpus(tmp_path):
 
 
 class TestBadInputInTheChat:
-    def test_a_question_past_the_limit_is_refused_and_not_echoed_in_full(self, chat):
+    def test_a_question_past_the_limit_is_cut_on_a_word_and_says_so(self, chat):
         history, answers, *_ = chat.ask("why " * 25_000, [], [])
-        assert "the limit is 500" in history[-1]["content"]
-        assert len(history[0]["content"]) < 300 and "100,000 characters" in history[0]["content"]
-        assert answers == [None, None]
+        assert history[-1]["content"].startswith("_Your question was 99,999 characters long; only its first 499 ")
+        assert len(history[0]["content"]) <= 500 and answers[-1] is not None
+
+    def test_the_word_cut_at_the_limit_is_dropped_not_corrected(self, chat):
+        lead = "How many attacks did the agency block in 2010? " + "Please say it plainly. " * 20
+        question = lead[:495] + " attacks and more words after the limit"
+        assert question[495:505].strip() and len(question) > 500
+        history, answers, *_ = chat.ask(question, [], [])
+        assert not answers[-1].corrections and "Your question was" in history[-1]["content"]
+        assert answers[-1].question.endswith(lead[:495].rsplit(" ", 1)[0].split()[-1])
 
     @pytest.mark.parametrize("question", ["How many attacks \udcff?", "How many \ud800 attacks?"])
     def test_a_question_that_is_not_valid_text_gets_a_message(self, chat, question):
@@ -220,7 +227,7 @@ class TestBadInputInTheChat:
         (box,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "goto"]
         # What Gradio hands the event from the box: it must accept any whole number.
         value = box.preprocess(number)
-        *_, at, _, where, _ = chat.goto(value, [])
+        *_, at, _, where, _, _ = chat.goto(value, [])
         assert at == position
         assert "slides run from 1 to 2" in where and shown in where.replace("\\", "")
 
@@ -282,8 +289,72 @@ def test_the_app_sends_no_analytics_and_bounds_uploads(hostile_corpus, tmp_path)
         # The route takes a deck of the loader's largest size, and nothing larger.
         big = httpx.post(url, files={"files": ("big.bin", b"\0" * (MAX_UPLOAD + 1))}, timeout=60)
         assert big.status_code == 413
+        # A 40 MB deck is refused by the server before the app sees it; a small one is taken.
+        deck = httpx.post(url, files={"files": ("slides.pdf", b"%PDF" + b"\0" * (40 * 1024 * 1024))}, timeout=60)
+        assert deck.status_code == 413
+        small = httpx.post(url, files={"files": ("slides.md", b"# A slide\n")}, timeout=60)
+        assert small.status_code == 200 and small.json()[0].endswith("slides.md")
     finally:
         demo.close()
+
+
+class TestLogin:
+    def test_a_hash_checks_its_password_and_its_user_only(self):
+        from egov_qa.app.login import Login, hash_password, parse_login
+
+        stored = hash_password("correct horse")
+        assert stored.startswith("scrypt$") and "correct" not in stored and stored != hash_password("correct horse")
+        login = parse_login(f"ana:{stored}")
+        assert login == Login("ana", stored)
+        assert login("ana", "correct horse") and not login("ana", "wrong") and not login("bob", "correct horse")
+        with pytest.raises(ValueError, match="empty"):
+            hash_password("")
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [("ana", "no user"), (":scrypt$a$b", "no user"), ("ana:secret", "not a password hash"), ("ana:scrypt$!$b", "")],
+    )
+    def test_a_login_that_is_not_user_and_hash_is_a_clear_error(self, text, problem):
+        from egov_qa.app.login import parse_login
+        from egov_qa.errors import EgovQAError
+
+        with pytest.raises(EgovQAError, match=f"not USER:HASH.*{problem}.*--hash-password"):
+            parse_login(text)
+
+    def test_with_a_login_nothing_is_served_before_it(self, hostile_corpus, tmp_path):
+        import httpx
+
+        from egov_qa.app.login import hash_password, parse_login
+
+        assistant = Assistant(hostile_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        demo = build_app(assistant, data_dir=tmp_path / "data")
+        port = free_port()
+        launch(demo, "127.0.0.1", port, parse_login(f"ana:{hash_password('s3cret')}"))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            assert httpx.get(f"{base}/config", timeout=10).status_code == 401
+            assert (
+                httpx.post(f"{base}/gradio_api/upload", files={"files": ("a.md", b"x")}, timeout=10).status_code == 401
+            )
+            wrong = httpx.post(f"{base}/login", data={"username": "ana", "password": "nope"}, timeout=10)
+            assert wrong.status_code >= 400
+            with httpx.Client(base_url=base, timeout=10) as client:
+                assert client.post("/login", data={"username": "ana", "password": "s3cret"}).status_code == 200
+                assert client.get("/config").status_code == 200
+        finally:
+            demo.close()
+
+
+def test_app_py_takes_a_login_from_the_environment_and_refuses_a_bad_one(monkeypatch, capsys):
+    from egov_qa.app.login import hash_password
+
+    app = load_app()
+    stored = hash_password("pw")
+    monkeypatch.setenv("EGOV_QA_AUTH", f"ana:{stored}")
+    assert app.parse_args([]).auth == f"ana:{stored}"
+    monkeypatch.setenv("EGOV_QA_AUTH", "ana:plain-password")
+    assert app.main(["--port", str(free_port())]) == 2
+    assert "the login is not USER:HASH" in capsys.readouterr().err
 
 
 def load_app():
@@ -390,7 +461,9 @@ class TestAnyDeck:
         guide = describe(list(assistant.index.slides), hostile_corpus, evals, tmp_path / "elsewhere")
         assert guide.title == "Security Notes: ask the deck" and guide.placeholder == "Ask about Security Notes…"
         assert len(guide.examples) == 6 and "Question 3?" in guide.examples  # one the deck cannot answer
-        assert describe(list(assistant.index.slides), tmp_path / "other", evals, tmp_path).examples == ()
+        # A corpus with no eval set of its own, and no deck of an eval set: examples on its slide titles.
+        examples = describe(list(assistant.index.slides), tmp_path / "other", evals, tmp_path).examples
+        assert examples == ("What does deck say about Second Slide?",)
         demo = build_app(assistant)
         (box,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "question"]
         assert "Korea" not in box.placeholder and "Security Notes" in box.placeholder
@@ -418,10 +491,30 @@ class TestAnyDeck:
         assert {c.source for c in both.citations} == {"alpha.md", "beta.md"}
         with pytest.raises(QuestionError, match=r"no deck .gamma\.md.*alpha\.md, beta\.md"):
             assistant.ask("When?", deck="gamma.md")
-        app = ChatApp(assistant)
-        assert app.guide.title == "Ask 2 decks" and app.guide.decks[0] == ("alpha.md", "Alpha Program")
+        app = ChatApp(assistant, data_dir=tmp_path / "data")
+        assert app.guide.title == "Ask alpha and beta" and app.guide.decks[0] == ("alpha.md", "alpha")
         _, answers, *_ = app.ask("When was the program launched?", [], [], "beta.md")
         assert answers[-1].citations[0].source == "beta.md"
+        # A title given to a deck names it everywhere: the page title, the chips, the browser.
+        app.shelf.rename(assistant.corpus_dir, "beta.md", "  Beta   Plan ")
+        app.serve(assistant)
+        assert app.guide.title == "Ask alpha and Beta Plan"
+        history, answers, labels, *_, where, _link, deck = app.ask("When was the program launched?", [], [], "beta.md")
+        assert "`1` Beta Plan · Slide 1" in history[-1]["content"] and labels[0].startswith("1. Beta Plan · Slide 1")
+        assert deck == "beta.md" and where.startswith("Slide 1 of ") and where.endswith(" in Beta Plan")
+
+    def test_slides_are_numbered_within_their_deck_and_links_name_the_deck(self, two_decks, tmp_path):
+        assistant = Assistant(two_decks, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        app = ChatApp(assistant, data_dir=tmp_path / "data")
+        second = app.deck_slides["beta.md"]
+        *_, where, link, deck = app.goto(1, [], "beta.md")
+        assert (where, deck) == (f"Slide 1 of {len(second)} in beta", "beta.md")
+        assert link == "[Link to this slide](?deck=beta.md&slide=1)"
+        assert app.choose_deck("beta.md", [])[2] == second[0]
+        # A link opens a slide of the deck it names, by file or short name; an unknown one the first deck.
+        assert app.find("beta.md", "1") == app.find("beta", 1) == second[0]
+        assert app.find("nothing", "1") == 0 and app.find(None, None) == 0 and app.find("beta", "x") == second[0]
+        assert app.locate("beta.md", 1) == "?deck=beta.md&slide=1" and app.locate("beta.md", 99) is None
 
 
 def test_thumbs_are_given_back_to_the_chat_for_each_assistant_message():
@@ -437,7 +530,9 @@ class TestQuestionsAsPeopleAskThem:
         history, answers, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
         history, answers, *_ = chat.ask("And in 2011?", history, answers)
         assert history[-2]["content"] == "And in 2011?"
-        assert history[-1]["content"].startswith("_Read as: How many attacks did the agency block in 2011?_")
+        assert history[-1]["content"].startswith(
+            "_Taken with your previous question: How many attacks did the agency block in 2011?_"
+        )
         assert answers[-1].follow_up
         # The next follow-up leans on the question as it was read, not as it was typed.
         history, answers, *_ = chat.ask("what about 2012?", history, answers)
@@ -460,7 +555,7 @@ class TestQuestionsAsPeopleAskThem:
         assert "**1\\. How many attacks did the agency block in 2010?**" in message
         assert "**2\\. How many units did the budget grow to?**" in message
         assert "Slide 1: Security Notes" in message and "Slide 2: Second Slide" in message
-        assert labels[:2] == ["1. Slide 1: Security Notes", "2. Slide 2: Second Slide"]
+        assert labels[:2] == ["1. deck · Slide 1: Security Notes", "2. deck · Slide 2: Second Slide"]
         # Opening the second part's slide highlights that part's quote.
         _, card, *_ = chat.open_citation(labels[1], answers)
         assert "<mark>" in card and "7 units" in card
@@ -485,7 +580,7 @@ def test_a_port_taken_after_the_check_is_still_a_message(tiny_corpus, tmp_path, 
     app = load_app()
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
 
-    def refused(demo, host, port):
+    def refused(demo, host, port, login=None):
         raise OSError("Cannot find empty port")
 
     monkeypatch.setattr(chat, "launch", refused)
@@ -494,3 +589,80 @@ def test_a_port_taken_after_the_check_is_still_a_message(tiny_corpus, tmp_path, 
     captured = capsys.readouterr()
     assert code == 1 and "chat at" not in captured.out
     assert f"cannot listen on 127.0.0.1:{port}: Cannot find empty port" in captured.err
+
+
+class TestAnswerWords:
+    """The answer as a person reads it: the short answer first, chips that name the deck, plain reasons."""
+
+    @staticmethod
+    def _answer(**changes):
+        from dataclasses import replace
+
+        from egov_qa.documents import Answer, Citation, Span
+
+        text = "Budget\n| | 2005 |\nTotal | 2005: 29,052\n(Unit: KRW 100 million)\nOther words here"
+        start = text.index("Total")
+        fact = text.index("29,052")
+        citation = Citation("korea.md", 8, "Budget", text, start, start + len("Total | 2005: 29,052"), 1.0)
+        other = Citation("mosip.pdf", 8, "ASYMMETRIC AMOEBA", "ASYMMETRIC AMOEBA\nA body of text", None, None, 0.5)
+        answer = Answer(
+            "What was the total in 2005?",
+            "Total | 2005: 29,052",
+            False,
+            0.93,
+            (citation, other),
+            Span(fact, fact + 6, "29,052"),
+        )
+        return replace(answer, **changes)
+
+    def test_the_short_answer_comes_first_in_bold_with_the_slides_unit(self):
+        message = format_answer(self._answer(), {"korea.md": "Korea e-Gov"}, decks=2)
+        first, quote, cite = message.split("\n\n")
+        assert first == "**29,052 \\(KRW 100 million\\)**"
+        assert quote.startswith("“Total") and "**29,052**" in quote
+        assert cite.startswith("— `1` Korea e\\-Gov · Slide 8: Budget")
+
+    def test_a_figure_without_a_unit_line_stays_bare(self):
+        from dataclasses import replace
+
+        answer = self._answer()
+        plain = replace(answer.citations[0], text=answer.citations[0].text.replace("(Unit: KRW 100 million)", "x"))
+        message = format_answer(replace(answer, citations=(plain,)))
+        assert message.startswith("**29,052**\n\n")
+
+    def test_an_abstention_over_several_decks_names_each_closest_slides_deck_with_a_snippet(self):
+        answer = self._answer(answer=None, abstained=True, span=None, reason="No slide mentions G4C.")
+        message = format_answer(answer, decks=3)
+        assert message.startswith("**The decks do not say.**\n\nNo slide mentions G4C\\.")
+        assert "- `1` korea · Slide 8: Budget: _" in message
+        assert "- `2` mosip · Slide 8: ASYMMETRIC AMOEBA: _A body of text_" in message
+        assert format_answer(answer, decks=1).startswith("**The deck does not say.**")
+
+    def test_a_slide_without_a_title_is_named_by_its_deck_and_number(self):
+        from egov_qa.app.render import citation_words, snippet
+
+        citation = self._answer().citations[1]
+        assert citation_words(citation) == "mosip · Slide 8: ASYMMETRIC AMOEBA"
+        long = type(citation)("a.md", 1, "", "word " * 50, None, None, 0.1)
+        assert citation_words(long) == "a · Slide 1"
+        assert snippet(long).endswith("…") and len(snippet(long)) <= 91
+
+    def test_a_title_cut_short_is_given_back_in_full_in_citations(self):
+        from egov_qa.app.render import citation_words
+        from egov_qa.documents import Citation
+
+        heading = "In 2009, over 70% of public procurement was conducted through KONEPS"
+        text = f"Bidding is online\n{heading}\nUsers: 191,000 businesses"
+        cut = Citation("korea.md", 19, "In 2009, over 70% of public procurement was…", text, None, None, 0.4)
+        assert citation_words(cut) == f"korea · Slide 19: {heading}"
+        elsewhere = Citation("korea.md", 19, "Not on the slide…", text, None, None, 0.4)
+        assert citation_words(elsewhere) == "korea · Slide 19: Not on the slide…"
+
+    def test_a_snippet_leaves_out_the_title_line_but_keeps_a_row_that_starts_with_it(self):
+        from egov_qa.app.render import snippet
+        from egov_qa.documents import Citation
+
+        row = Citation("k.md", 8, "Budget", "Budget | 2002: 12,155\nFund | 2002: 7,053", None, None, 0.3)
+        assert snippet(row) == "Budget | 2002: 12,155 Fund | 2002: 7,053"
+        titled = Citation("k.md", 9, "Budget", "Budget\nThe budget grew", None, None, 0.3)
+        assert snippet(titled) == "The budget grew"

@@ -120,7 +120,7 @@ def test_ask_previous_reads_a_follow_up_and_says_how(dirs, capsys):
     argv = [*dirs, "ask", "And in 2009?", "--previous", "What was the budget in 2010?"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Read as: What was the budget in 2009?\n")
+    assert out.startswith("Taken with your previous question: What was the budget in 2009?\n")
     assert "2009: 100" in out
     assert cli.main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

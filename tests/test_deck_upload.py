@@ -162,7 +162,7 @@ class TestDeckAdder:
         self, served, adder, uploads, tiny_corpus, monkeypatch, failure
     ):
         from egov_qa.errors import IndexWriteError
-        from egov_qa.index import opener as assistant_module
+        from egov_qa.index import stores as assistant_module
 
         before = served.assistant
         saved = load_index(before.index_dir, before.builder.fingerprint(tiny_corpus)).manifest["created"]
@@ -247,18 +247,18 @@ class TestTheChatFollows:
     def test_deck_list_title_and_slides_follow_an_added_deck(self, tiny_corpus, tmp_path, uploads):
         chat = ChatApp(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
         assert chat.guide.title == "Budget of the Agency: ask the deck"
-        assert chat.decks_markdown() == "- Budget of the Agency (deck\\.md, 2 slides)"
+        assert chat.decks_markdown() == "- **deck** (deck\\.md, 2 slides)"
         adder = DeckAdder(lambda: chat.assistant, chat.serve)
         upload = uploads / "harbor.md"
         upload.write_text(HARBOR, encoding="utf-8")
         adder.add(upload)
-        assert chat.guide.title == "Ask 2 decks"
+        assert chat.guide.title == "Ask deck and harbor"
         assert [source for source, _ in chat.guide.decks] == ["deck.md", "harbor.md"]
-        assert "Harbor Authority (harbor\\.md, 1 slide)" in chat.decks_markdown()
+        assert "**harbor** (harbor\\.md, 1 slide" in chat.decks_markdown()
         assert len(chat.slides) == 3
         # The slide browser reaches the new deck, and links number it in the served corpus.
-        assert "Harbor Authority" in chat.goto(3, [])[1]
-        assert chat.locate("harbor.md", 1) == 3 and chat.locate("gone.md", 1) is None
+        assert "Harbor Authority" in chat.goto(1, [], "harbor.md")[1]
+        assert chat.locate("harbor.md", 1) == "?deck=harbor.md&slide=1" and chat.locate("gone.md", 1) is None
         _, answers, *_ = chat.ask("How many container ships did the harbor handle in 2019?", [], [], "harbor.md")
         assert answers[-1].citations[0].source == "harbor.md" and "1,240 container ships" in answers[-1].answer
 
@@ -284,3 +284,76 @@ class TestTheLayout:
         assert blocks["add-deck"].visible is True
         assert "measured by an eval set" in blocks["deck-note"].value
         assert str(tmp_path / "data" / "decks") in blocks["deck-note"].value.replace("\\", "")
+
+
+FERRY = """\
+# Ferry Service
+
+- The ferry carried 88,000 passengers in 2020
+"""
+
+
+class TestManagingDecks:
+    """Several files at once, remove, replace and rename, each through one index build."""
+
+    @pytest.fixture
+    def chat(self, tiny_corpus, tmp_path):
+        assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        return ChatApp(assistant, data_dir=tmp_path / "data")
+
+    def test_several_files_are_added_with_one_build_and_a_refused_one_says_why(
+        self, chat, uploads, tiny_corpus, tmp_path
+    ):
+        (uploads / "harbor.md").write_text(HARBOR, encoding="utf-8")
+        (uploads / "ferry.md").write_text(FERRY, encoding="utf-8")
+        (uploads / "notes.docx").write_text("x", encoding="utf-8")
+        builds = []
+        real = chat.assistant.builder.build
+        chat.assistant.builder.build = lambda *a, **k: builds.append(1) or real(*a, **k)
+        message = chat.add_decks([uploads / "harbor.md", uploads / "ferry.md", uploads / "notes.docx"])
+        message = message.replace("\\", "")
+        assert message.startswith("Added harbor (1 slide), ferry (1 slide): ask about them now.")
+        assert "⚠️ notes.docx is not a deck the app reads" in message
+        assert len(builds) == 1 and corpus_files(tiny_corpus) == ["deck.md", "ferry.md", "harbor.md"]
+        assert set(chat.deck_slides) == {"deck.md", "ferry.md", "harbor.md"}
+        # Each deck's slide count and when it was added are listed.
+        listed = chat.decks_markdown()
+        assert "**ferry** (ferry\\.md, 1 slide, added 20" in listed and "**deck** (deck\\.md, 2 slides)" in listed
+
+    def test_remove_replace_and_rename(self, chat, uploads, tiny_corpus):
+        (uploads / "harbor.md").write_text(HARBOR, encoding="utf-8")
+        chat.add_decks([uploads / "harbor.md"])
+        assert chat.rename_deck("harbor.md", "Port of Call") == "harbor\\.md is shown as Port of Call."
+        assert chat.guide.title == "Ask deck and Port of Call"
+        newer = uploads / "harbor-2.md"
+        newer.write_text(HARBOR.replace("1,240", "1,310"), encoding="utf-8")
+        assert chat.replace_deck("harbor.md", newer).startswith("Replaced Port of Call with the new file (1 slide)")
+        answer = chat.assistant.ask("How many container ships did the harbor handle in 2019?", deck="harbor.md")
+        assert "1,310" in answer.answer and corpus_files(tiny_corpus) == ["deck.md", "harbor.md"]
+        # The title given stays with the deck it was given to.
+        assert chat.names == {"harbor.md": "Port of Call"}
+        assert "cannot replace harbor\\.md" in chat.replace_deck("harbor.md", uploads / "x.pdf")
+        assert chat.remove_deck("harbor.md") == "Removed Port of Call (harbor\\.md); answers come from the other decks."
+        assert corpus_files(tiny_corpus) == ["deck.md"] and list(chat.deck_slides) == ["deck.md"]
+        assert chat.names == {}
+        assert "the only deck" in chat.remove_deck("deck.md") and corpus_files(tiny_corpus) == ["deck.md"]
+        assert "no deck 'gone\\.md'" in chat.remove_deck("gone.md")
+        assert "limit is 60" in chat.rename_deck("deck.md", "x" * 61)
+
+    def test_a_failed_build_puts_a_removed_or_replaced_deck_back(self, chat, uploads, tiny_corpus, monkeypatch):
+        from egov_qa.index import stores
+
+        (uploads / "harbor.md").write_text(HARBOR, encoding="utf-8")
+        chat.add_decks([uploads / "harbor.md"])
+        before = chat.assistant
+
+        def crash(*args, **kwargs):
+            raise RuntimeError("the embedding runtime crashed")
+
+        monkeypatch.setattr(stores, "save_index", crash)
+        assert "harbor.md was not removed: indexing failed" in chat.remove_deck("harbor.md").replace("\\", "")
+        assert corpus_files(tiny_corpus) == ["deck.md", "harbor.md"] and chat.assistant is before
+        (uploads / "new.md").write_text(FERRY, encoding="utf-8")
+        assert "harbor.md was not replaced" in chat.replace_deck("harbor.md", uploads / "new.md").replace("\\", "")
+        assert (tiny_corpus / "harbor.md").read_text(encoding="utf-8") == HARBOR
+        assert sorted(p.name for p in tiny_corpus.iterdir() if p.name.startswith(".")) == []

@@ -139,8 +139,8 @@ class TestReports:
         number = chat.locate(cited["source"], cited["slide"])
         linked = board.failures(latest, chat.locate)
         assert "t4 wrong answer: What is the capital of France?" in linked
-        assert f"](?slide={number})" in linked
-        assert "(?slide=" not in board.failures(latest, None)
+        assert f"]({number})" in linked and number.startswith("?deck=")
+        assert "(?deck=" not in board.failures(latest, None)
 
     def test_a_run_is_refused_on_a_corpus_the_set_does_not_ask_about(self, board, tiny_corpus, tmp_path):
         other = Assistant(tiny_corpus, tmp_path / "other-index", embedder=FakeEmbedder())
@@ -318,3 +318,34 @@ def test_report_dir_puts_the_shipped_set_at_the_top(tmp_path):
 
     assert eval_run.report_dir(tmp_path, Suite(SHIPPED, tmp_path / "k.jsonl", tmp_path)) == tmp_path
     assert eval_run.report_dir(tmp_path, Suite("x", tmp_path / "x.jsonl", tmp_path)) == tmp_path / "decks" / "x"
+
+
+class TestTheHeadline:
+    def test_a_run_from_the_tab_writes_under_the_data_folder_and_the_committed_report_stays(
+        self, evals, tmp_path, chat
+    ):
+        runs = tmp_path / "data" / "reports"
+        board = EvalBoard(evals, tmp_path / "no-shipped-corpus", reader_path=evals / "reader.json", runs_dir=runs)
+        (suite,) = board.suites()
+        committed = evals / "reports" / "decks" / "tiny"
+        committed.mkdir(parents=True)
+        (committed / "latest.json").write_text(json.dumps({**FIGURES, "n": 9}), encoding="utf-8")
+        assert board.latest(suite).summary["n"] == 9
+        latest = board.run(chat.assistant, suite, baseline=False)
+        assert latest.folder == runs / "decks" / "tiny" and (latest.folder / "latest.json").is_file()
+        assert json.loads((committed / "latest.json").read_text(encoding="utf-8"))["n"] == 9
+        assert board.latest(suite).summary["n"] == 4  # the run here is shown in its place
+        assert "data/reports" in board.served_note(chat.assistant.corpus_dir).replace("\\", "")
+
+    def test_the_headline_says_the_figures_in_words(self, board):
+        (suite,) = board.suites()
+        latest = board.latest(suite)
+        assert board.headline(latest) == "**tiny** has not been run yet."
+        summary = {**FIGURES, "n": 215, "n_answerable": 200, "n_unanswerable": 15, "created": "2026-12-02"}
+        summary.update(answer_accuracy=0.9, abstention_accuracy=0.75)
+        words = board.headline(type(latest)(suite, latest.folder, summary))
+        assert words.startswith(
+            "### Right on 90% of the 200 questions the decks answer; "
+            "says “I don't know” on 75% of the 15 questions they do not answer."
+        )
+        assert board.headline(None) == "No eval set measures the decks served here."

@@ -14,6 +14,7 @@ from egov_qa.errors import CorpusError
 from egov_qa.ingest import loader
 from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.markdown import split_markdown
+from egov_qa.ingest.ocr import engine_version
 from egov_qa.ingest.plain import plain_slide
 
 REAL_PDF = DATA / "nist-oscal-slides-2020-03-26.pdf"
@@ -29,7 +30,13 @@ class TestDeckLoader:
 
     def test_default_limits_bound_every_deck(self):
         loader = DeckLoader()
-        assert loader.settings() == {"max_file_bytes": 32 * 1024 * 1024, "max_slides": 1000, "max_slide_chars": 20_000}
+        assert loader.settings() == {
+            "max_file_bytes": 32 * 1024 * 1024,
+            "max_slides": 1000,
+            "max_slide_chars": 20_000,
+            "ocr": engine_version(),
+        }
+        assert engine_version().startswith("rapidocr-onnxruntime ")
 
     @pytest.mark.parametrize("setting", ["max_file_bytes", "max_slides", "max_slide_chars"])
     @pytest.mark.parametrize("value", [0, -1, 2.5, None])

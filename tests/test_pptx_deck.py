@@ -103,3 +103,64 @@ def test_a_quote_from_speaker_notes_says_so(tmp_path):
     assert answer.citations[0].notes is True
     other = assistant.ask("How much did the agency spend in 2010?")
     assert other.citations[0].notes is False
+
+
+def make_chart_deck(path):
+    """A deck whose figures stand only in its charts: a column chart of two series and a pie."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Spending on e-government"
+    data = CategoryChartData()
+    data.categories = ["2002", "2005", "2008"]
+    data.add_series("Budget", (12155, 20272, 31540.5))
+    data.add_series("Projects", (14, 23, None))
+    frame = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(2), Inches(8), Inches(4), data)
+    frame.chart.has_title = True
+    frame.chart.chart_title.text_frame.text = "Budget in millions of won"
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "Who files online"
+    shares = CategoryChartData()
+    shares.categories = ["Citizens", "Businesses", "Agencies"]
+    shares.add_series("Share of filings", (0.61, 0.27, 0.12))
+    second.shapes.add_chart(XL_CHART_TYPE.PIE, Inches(1), Inches(2), Inches(6), Inches(4), shares)
+    deck.save(path)
+    return path
+
+
+class TestCharts:
+    def test_a_chart_gives_its_title_and_one_row_per_series(self, tmp_path):
+        slides, warnings = read_pptx(make_chart_deck(tmp_path / "charts.pptx"), "charts.pptx")
+        assert warnings == []
+        first = slides[0]
+        lines = [(b.kind, first.text[b.start : b.end]) for b in first.blocks]
+        assert lines == [
+            ("heading", "Spending on e-government"),
+            ("heading", "Budget in millions of won"),
+            ("row", "Budget | 2002: 12,155 | 2005: 20,272 | 2008: 31,540.5"),
+            ("row", "Projects | 2002: 14 | 2005: 23"),
+        ]
+        budget = first.blocks[2]
+        assert [(c.header, first.text[c.start : c.end]) for c in budget.cells][1:] == [
+            ("2002", "12,155"),
+            ("2005", "20,272"),
+            ("2008", "31,540.5"),
+        ]
+        assert "Share of filings | Citizens: 0.61 | Businesses: 0.27 | Agencies: 0.12" in slides[1].text
+
+    def test_chart_values_are_answered_and_cited_like_table_cells(self, tmp_path):
+        corpus = tmp_path / "corpus"
+        corpus.mkdir()
+        make_chart_deck(corpus / "charts.pptx")
+        assistant = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+        answer = assistant.ask("What was the budget in 2005?")
+        assert answer.answer == "Budget | 2002: 12,155 | 2005: 20,272 | 2008: 31,540.5"
+        assert answer.span is not None and answer.span.text == "20,272"
+        cited = answer.citations[0]
+        assert (cited.source, cited.slide) == ("charts.pptx", 1)
+        assert cited.text[cited.start : cited.end] == answer.answer
+        share = assistant.ask("What share of filings came from businesses?")
+        assert share.citations[0].slide == 2
+        assert share.span is not None and share.span.text == "0.27"

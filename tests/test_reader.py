@@ -112,14 +112,16 @@ def test_the_committed_reader_and_encoder_were_trained_on_the_committed_eval_set
     suites = find_suites(ROOT / "evals", ROOT / "corpus")
     hashes = eval_set_hashes(suites, ROOT)
     assert shipped.meta["eval_sets"] == hashes, "the shipped reader is stale: run make train"
-    check = shipped.meta["encoder"]["unseen_retrieval"]
-    assert set(check) >= {"published", "tuned", "cost"}, "the record lacks the check on unseen retrieval"
-    if not shipped.meta["encoder"]["tuned"]:
-        # The tuning cost retrieval it was not tuned for, so none ships and the model is used as published.
-        assert check["cost"] and not default_tuning_path().exists()
+    encoder = shipped.meta["encoder"]
+    check = encoder["unseen_retrieval"]
+    if not encoder["tuned"]:
+        # No tuning ships (it cost retrieval it was not tuned for, or none was tried): the model as published.
+        assert not encoder["tuning_tried"] or check["cost"]
+        assert not default_tuning_path().exists()
         assert shipped.meta["embedding_model"] == embedder.DEFAULT_MODEL == embedder.load_embedder().name
         return
     tuning = Tuning.load(default_tuning_path())
+    assert set(check) >= {"published", "tuned", "cost"}, "the record lacks the check on unseen retrieval"
     assert check["cost"] is None and tuning.meta["unseen_retrieval"] == check
     assert tuning.meta["eval_sets"] == hashes, "the shipped encoder tuning is stale: run make train"
     assert tuning.base_model == embedder.DEFAULT_MODEL
@@ -270,6 +272,25 @@ class TestUnseenRetrievalCheck:
         }
         found = unseen.retrieval(FakeEmbedder(), articles, tmp_path)
         assert found == unseen.Retrieval(1.0, 1.0, 2)
+
+
+def test_train_without_tuning_asks_every_set_through_the_model_as_published(tmp_path, monkeypatch, capsys):
+    given = []
+
+    def load_embedder(name=None, tuning=None):
+        given.append(tuning)
+        return FakeEmbedder()
+
+    monkeypatch.setattr(embedder, "load_embedder", load_embedder)
+    monkeypatch.setattr(crossfit, "tune", fake_tune)
+    evals = tmp_path / "evals"
+    write_evals(evals)
+    out = tmp_path / "reader.json"
+    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out), "--no-tuning"]
+    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    assert not [t for t in given if t is not None] and not (tmp_path / "encoder.json").exists()
+    encoder = load_reader_model(out, FakeEmbedder.name).meta["encoder"]
+    assert encoder["tuned"] is False and encoder["tuning_tried"] is False and encoder["unseen_retrieval"] is None
 
 
 def test_train_command_says_so_when_no_line_answers_any_question(tmp_path, monkeypatch, capsys):

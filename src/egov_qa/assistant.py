@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +18,9 @@ from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.documents import Answer
 from egov_qa.errors import QuestionError
 from egov_qa.index import embedder as embedding
-from egov_qa.index.opener import open_index, query_embedder
+from egov_qa.index.opener import open_index
 from egov_qa.index.store import Index, IndexBuilder
+from egov_qa.index.stores import IndexStore, LocalStore, open_store
 from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.splitter import UnitSplitter
 from egov_qa.paths import default_corpus_dir, default_reader_path, default_scorer_dir, index_dir_for
@@ -66,6 +69,11 @@ class Assistant:
         progress: called with a message when the index is being built.
         question_reader: reads questions (misspellings, follow-ups, parts); default:
             one over the corpus's words.
+        store: where the index lives instead of ``index_dir``: an
+            :class:`~egov_qa.index.stores.IndexStore`, or a spec (``PATH.db`` for Milvus
+            Lite, ``http://HOST:PORT`` for a Milvus server, else a folder). An index in
+            Milvus may be changed by another process: it is reloaded, before a
+            question, once a save has landed (checked at most every ``refresh_seconds``).
 
     Raises:
         CorpusError, ModelLoadError, EgovQAError: the index could not be loaded or built.
@@ -86,6 +94,8 @@ class Assistant:
         loader: DeckLoader | None = None,
         splitter: UnitSplitter | None = None,
         question_reader: QuestionReader | None = None,
+        store: IndexStore | str | None = None,
+        refresh_seconds: float = 2.0,
     ) -> None:
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
@@ -93,12 +103,17 @@ class Assistant:
             raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
         self.corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
         self.index_dir = Path(index_dir) if index_dir else index_dir_for(corpus_dir)
+        self.store: IndexStore = open_store(store) if store is not None else LocalStore(self.index_dir)
+        self.refresh_seconds = refresh_seconds
+        self._refreshing = threading.Lock()
         self.top_k = top_k
         self.progress = progress or (lambda message: log.info("%s", message))
         # The builder's embedder loads torch only if the index has to be (re)built.
         self.builder = IndexBuilder(embedder or embedding.load_embedder(model), loader, splitter)
         self.index = self._open()
-        asker = embedder or query_embedder(self.index, self.index_dir) or self.builder.embedder
+        self._generation = self.store.generation()
+        self._checked = time.monotonic()
+        asker = embedder or self.store.question_embedder(self.index) or self.builder.embedder
         if not isinstance(reader, ReaderModel):
             reader = load_reader_model(Path(reader) if reader else default_reader_path(), asker.name)
         # The answer scorer loads only for a reader that reranks with it (onnxruntime, no torch).
@@ -128,7 +143,25 @@ class Assistant:
         return self.pipeline.reading
 
     def _open(self) -> Index:
-        return open_index(self.builder, self.corpus_dir, self.index_dir, self.progress)
+        return open_index(self.builder, self.corpus_dir, self.store, self.progress)
+
+    def refresh(self) -> bool:
+        """Reload the index when another process saved a new one into a shared store (Milvus).
+
+        A local folder is served by the process that builds it, so it is not
+        checked. Returns whether the index was reloaded.
+        """
+        if isinstance(self.store, LocalStore) or time.monotonic() - self._checked < self.refresh_seconds:
+            return False
+        with self._refreshing:
+            self._checked = time.monotonic()
+            generation = self.store.generation()
+            if generation is None or generation == self._generation:
+                return False
+            index = self.store.load()
+            log.info("the index in %s changed (generation %s): reloaded", self.store.location, generation)
+            self.index, self.pipeline, self._generation = index, self.pipeline.with_index(index), generation
+            return True
 
     @property
     def decks(self) -> list[str]:
@@ -149,6 +182,9 @@ class Assistant:
         other.index = index
         other.corpus_dir = Path(corpus_dir) if corpus_dir else self.corpus_dir
         other.index_dir = Path(index_dir) if index_dir else self.index_dir
+        if index_dir and isinstance(self.store, LocalStore):
+            other.store = LocalStore(other.index_dir)
+        other._generation = other.store.generation()
         other.pipeline = self.pipeline.with_index(index)
         return other
 
@@ -178,6 +214,7 @@ class Assistant:
                 ``deck`` is not in the corpus.
         """
         text = validate_question(question)
+        self.refresh()
         before = None
         if previous is not None and (not isinstance(previous, str) or previous.strip()):
             try:

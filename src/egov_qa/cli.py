@@ -35,6 +35,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="folder of the built index; default: $EGOV_QA_INDEX or the project's index/",
     )
     parser.add_argument(
+        "--store",
+        metavar="STORE",
+        default=argparse.SUPPRESS,
+        help="keep the index in Milvus: PATH.db (Milvus Lite) or http://HOST:PORT (a Milvus server); "
+        "default: $EGOV_QA_STORE, else the --index folder (docs/scale.md)",
+    )
+    parser.add_argument(
         "--model",
         metavar="NAME_OR_PATH",
         default=argparse.SUPPRESS,
@@ -113,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the reader to rerank with the answer scorer (make train-scorer first)",
     )
+    fit.add_argument(
+        "--no-tuning",
+        action="store_true",
+        help="fit the reader through the embedding model as published: no encoder tuning, nor its check",
+    )
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
@@ -170,33 +182,46 @@ def _assistant(args: argparse.Namespace, **kwargs):
         getattr(args, "index", None),
         model=getattr(args, "model", None),
         progress=lambda m: log.warning("%s", m),
+        store=_store(args),
         **kwargs,
     )
+
+
+def _store(args: argparse.Namespace):
+    """The store --store or $EGOV_QA_STORE names, or None (the --index folder)."""
+    from egov_qa.index.stores import open_store, store_spec
+
+    spec = store_spec(getattr(args, "store", None))
+    return open_store(spec) if spec else None
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from egov_qa.errors import IndexInvalidError
     from egov_qa.index import embedder
     from egov_qa.index.opener import build_index
-    from egov_qa.index.store import IndexBuilder, load_index, not_a_file
+    from egov_qa.index.store import IndexBuilder, not_a_file
+    from egov_qa.index.stores import LocalStore
     from egov_qa.paths import default_corpus_dir, index_dir_for
 
     corpus = getattr(args, "corpus", None) or default_corpus_dir()
-    index_dir = getattr(args, "index", None) or index_dir_for(corpus)
-    not_a_file(index_dir)
+    store = _store(args)
+    if store is None:
+        index_dir = getattr(args, "index", None) or index_dir_for(corpus)
+        not_a_file(index_dir)
+        store = LocalStore(index_dir)
     builder = IndexBuilder(embedder.load_embedder(getattr(args, "model", None)))
     expected = builder.fingerprint(corpus)
     if not args.force:
         try:
-            index = load_index(index_dir, expected)
-            print(f"index in {index_dir} is current: {_size(index)}")
+            index = store.load(expected)
+            print(f"index in {store.location} is current: {_size(index)}")
             return 0
         except IndexInvalidError as exc:
             log.warning("%s; building it", exc)
-    index = build_index(builder, corpus, index_dir, None, show_progress=_bars(args))
+    index = build_index(builder, corpus, store, None, show_progress=_bars(args))
     # What the build skipped or cut was said as it was read.
     files = counted(len(expected["corpus"]["files"]), "file")
-    print(f"built index in {index_dir}: {_size(index)} from {files}, model {index.manifest['model']}")
+    print(f"built index in {store.location}: {_size(index)} from {files}, model {index.manifest['model']}")
     return 0
 
 
@@ -333,7 +358,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             unseen.retrieval(tuned, kept_out, root / "tuned", say),
         )
 
-    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check)
+    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check, tuning=not args.no_tuning)
     tuning = tuned.tuning
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name
@@ -350,6 +375,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.meta["encoder"] = {
         "model": embedding_model,
         "tuned": tuning is not None,
+        "tuning_tried": not args.no_tuning,
         "file": encoder_path.name if tuning else None,
         "folds": tuned.folds,
         "unseen_retrieval": tuned.check,
@@ -434,6 +460,7 @@ def _eval_all(args: argparse.Namespace) -> int:
     suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
     index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
+    store = _store(args)
     out = args.out or evals_dir() / "reports"
     shared = embedder.load_embedder(getattr(args, "model", None))
     rows = []
@@ -443,6 +470,7 @@ def _eval_all(args: argparse.Namespace) -> int:
             _suite_index(index_root, suite),
             embedder=shared,
             progress=lambda m: log.warning("%s", m),
+            store=None if store is None else store if suite.name == evaluate.SHIPPED else store.child(suite.name),
         )
         items = evaluate.load_eval_set(suite.eval_set)
         summary = eval_run.summarize_set(assistant, items, suite.eval_set, not args.no_baseline, _bars(args))

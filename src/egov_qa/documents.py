@@ -32,9 +32,13 @@ class Block:
 
     ``kind`` is ``heading``, ``bullet``, ``note`` (a ※ remark on the line before),
     ``row`` (a table row, with ``cells``), ``text``, ``notes`` (the speaker's notes
-    of a PowerPoint slide) or ``furniture`` (footers and page numbers: shown, never
-    an answer unit). ``start`` and ``end`` index
+    of a PowerPoint slide), ``furniture`` (footers and page numbers: shown, never
+    an answer unit) or ``continued`` (the end of a sentence that a PDF page break
+    cut, quoted whole on the page where it starts: shown, never a unit). ``start`` and ``end`` index
     into :attr:`Slide.text`. ``level`` is a bullet's nesting depth (0 at the top).
+    ``origin`` says where words not typed in the deck were read: ``ocr`` (a page
+    without a text layer, read from its image) or ``picture`` (a picture on a
+    slide); empty for the deck's own text.
     """
 
     kind: str
@@ -42,6 +46,7 @@ class Block:
     end: int
     cells: tuple[Cell, ...] = ()
     level: int = 0
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,10 @@ class Slide:
 
 @dataclass(frozen=True)
 class Unit:
-    """The smallest quotable piece of a slide: a sentence, bullet, heading or table row."""
+    """The smallest quotable piece of a slide: a sentence, bullet, heading or table row.
+
+    ``origin`` is its block's (``ocr``, ``picture`` or empty): words read by OCR say so.
+    """
 
     id: str
     source: str
@@ -80,6 +88,7 @@ class Unit:
     text: str
     kind: str
     cells: tuple[Cell, ...] = ()
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,8 @@ class ScoredSlide:
 class Citation:
     """A cited slide. ``start``/``end`` locate the quoted answer in ``text`` (or are None).
 
-    ``notes`` is True when the quote comes from the slide's speaker notes.
+    ``notes`` is True when the quote comes from the slide's speaker notes; ``origin`` is
+    the quoted unit's (``ocr``, ``picture``, or empty when the deck's text was typed).
     """
 
     source: str
@@ -125,6 +135,7 @@ class Citation:
     end: int | None
     score: float
     notes: bool = False
+    origin: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

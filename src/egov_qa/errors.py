@@ -17,6 +17,10 @@ class IndexWriteError(EgovQAError):
     """The index could not be saved (the disk is full); the index that was there is kept."""
 
 
+class StoreUnavailableError(EgovQAError):
+    """The index store cannot be reached (a Milvus server down, a Milvus Lite folder another process holds)."""
+
+
 class ModelLoadError(EgovQAError):
     """The embedding model could not be loaded."""
 

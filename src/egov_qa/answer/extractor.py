@@ -21,13 +21,9 @@ from egov_qa.index.store import Index
 NOT_IN_DECK = "The deck does not say."
 
 
-def _below(value: float, limit: float) -> str:
-    """``value < limit`` with as many decimals as it takes to read true (never ``0.27 < 0.27``)."""
-    for decimals in range(2, 8):
-        shown, bound = f"{value:.{decimals}f}", f"{limit:.{decimals}f}"
-        if shown != bound:
-            return f"{shown} < {bound}"
-    return f"{value!r} < {limit!r}"
+def _listed(words: list[str], joiner: str = "or") -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {joiner} {words[-1]}"
 
 
 class AnswerExtractor:
@@ -69,20 +65,20 @@ class AnswerExtractor:
         titles = [self.index.slide_of(c.unit_pos).title for c in candidates] if self.reader.scorer else None
         ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles)
         if not ranked:
-            return self._abstain(question, retrieval, top_k, 0.0, "nothing was retrieved")
+            return self._abstain(question, retrieval, top_k, 0.0, "No slide matches the question.")
         best = ranked[0]
         if best.confidence < threshold:
             unknown = self.features.unknown(question)
             missing = self.features.missing(question, best.unit_pos)
+            closest = self.index.slide_of(best.unit_pos)
+            # In words a person reads: what the decks lack, or what the closest slides are about.
             if unknown:
-                reason = "the deck never mentions " + ", ".join(unknown)
+                reason = f"No slide mentions {_listed(unknown)}."
             elif missing:
-                reason = "no passage about this mentions " + ", ".join(missing)
+                reason = f"The closest slide does not mention {_listed(missing)}."
             else:
-                reason = f"support is weak (confidence {_below(best.confidence, threshold)})"
-            return self._abstain(
-                question, retrieval, top_k, best.confidence, reason, self.index.slide_of(best.unit_pos)
-            )
+                reason = f"The closest slides talk about {self._topics(retrieval, closest)}, but none answers it."
+            return self._abstain(question, retrieval, top_k, best.confidence, reason, closest)
         unit = best.unit
         slide = self.index.slide_of(best.unit_pos)
         span = None
@@ -103,6 +99,7 @@ class AnswerExtractor:
             unit.end if unit else None,
             round(score, 4),
             unit is not None and unit.kind == "notes",
+            unit.origin if unit else "",
         )
 
     def _other_citations(self, retrieval: Retrieval, exclude: Slide | None, top_k: int) -> list[Citation]:
@@ -117,6 +114,13 @@ class AnswerExtractor:
                 continue
             cited.append(self._cite(scored.slide, scored.score / retrieval.slides[0].score))
         return cited
+
+    @staticmethod
+    def _topics(retrieval: Retrieval, closest: Slide, count: int = 3) -> str:
+        """The titles of the closest slides, ``closest`` first, as a list in words."""
+        titles = [closest.title] + [s.slide.title for s in retrieval.slides]
+        shown = list(dict.fromkeys(t.strip() for t in titles if t.strip()))[:count]
+        return _listed([f"“{t}”" for t in shown], "and") if shown else "other things"
 
     @staticmethod
     def _relative_score(retrieval: Retrieval, slide: Slide) -> float:

@@ -10,11 +10,14 @@ import errno
 import logging
 import socket
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 from egov_qa.app.guide import CorpusGuide, describe
 from egov_qa.app.page_image import draw_marks, find_marks, render_page
-from egov_qa.app.render import answer_markdown, md_text
+from egov_qa.app.render import answer_markdown, citation_words, deck_name, md_text
+from egov_qa.app.shelf import SHELF_FILE, DeckShelf, ShelvedDeck
 from egov_qa.app.slide_card import CARD_CSS, slide_card
 from egov_qa.app.upload import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, DeckAdder, limits_text, measured, workspace_note
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant
@@ -34,16 +37,31 @@ CSS = (
     + """
 @media (max-width: 640px) {
   #intro, #cited-heading { display: none !important; }
-  #chat { height: 32vh !important; }
+  /* The title on one line (cut with an ellipsis), so the answer and its slide get the room. */
+  #app-title h2 { font-size: 1.05rem !important; margin: 0 !important; white-space: nowrap; overflow: hidden;
+    text-overflow: ellipsis; }
+  /* Tall enough for a question and its answer together. */
+  #chat { height: 47vh !important; }
   #cited > .form:has(#citations) { order: 10; }
   #decks { display: none !important; }
+  /* The buttons under the question share a row instead of one full-width row each. */
+  #main .row:has(#clear) { flex-wrap: nowrap !important; }
+  #clear, #add-deck, #previous, #next { min-width: 0 !important; flex: 1 1 0 !important; padding: 4px 6px !important; }
 }
-/* Room for the progress bars of an added deck and of an eval run. */
-#deck-status, #run-status { min-height: 3.5em; }
+/* Room for the progress bars of added decks, of deck changes and of an eval run, so that
+   their text is never drawn over the line under them. */
+#deck-status, #manage-status, #run-status { min-height: 5.5em; }
+@media (max-width: 640px) {
+  #deck-status { min-height: 0; font-size: 0.75em; }
+}
+/* A citation's number as a chip in the answer. */
+#chat .message code { border-radius: 999px; padding: 0 0.5em; font-weight: 600; }
 """
 )
 # A refused question is shown back only this far: it may be any size.
 ECHO_CHARS = 200
+# The question box takes a paste this long; the app reads the first MAX_QUESTION_CHARS of it and says so.
+MAX_PASTE_CHARS = 4 * MAX_QUESTION_CHARS
 # Gradio's upload route takes files of the size a deck may be, and no larger.
 MAX_UPLOAD = MAX_UPLOAD_BYTES
 
@@ -54,6 +72,22 @@ def echo(question: object) -> str:
     # Lone surrogates cannot be sent to the browser: show them as replacement marks.
     text = text.encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}… ({len(text):,} characters)"
+
+
+def cut_question(question: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, str | None]:
+    """A question over ``limit`` characters cut to its whole words within the limit, and a note that
+    says so (None when it is not cut). The last word is dropped rather than cut, so a cut word is
+    never read as a misspelling."""
+    if not isinstance(question, str):
+        return question, None
+    text = " ".join(question.split())
+    if len(text) <= limit:
+        return question, None
+    kept = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return kept, (
+        f"Your question was {len(text):,} characters long; only its first {len(kept):,} "
+        f"(up to “{kept[-40:].lstrip()}”) were read. Ask the rest on its own."
+    )
 
 
 def cited(answer: Answer) -> list[tuple[Answer, Citation]]:
@@ -92,28 +126,135 @@ class ChatApp:
     def __init__(self, assistant: Assistant, data_dir: Path | None = None, evals_dir: Path | None = None) -> None:
         self.data_dir = data_dir
         self.evals_dir = evals_dir or PROJECT_ROOT / "evals"
+        workspace = Path(data_dir or default_data_dir())
+        self.shelf = DeckShelf(workspace / SHELF_FILE)
+        shipped = PROJECT_ROOT / "corpus"
+        self.adder = DeckAdder(
+            lambda: self.assistant,
+            self.serve,
+            workspace=workspace,
+            measured=lambda corpus: measured(corpus, self.evals_dir, shipped),
+            shelf=self.shelf,
+        )
         self.serve(assistant)
 
     def serve(self, assistant: Assistant) -> None:
         """Answer from ``assistant`` from now on (its corpus gained a deck): the slides and the
         chat's words follow. Questions being answered finish on the assistant they started with."""
+        names = self.shelf.names(assistant.corpus_dir)
         guide: CorpusGuide = describe(
-            list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus"
+            list(assistant.index.slides), assistant.corpus_dir, self.evals_dir, PROJECT_ROOT / "corpus", names
         )
-        self.guide, self.slides, self.assistant = guide, assistant.index.slides, assistant
+        slides = assistant.index.slides
+        # Each deck's slides in the index's order: the browser numbers slides within their deck.
+        decks: dict[str, list[int]] = {}
+        for position, shown in enumerate(slides):
+            decks.setdefault(shown.source, []).append(position)
+        self.guide, self.slides, self.names, self.deck_slides = guide, slides, names, decks
+        self.assistant = assistant
+
+    def shelved(self) -> list[ShelvedDeck]:
+        """The served decks with their names, slide counts and when they were added."""
+        counts = {source: len(positions) for source, positions in self.deck_slides.items()}
+        return self.shelf.decks(self.assistant.corpus_dir, list(self.deck_slides), counts)
 
     def decks_markdown(self) -> str:
-        """The served decks as a Markdown list: title, file and slide count."""
-        counts = Counter(slide.source for slide in self.slides)
+        """The served decks as a Markdown list: name, file, slide count and when it was added."""
         return "\n".join(
-            f"- {md_text(title)} ({md_text(source)}, {counted(counts[source], 'slide')})"
-            for source, title in self.guide.decks
+            f"- **{md_text(deck.name)}** ({md_text(deck.source)}, {counted(deck.slides, 'slide')}"
+            + (f", added {md_text(deck.added)}" if deck.added else "")
+            + ")"
+            for deck in self.shelved()
         )
 
-    def locate(self, source: str, number: int) -> int | None:
-        """Slide ``number`` of deck ``source`` as the chat numbers it (``?slide=N``), or None if not served."""
-        position = self.assistant.index.slide_position.get((source, number))
-        return None if position is None else position + 1
+    def add_decks(self, uploads: list | None) -> str:
+        """Add the uploaded files (paths) as decks with one index build; returns what happened, in Markdown."""
+        files = [(Path(str(u)), Path(str(u)).name) for u in (uploads or [])]
+        if not files:
+            return ""
+        try:
+            outcome = self.adder.add_many(files)
+        except EgovQAError as exc:
+            log.warning("decks refused: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        lines = []
+        if outcome.added:
+            listed = ", ".join(f"{deck_name(d.name)} ({counted(d.slides, 'slide')})" for d in outcome.added)
+            lines.append(f"Added {md_text(listed)}: ask about {'it' if len(outcome.added) == 1 else 'them'} now.")
+            lines += [f"_{md_text(w)}_" for d in outcome.added for w in d.warnings]
+        lines += [f"⚠️ {md_text(refusal)}" for refusal in outcome.refused]
+        return "\n\n".join(lines)
+
+    def remove_deck(self, source: str | None) -> str:
+        """Remove the deck ``source`` from the served corpus; returns what happened, in Markdown."""
+        if not source:
+            return "⚠️ Choose a deck to remove first."
+        name = deck_name(source, self.names)
+        try:
+            self.adder.remove(source)
+        except EgovQAError as exc:
+            log.warning("deck not removed: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        self.serve(self.assistant)  # its name is forgotten too
+        return f"Removed {md_text(name)} ({md_text(source)}); answers come from the other decks."
+
+    def replace_deck(self, source: str | None, upload: object) -> str:
+        """Put the uploaded file in the place of the deck ``source``; returns what happened, in Markdown."""
+        if not source:
+            return "⚠️ Choose the deck to replace first."
+        if not upload:
+            return ""
+        try:
+            replaced = self.adder.replace(source, Path(str(upload)))
+        except EgovQAError as exc:
+            log.warning("deck not replaced: %s", exc)
+            return f"⚠️ {md_text(str(exc))}"
+        name = deck_name(source, self.names)
+        notes = "".join(f"\n\n_{md_text(w)}_" for w in replaced.warnings)
+        return f"Replaced {md_text(name)} with the new file ({counted(replaced.slides, 'slide')}).{notes}"
+
+    def rename_deck(self, source: str | None, title: str | None) -> str:
+        """Show the deck ``source`` as ``title`` (empty: by its file name again); returns what happened."""
+        if not source or source not in self.deck_slides:
+            return "⚠️ Choose a deck to rename first."
+        try:
+            shown = self.shelf.rename(self.assistant.corpus_dir, source, title or "")
+        except EgovQAError as exc:
+            return f"⚠️ {md_text(str(exc))}"
+        self.serve(self.assistant)
+        return f"{md_text(source)} is shown as {md_text(shown)}."
+
+    def deck_choices(self) -> list[tuple[str, str]]:
+        """The slide browser's deck chooser: each deck's short name (and its file when two share a name)."""
+        named = [(deck_name(source, self.names), source) for source in self.deck_slides]
+        twice = {name for name, count in Counter(name for name, _ in named).items() if count > 1}
+        return [(f"{name} ({source})" if name in twice else name, source) for name, source in named]
+
+    def locate(self, source: str, number: int) -> str | None:
+        """A link to slide ``number`` of deck ``source`` (``?deck=FILE&slide=N``), or None if it is not served."""
+        if (source, number) not in self.assistant.index.slide_position:
+            return None
+        return "?" + urlencode({"deck": source, "slide": number})
+
+    def find(self, deck: str | None, number: object) -> int:
+        """The position of slide ``number`` of ``deck`` (its file or short name; default: the first deck),
+        for a link; the deck's first slide when there is no such slide."""
+        source = self.source_named(deck) or next(iter(self.deck_slides), None)
+        positions = self.deck_slides.get(source or "", [0])
+        try:
+            index = int(str(number)) - 1 if number not in (None, "") else 0
+        except ValueError:
+            index = 0
+        return positions[index] if 0 <= index < len(positions) else positions[0]
+
+    def source_named(self, deck: str | None) -> str | None:
+        """The deck file named ``deck`` (its file name, or its short name), or None."""
+        if not deck:
+            return None
+        if deck in self.deck_slides:
+            return deck
+        wanted = deck.strip().casefold()
+        return next((s for s in self.deck_slides if deck_name(s, self.names).casefold() == wanted), None)
 
     def position(self, source: str, number: int) -> int:
         return self.assistant.index.slide_position.get((source, number), 0)
@@ -123,8 +264,9 @@ class ChatApp:
         answers, citation labels and slide view."""
         history = list(history or [])
         answers = list(answers or [])
+        asked, cut_note = cut_question(question)
         try:
-            answer = self.assistant.ask(question, deck=deck or None, previous=previous_question(answers))
+            answer = self.assistant.ask(asked, deck=deck or None, previous=previous_question(answers))
         except EgovQAError as exc:
             log.warning("question refused: %s", exc)
             history += [
@@ -133,19 +275,23 @@ class ChatApp:
             ]
             answers += [None, None]
             return history, answers, [], None, *self.view(0, None)
+        listed = cited(answer)
+        numbers = {(c.source, c.slide): i + 1 for i, (_, c) in enumerate(listed)}
+        decks = 1 if deck else len(self.deck_slides)
+        message = answer_markdown(answer, self.names, decks, numbers)
         history += [
             {"role": "user", "content": md_text(answer.question)},
-            {"role": "assistant", "content": answer_markdown(answer)},
+            {"role": "assistant", "content": f"_{md_text(cut_note)}_\n\n{message}" if cut_note else message},
         ]
         answers += [None, answer]
-        labels = [self.citation_label(i, c) for i, (_, c) in enumerate(cited(answer))]
+        labels = [self.citation_label(i, c) for i, (_, c) in enumerate(listed)]
         first = answer.citations[0] if answer.citations else None
         position = self.position(first.source, first.slide) if first else 0
         return history, answers, labels, labels[0] if labels else None, *self.view(position, answer)
 
-    @staticmethod
-    def citation_label(rank: int, citation) -> str:
-        return f"{rank + 1}. Slide {citation.slide}: {citation.title}"
+    def citation_label(self, rank: int, citation: Citation) -> str:
+        """``1. egov_korea · Slide 9: Services to the People``: the chip's number, the deck, the slide."""
+        return f"{rank + 1}. {citation_words(citation, self.names)}"
 
     def open_citation(self, label: str | None, answers: list):
         """Show the cited slide named by ``label`` (from the latest answer)."""
@@ -177,28 +323,37 @@ class ChatApp:
                 quoting = part
                 break
         image = self.page_image(slide, quoting)
-        where = f"Slide {position + 1} of {len(self.slides)}"
-        link = f"[Link to this slide](?slide={position + 1})"
-        return image, slide_card(slide, quote, span), position, position + 1, where, link
+        total = len(self.deck_slides.get(slide.source, ()))
+        where = f"Slide {slide.number} of {total} in {md_text(deck_name(slide.source, self.names))}"
+        link = f"[Link to this slide]({self.locate(slide.source, slide.number)})"
+        card = slide_card(slide, quote, span)
+        return image, card, position, slide.number, where, link, slide.source
 
     def step(self, position: int, delta: int, answers: list):
         answer = _latest(answers)
         return self.view(int(position or 0) + delta, answer)
 
-    def goto(self, number, answers: list):
-        """Open slide ``number`` (1-based); a number outside the deck opens the nearest end, saying the range."""
+    def goto(self, number, answers: list, deck: str | None = None):
+        """Open slide ``number`` (1-based) of ``deck`` (default: the first deck); a number outside the
+        deck opens its nearest end, saying the range."""
         answer = _latest(answers)
+        source = self.source_named(deck) or next(iter(self.deck_slides))
+        positions = self.deck_slides[source]
         try:
-            position = int(number) - 1
+            index = int(number) - 1
         except (TypeError, ValueError, OverflowError):
-            position = 0
-        shown = self.view(position, answer)
-        if not 0 <= position < len(self.slides):
-            image, text, at, box, where, link = shown
+            index = 0
+        shown = self.view(positions[max(0, min(index, len(positions) - 1))], answer)
+        if not 0 <= index < len(positions):
+            image, text, at, box, where, link, chosen = shown
             asked = "that number" if number is None else f"slide {number}"
-            where = f"There is no {md_text(str(asked))}: slides run from 1 to {len(self.slides)}. {where}"
-            shown = (image, text, at, box, where, link)
+            where = f"There is no {md_text(str(asked))}: slides run from 1 to {len(positions)}. {where}"
+            shown = (image, text, at, box, where, link, chosen)
         return shown
+
+    def choose_deck(self, deck: str | None, answers: list):
+        """Open the first slide of ``deck`` in the slide browser."""
+        return self.goto(1, answers, deck)
 
     def page_image(self, slide: Slide, answer: Answer | None = None):
         """A PDF slide's page rendered as an image (None for other decks), the quote of
@@ -250,9 +405,9 @@ def _role(message) -> str | None:
     return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
 
 
-def deck_choices(guide: CorpusGuide) -> list[tuple[str, str]]:
-    """The deck filter's choices: every deck, then each deck by its title and file."""
-    return [("All decks", ""), *((f"{title} ({source})", source) for source, title in guide.decks)]
+def deck_choices(app: ChatApp) -> list[tuple[str, str]]:
+    """The deck filter's choices: every deck, then each deck by its short name."""
+    return [("All decks", ""), *app.deck_choices()]
 
 
 def _latest(answers: list) -> Answer | None:
@@ -288,7 +443,7 @@ def build_app(
         title = gr.Markdown(f"## {md_text(guide.title)}", elem_id="app-title")
         gr.Markdown(
             "Answers are quoted word for word from the slides, with the slide cited. "
-            "When the deck does not say, the assistant says so.",
+            "When the slides do not say, the assistant says so.",
             elem_id="intro",
         )
         # The chat is the first tab; tabs for the people who run the evals sit beside it.
@@ -298,55 +453,89 @@ def build_app(
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
                             label="Chat",
+                            show_label=False,
+                            # A copy button on each message; no toolbar drawn over the first message.
+                            buttons=["copy"],
                             height=520,
                             sanitize_html=True,
                             feedback_options=("Like", "Dislike"),
                             elem_id="chat",
                         )
                         deck = gr.Dropdown(
-                            deck_choices(guide),
+                            deck_choices(app),
                             value="",
                             label="Ask",
+                            show_label=False,
                             visible=len(guide.decks) > 1,
                             elem_id="deck",
                         )
                         question = gr.Textbox(
                             placeholder=guide.placeholder,
                             show_label=False,
-                            max_length=MAX_QUESTION_CHARS,
+                            # Longer than a question may be: a long paste reaches the app, which says it was cut.
+                            max_length=MAX_PASTE_CHARS,
                             elem_id="question",
                             submit_btn=True,
                         )
                         with gr.Row():
                             clear = gr.Button("Clear chat", elem_id="clear")
                             add_deck = gr.UploadButton(
-                                "Add a deck…",
+                                "Add decks…",
                                 file_types=list(UPLOAD_SUFFIXES),
+                                file_count="multiple",
                                 elem_id="add-deck",
                             )
                         # Where an added deck's progress bar and outcome show (the limits until then).
                         deck_status = gr.Markdown(
-                            f"Add a deck: {md_text(limits_text())}.",
+                            f"Add decks: {md_text(limits_text())} each.",
                             elem_id="deck-status",
                         )
                         status = gr.Markdown("", elem_id="status")
                         with gr.Accordion(
                             "Examples", open=True, visible=bool(guide.examples), elem_id="examples"
                         ) as examples:
-                            if guide.examples:
-                                gr.Examples([[q] for q in guide.examples], inputs=question, label=None)
+                            # Always made, so that its questions can follow the decks served.
+                            example_set = gr.Examples(
+                                [[q] for q in guide.examples] or [[""]], inputs=question, label=None
+                            )
                         with gr.Accordion(f"Decks ({len(guide.decks)})", open=False, elem_id="decks") as shelf:
                             decks = gr.Markdown(app.decks_markdown(), elem_id="deck-list")
+                            managed = gr.Dropdown(
+                                app.deck_choices(), value=None, label="Deck to change", elem_id="manage-deck"
+                            )
+                            with gr.Row(elem_id="manage-row"):
+                                new_title = gr.Textbox(
+                                    label="Show it as", placeholder="a short name", max_lines=1, elem_id="deck-title"
+                                )
+                                rename = gr.Button("Rename", size="sm", elem_id="rename-deck")
+                            with gr.Row():
+                                replace = gr.UploadButton(
+                                    "Replace with a new version…",
+                                    file_types=list(UPLOAD_SUFFIXES),
+                                    size="sm",
+                                    elem_id="replace-deck",
+                                )
+                                remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove-deck")
+                            manage_status = gr.Markdown(elem_id="manage-status")
                             gr.Markdown(
-                                f"Add a deck with the button under the question: {md_text(limits_text())}. "
-                                "It is read, copied into the corpus folder and indexed; questions are answered "
-                                "from the decks already there until it is ready."
+                                f"Add decks with the button under the question: {md_text(limits_text())} each. "
+                                "They are read, copied into the corpus folder and indexed; questions are answered "
+                                "from the decks already there until they are ready. Choose a deck above to "
+                                "rename it (the name it is shown by), replace it with a new version of the "
+                                "same type, or remove it."
                                 + (f" {md_text(workspace_note(workspace))}" if in_workspace else ""),
                                 elem_id="deck-note",
                             )
                     with gr.Column(scale=2, elem_id="cited"):
                         gr.Markdown("### Cited slides", elem_id="cited-heading")
                         citations = gr.Radio([], label="Citations (click to open)", elem_id="citations")
+                        browsing = gr.Dropdown(
+                            app.deck_choices(),
+                            value=next(iter(app.deck_slides)),
+                            label="Deck",
+                            visible=len(app.deck_slides) > 1,
+                            elem_id="browse-deck",
+                        )
                         page = gr.Image(label="Page", visible=False, height=320, interactive=False, elem_id="page")
                         slide = gr.HTML(elem_id="slide")
                         with gr.Row():
@@ -360,25 +549,29 @@ def build_app(
                         link = gr.Markdown(elem_id="link")
                         position = gr.State(0)
             with gr.Tab("Evals", id="evals-tab", elem_id="evals-tab") as evals_tab:
-                _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped), evals_tab)
+                _evals_tab(gr, app, EvalBoard(app.evals_dir, shipped, runs_dir=workspace / "reports"), evals_tab)
 
-        view = [page, slide, position, number, where, link]
+        view = [page, slide, position, number, where, link, browsing]
 
         def shown(image, *rest):
-            # Only PDF decks have a page to show; Markdown and text slides hide the frame.
-            return gr.Image(value=image, visible=image is not None), *rest
+            # Only PDF decks have a page to show; Markdown and text slides hide the frame. The deck
+            # chooser follows the slide shown, and lists the decks served now.
+            *others, source = rest
+            chooser = gr.Dropdown(choices=app.deck_choices(), value=source, visible=len(app.deck_slides) > 1)
+            return gr.Image(value=image, visible=image is not None), *others, chooser
 
         def respond(text, history, kept, chosen_deck, voted):
             new_history, new_answers, labels, chosen, *seen = app.ask(text, history, kept, chosen_deck)
             # The chat is drawn again: the thumbs already chosen are given back to it.
             chat = gr.Chatbot(value=new_history, feedback_value=feedback_values(new_history, voted))
-            # Once asked, the examples fold away so the answer and its slide come first on a phone.
+            # Once asked, the examples go away (Clear chat brings them back), so the answer and its
+            # slide come first on a phone.
             return (
                 "",
                 chat,
                 new_answers,
                 gr.Radio(choices=labels, value=chosen),
-                gr.Accordion(open=False),
+                gr.Accordion(visible=False),
                 *shown(*seen),
             )
 
@@ -395,7 +588,10 @@ def build_app(
         following.click(lambda p, a: shown(*app.step(p, 1, a)), [position, answers], view, api_visibility="private")
         # A number typed or stepped opens its slide at once; Enter does too.
         for event in (number.submit, number.input):
-            event(lambda n, a: shown(*app.goto(n, a)), [number, answers], view, api_visibility="private")
+            event(
+                lambda n, a, d: shown(*app.goto(n, a, d)), [number, answers, browsing], view, api_visibility="private"
+            )
+        browsing.input(lambda d, a: shown(*app.choose_deck(d, a)), [browsing, answers], view, api_visibility="private")
 
         def on_clear(at):
             # The slide stays open, without the highlight of an answer that is gone.
@@ -405,7 +601,7 @@ def build_app(
                 {},
                 gr.Radio(choices=[], value=None),
                 "",
-                gr.Accordion(open=True),
+                gr.Accordion(open=True, visible=bool(app.guide.examples)),
                 *shown(*app.view(at, None)),
             )
 
@@ -426,53 +622,71 @@ def build_app(
         chatbot.like(on_like, [answers, chatbot, votes], [status, votes, chatbot], api_visibility="private")
 
         def on_load(request: gr.Request):
-            requested = request.query_params.get("slide") if request else None
-            try:
-                start = int(requested) - 1 if requested else 0
-            except ValueError:
-                start = 0
-            return shown(*app.view(start, None))
+            # ?deck=FILE_OR_NAME&slide=N opens slide N of that deck (of the first deck without ?deck).
+            query = request.query_params if request else {}
+            return shown(*app.view(app.find(query.get("deck"), query.get("slide")), None))
 
         demo.load(on_load, None, view, api_visibility="private")
 
         def words():
-            # The title, the deck filter and the hint follow the corpus as decks are added.
+            # The title, the deck filter, the hint, the examples and the deck list follow the decks served.
             served = app.guide
             return (
                 f"## {md_text(served.title)}",
-                gr.Dropdown(choices=deck_choices(served), visible=len(served.decks) > 1),
+                gr.Dropdown(choices=deck_choices(app), visible=len(served.decks) > 1),
                 gr.Textbox(placeholder=served.placeholder),
                 gr.Accordion(label=f"Decks ({len(served.decks)})"),
                 app.decks_markdown(),
+                gr.Dropdown(choices=app.deck_choices()),
+                gr.Accordion(visible=bool(served.examples)),
+                gr.Dataset(samples=[[q] for q in served.examples]),
             )
 
-        demo.load(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
-        adder = DeckAdder(
-            lambda: app.assistant,
-            app.serve,
-            workspace=workspace,
-            measured=lambda corpus: measured(corpus, app.evals_dir, shipped),
+        followed = [title, deck, question, shelf, decks, managed, examples, example_set.dataset]
+        # The browser tab's title follows the page's (the Blocks' title is fixed when the app starts).
+        retitle = "(heading) => { document.title = 'egov-qa: ' + heading.replace(/^#+\\s*/, '').replace(/\\\\/g, ''); }"
+        demo.load(words, None, followed, show_progress="hidden", api_visibility="private").then(
+            None, title, None, js=retitle, api_visibility="private"
         )
 
-        # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars.
-        def on_add(upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars
+        # (decks read, passages embedded) under the status line.
+        def on_add(uploads, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
             # Only the status line is this event's output: the question box stays usable meanwhile.
-            if not upload:
-                return ""
-            path = Path(upload)
-            # Shown throughout, with the build's own bars (decks read, passages embedded) beside it.
-            progress.tqdm(None, desc=f"Adding {path.name}", total=1, unit="deck")
-            try:
-                added = adder.add(path, path.name)
-            except EgovQAError as exc:
-                log.warning("deck refused: %s", exc)
-                return f"⚠️ {md_text(str(exc))}"
-            notes = "".join(f"\n\n_{md_text(w)}_" for w in added.warnings)
-            return f"Added {md_text(added.name)} ({counted(added.slides, 'slide')}): ask about it now.{notes}"
+            files = uploads if isinstance(uploads, list) else [uploads] if uploads else []
+            if files:
+                progress(0.0, desc=f"Reading {counted(len(files), 'file')}")
+            return app.add_decks(files)
 
+        def browsed(at):
+            # The slide browser's deck chooser and slide follow the decks served.
+            return shown(*app.view(min(int(at or 0), len(app.slides) - 1), None))
+
+        # The status line is emptied first, so that the progress bars are never drawn over its text.
         add_deck.upload(
+            lambda: "", None, deck_status, queue=False, show_progress="hidden", api_visibility="private"
+        ).then(
             on_add, add_deck, deck_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
-        ).then(words, None, [title, deck, question, shelf, decks], show_progress="hidden", api_visibility="private")
+        ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
+            browsed, [position], view, show_progress="hidden", api_visibility="private"
+        ).then(None, title, None, js=retitle, api_visibility="private")
+
+        def on_remove(source, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            return app.remove_deck(source)
+
+        def on_replace(source, upload, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            return app.replace_deck(source, upload)
+
+        for event, action, inputs in (
+            (remove.click, on_remove, [managed]),
+            (replace.upload, on_replace, [managed, replace]),
+            (rename.click, app.rename_deck, [managed, new_title]),
+        ):
+            event(lambda: "", None, manage_status, queue=False, show_progress="hidden", api_visibility="private").then(
+                action, inputs, manage_status, concurrency_limit=1, concurrency_id="decks", api_visibility="private"
+            ).then(words, None, followed, show_progress="hidden", api_visibility="private").then(
+                browsed, [position], view, show_progress="hidden", api_visibility="private"
+            ).then(None, title, None, js=retitle, api_visibility="private")
         gr.api(app.api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
@@ -493,23 +707,26 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
     and the thumbs-down answers to complete into eval questions."""
     from egov_qa.evaluation.feedback import completed
 
+    # The headline in plain words first; the tables and plots folded under it.
+    headline = gr.Markdown(elem_id="evals-headline")
     served_note = gr.Markdown(elem_id="evals-served")
     run = gr.Button("Run the eval on the served corpus", variant="primary", elem_id="run-eval")
     run_status = gr.Markdown(elem_id="run-status")
-    overview = gr.Markdown(elem_id="evals-overview")
-    chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
-    with gr.Row():
-        with gr.Column(scale=3):
-            metrics = gr.Markdown(elem_id="eval-metrics")
-        with gr.Column(scale=2):
-            curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
-    failures = gr.Markdown(elem_id="eval-failures")
-    reliability = gr.Image(
-        label="The reader's confidence against its accuracy, on decks left out of its fit",
-        interactive=False,
-        height=360,
-        elem_id="reader-plot",
-    )
+    with gr.Accordion("Details: every eval set, metrics, failures and plots", open=False, elem_id="evals-details"):
+        overview = gr.Markdown(elem_id="evals-overview")
+        chosen = gr.Dropdown([], label="Eval set", elem_id="eval-set")
+        with gr.Row():
+            with gr.Column(scale=3):
+                metrics = gr.Markdown(elem_id="eval-metrics")
+            with gr.Column(scale=2):
+                curve = gr.Image(label="Accuracy against coverage", interactive=False, height=320, elem_id="eval-curve")
+        failures = gr.Markdown(elem_id="eval-failures")
+        reliability = gr.Image(
+            label="The reader's confidence against its accuracy, on decks left out of its fit",
+            interactive=False,
+            height=360,
+            elem_id="reader-plot",
+        )
     gr.Markdown("### Thumbs down from the chat")
     downvoted = gr.Markdown(elem_id="downvotes")
     with gr.Group(elem_id="downvote-form"):
@@ -552,7 +769,9 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
         if name not in names:
             name = suite.name if suite is not None else names[0] if names else None
         reader = _picture(board.reader_plot())
+        named = board.suite(name)
         return (
+            board.headline(board.latest(suite) if suite is not None else board.latest(named) if named else None),
             board.served_note(app.assistant.corpus_dir),
             gr.Button(visible=suite is not None),
             board.overview(suite),
@@ -562,7 +781,21 @@ def _evals_tab(gr, app: ChatApp, board, tab) -> None:
             *thumbs_view(suite),
         )
 
-    shown = [served_note, run, overview, chosen, metrics, curve, failures, reliability, downvoted, pick, kind, add]
+    shown = [
+        headline,
+        served_note,
+        run,
+        overview,
+        chosen,
+        metrics,
+        curve,
+        failures,
+        reliability,
+        downvoted,
+        pick,
+        kind,
+        add,
+    ]
     tab.select(refresh, [chosen], shown, show_progress="hidden", api_visibility="private")
     chosen.input(report_view, [chosen], [metrics, curve, failures], api_visibility="private")
 
@@ -640,8 +873,9 @@ def listen_problem(host: str, port: int) -> str | None:
     return None
 
 
-def launch(demo, host: str, port: int) -> None:
+def launch(demo, host: str, port: int, login: Callable[[str, str], bool] | None = None) -> None:
     """Start serving ``demo`` on ``host:port`` in the background; returns once it listens.
+    With ``login``, Gradio asks for a user and password first and serves nothing until ``login`` accepts them.
 
     Raises:
         OSError: the port cannot be listened on (already in use).
@@ -654,4 +888,5 @@ def launch(demo, host: str, port: int) -> None:
         quiet=True,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=True,
+        auth=login,
     )

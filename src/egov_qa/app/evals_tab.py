@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 # Offered for a new question; the set's own types are added to them.
 ANSWER_TYPES = ("other", "name", "number", "year", "date", "percent", "definition", "list", "near-miss", "off-topic")
-# Where a failure's cited slide is in the served corpus (1-based), or None when it is not there.
-Locate = Callable[[str, int], int | None]
+# A link to a failure's cited slide in the served corpus (``?deck=FILE&slide=N``), or None when it is not there.
+Locate = Callable[[str, int], str | None]
 
 
 def _md(text: object) -> str:
@@ -58,17 +58,26 @@ class EvalBoard:
     Args:
         evals_dir: the eval folder (``known_facts.jsonl``, ``sets/``, ``decks/``).
         shipped_corpus: the corpus ``known_facts.jsonl`` asks about.
-        reports_dir: where reports are read and written (default: ``evals_dir/reports``).
+        reports_dir: where the committed reports are read (default: ``evals_dir/reports``).
         reader_path: the reader whose held-out figures are shown (default: the one the assistant loads).
+        runs_dir: where a run from the tab writes its reports (the app's data folder, so that
+            the committed reports are never rewritten); a report there is shown in place of the
+            committed one. Default: ``reports_dir``.
     """
 
     def __init__(
-        self, evals_dir: Path, shipped_corpus: Path, reports_dir: Path | None = None, reader_path: Path | None = None
+        self,
+        evals_dir: Path,
+        shipped_corpus: Path,
+        reports_dir: Path | None = None,
+        reader_path: Path | None = None,
+        runs_dir: Path | None = None,
     ) -> None:
         self.evals_dir = Path(evals_dir)
         self.shipped_corpus = Path(shipped_corpus)
         self.reports_dir = Path(reports_dir) if reports_dir else self.evals_dir / "reports"
         self.reader_path = Path(reader_path) if reader_path else default_reader_path()
+        self.runs_dir = Path(runs_dir) if runs_dir else self.reports_dir
 
     def suites(self) -> list[Suite]:
         """Every eval set with its corpus; none when the folder holds none (or a set has no decks)."""
@@ -87,8 +96,11 @@ class EvalBoard:
         return next((s for s in self.suites() if Path(s.corpus).resolve() == target), None)
 
     def latest(self, suite: Suite) -> SetReport:
-        """``suite``'s latest report as written by ``egov-qa eval`` (no summary when it was never run)."""
-        folder = report_dir(self.reports_dir, suite)
+        """``suite``'s latest report: a run from the tab, else the one ``egov-qa eval`` wrote (no summary
+        when it was never run)."""
+        folder = report_dir(self.runs_dir, suite)
+        if not (folder / "latest.json").is_file():
+            folder = report_dir(self.reports_dir, suite)
         try:
             summary = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -111,8 +123,27 @@ class EvalBoard:
         """
         if Path(assistant.corpus_dir).resolve() != Path(suite.corpus).resolve():
             raise EgovQAError(f"the eval set {suite.name} asks about {shown_path(suite.corpus)}, not the served corpus")
-        run_eval_set(assistant, suite.eval_set, report_dir(self.reports_dir, suite), baseline)
+        run_eval_set(assistant, suite.eval_set, report_dir(self.runs_dir, suite), baseline)
         return self.latest(suite)
+
+    @staticmethod
+    def headline(latest: SetReport | None) -> str:
+        """The latest figures in plain words: how often it is right, and how often it says it does not know
+        when the deck does not say."""
+        if latest is None:
+            return "No eval set measures the decks served here."
+        summary = latest.summary
+        name = _md(latest.suite.name)
+        if summary is None:
+            return f"**{name}** has not been run yet."
+        answerable, unanswerable = summary.get("n_answerable", 0), summary.get("n_unanswerable", 0)
+        words = [f"Right on {summary.get('answer_accuracy', 0.0):.0%} of the {answerable} questions the decks answer"]
+        if unanswerable:
+            words.append(
+                f"says “I don't know” on {summary.get('abstention_accuracy', 0.0):.0%} of the {unanswerable} "
+                "questions they do not answer"
+            )
+        return f"### {'; '.join(words)}.\n\n**{name}**, run {_md(summary.get('created', ''))}."
 
     def served_note(self, corpus_dir: Path) -> str:
         """What the tab says about the served corpus: its eval set, or how to add one."""
@@ -120,7 +151,8 @@ class EvalBoard:
         if suite is not None:
             return (
                 f"The served corpus is measured by {_md(shown_path(suite.eval_set))}. "
-                "Running it asks every question here and writes the same reports as `egov-qa eval`."
+                "Running it asks every question here and writes the same reports as `egov-qa eval`, "
+                f"in {_md(shown_path(self.runs_dir))} (the committed reports stay as they are)."
             )
         return (
             f"The served corpus ({_md(shown_path(corpus_dir))}) has no eval set, so it cannot be run here. "
@@ -282,5 +314,5 @@ def _cited(q: dict, locate: Locate | None) -> str:
     if cited is None:
         return "-"
     label = _md(f"Slide {cited['slide']}: {cited['title']}")
-    number = locate(cited["source"], cited["slide"]) if locate else None
-    return f"[{label}](?slide={number})" if number else label
+    link = locate(cited["source"], cited["slide"]) if locate else None
+    return f"[{label}]({link})" if link else label

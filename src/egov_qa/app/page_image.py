@@ -9,6 +9,7 @@ line it covers gets one box (pypdfium2 gives every character's box).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import unicodedata
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import cachetools
 
+from egov_qa.ingest.pdf import OCR_MIN_LETTERS
+
 log = logging.getLogger(__name__)
 
 # A page is rendered at most this many pixels on its longer side, whatever its page box.
@@ -24,6 +27,8 @@ MAX_PAGE_PIXELS = 2000
 PAGE_SCALE = 1.2
 # Rendered pages kept for reuse, bounded by their size in memory.
 PAGE_CACHE_BYTES = 128 * 1024 * 1024
+# Pages read by OCR (no text layer) whose lines are kept for boxing quotes.
+OCR_CACHE_PAGES = 32
 QUOTE_FILL = (253, 224, 71, 90)
 QUOTE_EDGE = (217, 119, 6, 255)
 SPAN_EDGE = (220, 38, 38, 255)
@@ -143,9 +148,15 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
                     letters.append(letter)
                     owners.append(i)
             printed = "".join(letters)
+            if len(printed) < OCR_MIN_LETTERS:  # a thin text layer over a picture: the slide was read by OCR
+                return _ocr_marks(path, number, page, wanted, _letters(span or ""))
             at = printed.find(wanted)
             if at < 0:
-                return None
+                # A sentence that runs over a page break is quoted whole from its first page: box what is here.
+                wanted = _longest_prefix(printed, wanted)
+                at = printed.find(wanted) if wanted else -1
+                if at < 0:
+                    return None
 
             def boxes(first: int, last: int) -> tuple[Box, ...]:
                 chars = sorted(set(owners[first:last]))
@@ -164,6 +175,73 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
     except Exception as exc:  # noqa: BLE001 - the page is still shown, only without its boxes
         log.warning("cannot find the quote on %s page %d: %s", source, number, exc)
         return None
+
+
+def _longest_prefix(printed: str, wanted: str) -> str:
+    """The longest start of ``wanted`` printed on the page, when it is at least half of it (else '')."""
+    low, high = 0, len(wanted)  # a start found means every shorter start is found too
+    while low < high:
+        middle = (low + high + 1) // 2
+        if wanted[:middle] in printed:
+            low = middle
+        else:
+            high = middle - 1
+    return wanted[:low] if low >= max(len(wanted) // 2, 20) else ""
+
+
+@functools.lru_cache(maxsize=OCR_CACHE_PAGES)
+def _ocr_boxes(path: Path, number: int, mtime: float) -> tuple[tuple[str, Box], ...]:
+    """The letters and box (in PDF points) of each line OCR reads on a page without a text layer."""
+    import pypdfium2 as pdfium
+
+    from egov_qa.ingest.ocr import read_image
+    from egov_qa.ingest.pdf import render_for_ocr
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[number - 1]
+        image, scale = render_for_ocr(page)
+        left, _, _, top = page.get_cropbox()
+        return tuple(
+            (
+                _letters(line.text),
+                (
+                    left + line.left / scale,
+                    top - line.bottom / scale,
+                    left + line.right / scale,
+                    top - line.top / scale,
+                ),
+            )
+            for line in read_image(image)
+        )
+    finally:
+        document.close()
+
+
+def _ocr_marks(path: Path, number: int, page, wanted: str, key: str) -> PageMarks | None:
+    """Where a quote read by OCR is printed: the lines whose words it holds (order-free, as OCR finds lines).
+
+    A line is boxed when its letters stand inside the quote's, or the quote's
+    start or end stands inside the line's.
+    """
+    lines = _ocr_boxes(path, number, path.stat().st_mtime)
+
+    def holds(letters: str, target: str) -> bool:
+        if letters in target or target in letters:
+            return True
+        start = letters.find(target[:12])  # the quote starts inside this line and runs past it
+        if start >= 0 and target.startswith(letters[start:]):
+            return True
+        end = letters.find(target[-12:])  # the quote ends inside this line, begun above it
+        return end >= 0 and target.endswith(letters[: end + len(target[-12:])])
+
+    def covered(target: str) -> tuple[Box, ...]:
+        return tuple(box for letters, box in lines if len(letters) >= 3 and holds(letters, target))
+
+    quote = covered(wanted)
+    if not quote:
+        return None
+    return PageMarks(tuple(page.get_cropbox()), quote, covered(key) if key else ())
 
 
 def draw_marks(image, marks: PageMarks):

@@ -31,11 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from egov_qa.app.shelf import DeckShelf
 from egov_qa.assistant import Assistant
 from egov_qa.errors import DeckUploadError
 from egov_qa.evaluation.examples import eval_set_for
 from egov_qa.files import file_sha256
 from egov_qa.index.opener import build_index
+from egov_qa.index.stores import LocalStore
 from egov_qa.ingest.loader import MAX_FILE_BYTES, size_text
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,15 @@ class CheckedDeck:
 
 
 @dataclass(frozen=True)
+class AddedDecks:
+    """Decks added together, the files refused with why, and the assistant serving them (None if none was added)."""
+
+    added: tuple[CheckedDeck, ...]
+    refused: tuple[str, ...]
+    assistant: Assistant | None
+
+
+@dataclass(frozen=True)
 class AddedDeck:
     """A deck added to the corpus, and the assistant that answers from the index holding it."""
 
@@ -101,6 +112,7 @@ class DeckAdder:
         workspace: where decks go when the served corpus is measured by an eval
             set (``workspace/decks``, indexed in ``workspace/index``); None refuses them.
         measured: whether a corpus folder is measured by an eval set (default: never).
+        shelf: where the decks' given titles and added times are kept (default: nowhere).
 
     Raises:
         ValueError: a setting that is not valid (the message names it).
@@ -114,6 +126,7 @@ class DeckAdder:
         suffixes: tuple[str, ...] = UPLOAD_SUFFIXES,
         workspace: Path | None = None,
         measured: Callable[[Path], bool] | None = None,
+        shelf: DeckShelf | None = None,
     ) -> None:
         if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
             raise ValueError(f"max_bytes must be a whole number of at least 1, not {max_bytes!r}")
@@ -125,6 +138,7 @@ class DeckAdder:
         self.suffixes = tuple(s.lower() for s in suffixes)
         self.workspace = Path(workspace) if workspace else None
         self.measured = measured or (lambda corpus: False)
+        self.shelf = shelf
         # One deck at a time: the name check, the copy, the build and the swap go together.
         self._lock = threading.Lock()
 
@@ -142,8 +156,11 @@ class DeckAdder:
             raise DeckUploadError("this corpus is measured by an eval set: start the app on a folder of your own")
         return self.workspace / "decks", self.workspace / "index"
 
-    def check(self, path: Path, name: str | None = None, assistant: Assistant | None = None) -> CheckedDeck:
-        """Check the file ``path`` (named ``name``, default its own name) as a deck of the served corpus.
+    def check(
+        self, path: Path, name: str | None = None, assistant: Assistant | None = None, replacing: bool = False
+    ) -> CheckedDeck:
+        """Check the file ``path`` (named ``name``, default its own name) as a deck of the served corpus
+        (``replacing`` the deck of that name, which then may be there).
 
         Nothing is written. Raises:
             DeckUploadError: the type, size or name is refused, or the loader cannot
@@ -177,7 +194,7 @@ class DeckAdder:
         corpus = self.target(assistant)[0]
         if not corpus.is_dir():
             corpus = Path(assistant.corpus_dir)  # the workspace starts as a copy of the served decks
-        if (corpus / name).exists():
+        if (corpus / name).exists() and not replacing:
             raise DeckUploadError(
                 f"there is already a deck named {name} in the corpus: rename the file to add it as another deck"
             )
@@ -193,7 +210,7 @@ class DeckAdder:
 
     def add(self, path: Path, name: str | None = None) -> AddedDeck:
         """Check ``path``, copy it into the corpus as ``name`` and rebuild the index (its progress bars
-        are tqdm's, which the app shows in the page); then serve it.
+        are tqdm's, shown even without a terminal, so that the app can show them in the page); then serve it.
 
         Raises:
             DeckUploadError: the file is refused (nothing copied), it cannot be copied,
@@ -209,7 +226,7 @@ class DeckAdder:
             _copy_new(Path(path), target)
             log.warning("added %s to %s; indexing the corpus", checked.name, corpus)
             try:
-                index = build_index(assistant.builder, corpus, index_dir)
+                index = self._build(assistant, corpus, index_dir)
                 served = assistant.with_index(index, corpus, index_dir)
             except Exception as exc:
                 # Whatever failed, the corpus goes back to what the saved index was built from.
@@ -222,7 +239,173 @@ class DeckAdder:
                 target.unlink(missing_ok=True)
                 raise
             self.serve(served)
+            if self.shelf is not None:
+                self.shelf.added(corpus, checked.name)
         return AddedDeck(checked.name, checked.slides, checked.warnings, served)
+
+    def add_many(self, files: list[tuple[Path, str]]) -> AddedDecks:
+        """Add several deck files (each a path and the name it is added as) with one index build.
+
+        Each file is checked as :meth:`check` does; a refused file is said with why and the
+        others are added. Raises:
+            DeckUploadError: indexing failed (every copy removed, the old index kept).
+        """
+        with self._lock:
+            assistant = self.current()
+            checked: list[tuple[Path, CheckedDeck]] = []
+            refused: list[str] = []
+            for path, name in files:
+                try:
+                    deck = self.check(path, name, assistant)
+                except DeckUploadError as exc:
+                    refused.append(str(exc))
+                    continue
+                if any(deck.name == other.name for _, other in checked):
+                    refused.append(f"{deck.name} was chosen twice: it is added once")
+                    continue
+                checked.append((Path(path), deck))
+            if not checked:
+                return AddedDecks((), tuple(refused), None)
+            corpus, index_dir = self.target(assistant)
+            if not corpus.is_dir():
+                _copy_decks(assistant, corpus)
+            copied: list[Path] = []
+
+            def undo() -> None:
+                for target in copied:
+                    target.unlink(missing_ok=True)
+
+            try:
+                for path, deck in checked:
+                    _copy_new(path, corpus / deck.name)
+                    copied.append(corpus / deck.name)
+            except DeckUploadError:
+                undo()
+                raise
+            names = ", ".join(deck.name for _, deck in checked)
+            log.warning("added %s to %s; indexing the corpus", names, corpus)
+            served = self._rebuild(assistant, corpus, index_dir, undo, f"{names} were not added")
+            if self.shelf is not None:
+                for _, deck in checked:
+                    self.shelf.added(corpus, deck.name)
+        return AddedDecks(tuple(deck for _, deck in checked), tuple(refused), served)
+
+    def remove(self, source: str) -> Assistant:
+        """Remove the deck ``source`` from the corpus and rebuild the index; returns the assistant serving the rest.
+
+        Raises:
+            DeckUploadError: there is no such deck, it is the only one, or indexing failed
+                (the deck put back, the old index kept).
+        """
+        with self._lock:
+            assistant = self.current()
+            self._served_deck(assistant, source)
+            if len(assistant.decks) < 2:
+                raise DeckUploadError(f"{source} is the only deck: add another deck before removing it")
+            corpus, index_dir = self._writable(assistant)
+            aside = _set_aside(corpus / source)
+            served = self._rebuild(
+                assistant, corpus, index_dir, lambda: os.replace(aside, corpus / source), f"{source} was not removed"
+            )
+            aside.unlink(missing_ok=True)
+            if self.shelf is not None:
+                self.shelf.forget(corpus, source)
+        return served
+
+    def replace(self, source: str, path: Path) -> AddedDeck:
+        """Put the file ``path`` in the place of the deck ``source`` (same name, same type) and rebuild the index.
+
+        Raises:
+            DeckUploadError: there is no such deck, the file is refused (as :meth:`check`
+                says), or indexing failed (the old deck put back, the old index kept).
+        """
+        with self._lock:
+            assistant = self.current()
+            self._served_deck(assistant, source)
+            path = Path(path)
+            if path.suffix.lower() != Path(source).suffix.lower():
+                raise DeckUploadError(
+                    f"{path.name} cannot replace {source}: a deck is replaced by a file of the same type "
+                    f"({Path(source).suffix}); add it as a deck of its own instead"
+                )
+            corpus, index_dir = self._writable(assistant)
+            checked = self.check(path, Path(source).name, assistant, replacing=True)
+            aside = _set_aside(corpus / source)
+
+            def undo() -> None:
+                (corpus / source).unlink(missing_ok=True)
+                os.replace(aside, corpus / source)
+
+            try:
+                _copy_new(path, corpus / source)
+            except DeckUploadError:
+                os.replace(aside, corpus / source)
+                raise
+            log.warning("replaced %s in %s; indexing the corpus", source, corpus)
+            served = self._rebuild(assistant, corpus, index_dir, undo, f"{source} was not replaced")
+            aside.unlink(missing_ok=True)
+            if self.shelf is not None:
+                self.shelf.added(corpus, source)
+        return AddedDeck(source, checked.slides, checked.warnings, served)
+
+    @staticmethod
+    def _served_deck(assistant: Assistant, source: str) -> None:
+        if source not in assistant.decks:
+            raise DeckUploadError(f"there is no deck {source!r}: choose one of {', '.join(assistant.decks)}")
+
+    def _writable(self, assistant: Assistant) -> tuple[Path, Path]:
+        """The corpus folder to change and its index folder (the workspace, started when needed)."""
+        corpus, index_dir = self.target(assistant)
+        if not corpus.is_dir():
+            _copy_decks(assistant, corpus)
+        return corpus, index_dir
+
+    @staticmethod
+    def _build(assistant: Assistant, corpus: Path, index_dir: Path):
+        """Index ``corpus`` after a change: into the served store when it is shared (Milvus), so the
+        other app processes on it see the change too, else into ``index_dir``."""
+        shared = corpus == Path(assistant.corpus_dir) and not isinstance(assistant.store, LocalStore)
+        return build_index(assistant.builder, corpus, assistant.store if shared else index_dir, show_progress=True)
+
+    def _rebuild(
+        self, assistant: Assistant, corpus: Path, index_dir: Path, undo: Callable[[], None], failed: str
+    ) -> Assistant:
+        """Rebuild the index of ``corpus`` and serve it; on any failure ``undo`` the change to the folder.
+
+        Raises:
+            DeckUploadError: indexing failed (the folder put back, the old index kept).
+        """
+        try:
+            index = self._build(assistant, corpus, index_dir)
+            served = assistant.with_index(index, corpus, index_dir)
+        except Exception as exc:
+            undo()
+            log.warning("indexing failed; the corpus is as it was: %s", exc)
+            raise DeckUploadError(
+                f"{failed}: indexing failed ({exc}); the corpus and its index are as they were"
+            ) from exc
+        except BaseException:
+            undo()
+            raise
+        self.serve(served)
+        return served
+
+
+def _set_aside(path: Path) -> Path:
+    """Move a deck to a hidden file beside it (which the loader does not read); returns where it went.
+
+    Raises:
+        DeckUploadError: it cannot be moved.
+    """
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.aside")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        raise DeckUploadError(
+            f"{path.name} cannot be moved in {path.parent} ({exc.strerror or exc}): "
+            "check that the folder can be written"
+        ) from exc
+    return aside
 
 
 def _copy_decks(assistant: Assistant, corpus: Path) -> None:

@@ -1,6 +1,8 @@
-"""Opening an index: loaded when current, else built (under the folder's lock) and saved.
+"""Opening an index: loaded when current, else built (under the store's lock) and saved.
 
-Also the question embedder an index carries: its ONNX export, which embeds without torch.
+The index lives in a store (``index/stores.py``): a folder of files by default, or
+Milvus. Also the question embedder an index carries: its ONNX export, which embeds
+without torch.
 """
 
 from __future__ import annotations
@@ -10,55 +12,61 @@ from pathlib import Path
 
 from egov_qa.errors import IndexInvalidError
 from egov_qa.index import embedder as embedding
-from egov_qa.index.store import Index, IndexBuilder, index_lock, load_index, not_a_file, save_index
+from egov_qa.index.store import Index, IndexBuilder
+from egov_qa.index.stores import IndexStore, LocalStore, open_store
 
 
-def query_embedder(index: Index, index_dir: Path) -> embedding.Embedder | None:
-    """The ONNX export saved with ``index`` (in ``index_dir``), which embeds without torch; None if none."""
-    settings = index.manifest.get("query_model")
-    if not settings or embedding.ONNX_MODEL not in index.manifest.get("files", {}):
-        return None
-    return embedding.OnnxEmbedder(Path(index_dir), index.manifest["model"], embedding.OnnxExport.from_dict(settings))
+def query_embedder(index: Index, index_dir: Path | IndexStore) -> embedding.Embedder | None:
+    """The ONNX export saved with ``index`` (in ``index_dir`` or a store), which embeds without torch; None if none."""
+    store = index_dir if isinstance(index_dir, IndexStore) else LocalStore(Path(index_dir))
+    return store.question_embedder(index)
 
 
 def open_index(
-    builder: IndexBuilder, corpus_dir: Path, index_dir: Path, progress: Callable[[str], None] | None = None
+    builder: IndexBuilder,
+    corpus_dir: Path,
+    index_dir: Path | IndexStore | str,
+    progress: Callable[[str], None] | None = None,
 ) -> Index:
-    """The index of ``corpus_dir`` in ``index_dir``: loaded, or built when missing, stale or damaged."""
-    not_a_file(index_dir)
+    """The index of ``corpus_dir`` in ``index_dir`` (a folder or a store): loaded, or built when missing,
+    stale or damaged."""
+    store = open_store(index_dir)
     expected = builder.fingerprint(corpus_dir)
     try:
-        return load_index(index_dir, expected)
+        return store.load(expected)
     except IndexInvalidError as exc:
         if progress is not None:
             progress(f"{exc}; building the index (this takes a moment)")
-        return build_index(builder, corpus_dir, index_dir, expected)
+        return build_index(builder, corpus_dir, store, expected)
 
 
 def build_index(
     builder: IndexBuilder,
     corpus_dir: Path,
-    index_dir: Path,
+    index_dir: Path | IndexStore | str,
     expected: dict | None = None,
     show_progress: bool | None = None,
 ) -> Index:
-    """Build and save the index under the folder's lock.
+    """Build and save the index of ``corpus_dir`` in ``index_dir`` (a folder or a store) under its lock.
 
     Another process may have built it while this one waited for the lock; then
     that index is loaded instead of building it twice. The index that was there
-    lends the vectors of passages that did not change, and a failed build leaves
-    it untouched.
+    lends the decks whose files did not change (they are not read again) and the
+    vectors of passages that did not change (they are not embedded again), so
+    adding, replacing or removing one deck reads and embeds that deck alone; a
+    failed build leaves it untouched.
     """
-    with index_lock(Path(index_dir)):
+    store = open_store(index_dir)
+    with store.lock():
         if expected is not None:
             try:
-                return load_index(index_dir, expected)
+                return store.load(expected)
             except IndexInvalidError:
                 pass
         try:
-            previous = load_index(index_dir)
+            previous = store.load()
         except IndexInvalidError:
             previous = None
         index = builder.build(corpus_dir, show_progress, previous)
-        save_index(index, index_dir)
+        store.save(index)
         return index

@@ -192,8 +192,10 @@ class IndexBuilder:
                 per second and time left); None shows them on a terminal only.
             previous: an index built before (of this corpus or another); the
                 vectors of its passages are reused for identical passages when it
-                was embedded by the same model and export, so adding or changing
-                one deck embeds only that deck.
+                was embedded by the same model and export, and its decks whose
+                files did not change (same name and content hash, same reading
+                settings) are taken over without being read, so adding, replacing
+                or removing one deck reads and embeds only that deck.
 
         Raises:
             CorpusError: nothing readable in the corpus.
@@ -201,7 +203,7 @@ class IndexBuilder:
         """
         started = time.perf_counter()
         fingerprint = self.fingerprint(corpus_dir)
-        loaded = self._read(Path(corpus_dir), show_progress)
+        loaded, deck_warnings = self._read(Path(corpus_dir), show_progress, reusable_decks(previous, fingerprint))
         slides = list(loaded.slides)
         units = [u for s in slides for u in self.splitter.split(s)]
         by_key = {(s.source, s.number): s for s in slides}
@@ -233,6 +235,8 @@ class IndexBuilder:
             },
             "counts": {"slides": len(slides), "units": len(units), "words": len(vocabulary)},
             "warnings": list(loaded.warnings),
+            # Each deck's warnings, so a later build that takes the deck over unread repeats them.
+            "deck_warnings": deck_warnings,
             "query_model": export.to_dict() if export else None,
         }
         index = Index(
@@ -253,21 +257,38 @@ class IndexBuilder:
         log.info("indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started)
         return index
 
-    def _read(self, corpus_dir: Path, show_progress: bool | None) -> LoadResult:
-        """The decks, read one file at a time under a progress bar."""
+    def _read(
+        self, corpus_dir: Path, show_progress: bool | None, reusable: dict[str, DeckEntry] | None = None
+    ) -> tuple[LoadResult, dict[str, list[str]]]:
+        """The decks, read one file at a time under a progress bar, and each deck's warnings.
+
+        A deck in ``reusable`` (same name and content hash, read with the same
+        settings) is taken from there and not read again.
+        """
         from tqdm import tqdm
 
+        reusable = reusable or {}
         files = self.loader.files(corpus_dir)
-        slides, warnings = [], []
-        for path in tqdm(files, desc="decks read", unit="deck", disable=bar_disabled(show_progress), leave=False):
-            got, notes = self.loader.load_from(path, corpus_dir)
+        named = [(path, source_name(path, corpus_dir)) for path in files]
+        to_read = [path for path, name in named if name not in reusable]
+        read: dict[Path, tuple[list[Slide], list[str]]] = {}
+        for path in tqdm(to_read, desc="decks read", unit="deck", disable=bar_disabled(show_progress), leave=False):
+            read[path] = self.loader.load_from(path, corpus_dir)
+        if reusable:
+            log.info("%d deck(s) read, %d taken over from the previous index", len(to_read), len(named) - len(to_read))
+        slides: list[Slide] = []
+        warnings: list[str] = []
+        by_deck: dict[str, list[str]] = {}
+        for path, name in named:
+            got, notes = read[path] if path in read else (list(reusable[name].slides), list(reusable[name].warnings))
             slides.extend(got)
             warnings.extend(notes)
+            by_deck[name] = list(notes)
         if not slides:
-            return self.loader.load(corpus_dir)  # raises CorpusError, saying why
+            self.loader.load(corpus_dir)  # raises CorpusError, saying why
         for note in warnings:
             log.warning("%s", note)
-        return LoadResult(tuple(slides), tuple(warnings), tuple(files))
+        return LoadResult(tuple(slides), tuple(warnings), tuple(files)), by_deck
 
     def _export(self):
         """The embedder's ONNX export in a temporary folder, and its settings (or Nones).
@@ -285,6 +306,69 @@ class IndexBuilder:
             shutil.rmtree(folder, ignore_errors=True)
             return None, None
         return folder, export
+
+
+@dataclass(frozen=True)
+class DeckEntry:
+    """One deck as an index holds it: its name in the corpus, its content hash, its
+    slides and units, and the loader's warnings about it."""
+
+    name: str
+    sha256: str
+    slides: tuple[Slide, ...]
+    units: tuple[Unit, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def index_decks(index: Index) -> dict[str, DeckEntry]:
+    """The decks of ``index`` by name, each with what the index holds of it (in index order)."""
+    files = index.manifest.get("corpus", {}).get("files", {})
+    warned = index.manifest.get("deck_warnings") or {}
+    slides: dict[str, list[Slide]] = {}
+    units: dict[str, list[Unit]] = {}
+    for slide in index.slides:
+        slides.setdefault(slide.source, []).append(slide)
+    for unit in index.units:
+        units.setdefault(unit.source, []).append(unit)
+    names = list(dict.fromkeys([*slides, *files]))
+    return {
+        name: DeckEntry(
+            name,
+            str(files.get(name, "")),
+            tuple(slides.get(name, ())),
+            tuple(units.get(name, ())),
+            tuple(warned.get(name, ())),
+        )
+        for name in names
+    }
+
+
+def reusable_decks(previous: Index | None, fingerprint: dict) -> dict[str, DeckEntry]:
+    """The decks of ``previous`` a build of ``fingerprint`` can take over without reading them.
+
+    A deck can be taken over when its file has the same name and content hash and
+    ``previous`` was read and split with the same settings (format, limits,
+    excludes, chunking) and recorded each deck's warnings.
+    """
+    if previous is None or not isinstance(previous.manifest.get("deck_warnings"), dict):
+        return {}
+    manifest = previous.manifest
+    same = (
+        manifest.get("format") == fingerprint["format"]
+        and manifest.get("chunking") == fingerprint["chunking"]
+        and manifest.get("corpus", {}).get("limits") == fingerprint["corpus"]["limits"]
+        and manifest.get("corpus", {}).get("exclude") == fingerprint["corpus"]["exclude"]
+    )
+    if not same:
+        return {}
+    wanted = fingerprint["corpus"]["files"]
+    return {
+        name: deck
+        for name, deck in index_decks(previous).items()
+        if wanted.get(name) == deck.sha256
+        and name in manifest["deck_warnings"]
+        and not deck.sha256.startswith("unreadable")
+    }
 
 
 def bar_disabled(show_progress: bool | None) -> bool | None:
@@ -392,7 +476,10 @@ def _slide_to_dict(slide: Slide) -> dict:
 
 def _slide_from_dict(data: dict) -> Slide:
     blocks = tuple(
-        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"]) for b in data["blocks"]
+        Block(
+            b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"], b.get("origin", "")
+        )
+        for b in data["blocks"]
     )
     return Slide(data["source"], data["number"], data["title"], data["text"], blocks)
 
@@ -407,6 +494,7 @@ def _unit_from_dict(data: dict) -> Unit:
         data["text"],
         data["kind"],
         tuple(Cell(**c) for c in data["cells"]),
+        data.get("origin", ""),
     )
 
 

@@ -103,11 +103,14 @@ class DeckLoader:
         self.max_slide_chars = max_slide_chars
 
     def settings(self) -> dict:
-        """The limits, as recorded in the index manifest (other limits give other slides)."""
+        """The limits and the OCR engine, as recorded in the index manifest (others give other slides)."""
+        from egov_qa.ingest.ocr import engine_version
+
         return {
             "max_file_bytes": self.max_file_bytes,
             "max_slides": self.max_slides,
             "max_slide_chars": self.max_slide_chars,
+            "ocr": engine_version(),
         }
 
     def files(self, corpus_dir: Path) -> list[Path]:

@@ -15,6 +15,7 @@ clear reason, before the layout is read.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -22,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egov_qa.documents import Slide
+from egov_qa.ingest.ocr import MAX_SCALE, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
+from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
 from egov_qa.ingest.slides import SlideWriter, finish_slide
 
 # A line that opens a list item: a bullet glyph (private-use code points are
@@ -35,6 +38,26 @@ FURNITURE_SHARE = 0.5
 FURNITURE_MIN_PAGES = 3
 # The longest line of text that can lead a list of bullet items as its heading.
 LEAD_CHARS = 60
+# A line this many times its height wide is a line of prose (a report's, not a slide's);
+# the first line of a prose paragraph may be indented by up to INDENT_HEIGHTS.
+PROSE_HEIGHTS = 20
+INDENT_HEIGHTS = 6
+# A paragraph goes on over a column or page break only from prose this wide (in line heights).
+COLUMN_HEIGHTS = 15
+# A page's topmost text stands as its title only when it is this short (a report page
+# begins with prose, not a title).
+TITLE_CHARS = 150
+# A page's text layer with fewer letters than this is read from its image by OCR instead;
+# so is one where fewer than GARBLED_SHARE of its characters are letters, spaces or punctuation.
+OCR_MIN_LETTERS = 20
+# Pieces of a line that OCR found apart are joined across a gap narrower than this many line heights.
+WORD_GAP_HEIGHTS = 1.2
+GARBLED_SHARE = 0.7
+# A page with a thin text layer is read by OCR when a picture covers this share of it.
+OCR_PICTURE_SHARE = 0.2
+_PUNCTUATION = frozenset(".,;:!?'\"()[]{}-–—/&%$€£#@*+=<>|•·…’‘“”®©™§°")
+# Where a sentence ends inside a paragraph.
+_SENTENCE_STOP = re.compile(r"[.!?]['\")”’]?(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -79,8 +102,8 @@ class Paragraph:
         return max(line.top for line in self.lines)
 
 
-def page_lines(textpage) -> list[Line]:
-    """The printed lines of a pypdfium2 text page, in PDFium's order.
+def page_lines(textpage, max_chars: int | None = None) -> list[Line]:
+    """The printed lines of a pypdfium2 text page, in PDFium's order (its first ``max_chars`` characters).
 
     Each character's loose box (the font's ascent to descent, the same height for
     every glyph of a size) gives the line's box; PDFium marks line ends itself.
@@ -112,7 +135,8 @@ def page_lines(textpage) -> list[Line]:
         chars.clear()
         boxes.clear()
 
-    for i in range(textpage.count_chars()):
+    count = textpage.count_chars()
+    for i in range(count if max_chars is None else min(count, max_chars)):
         code = pdfium_c.FPDFText_GetUnicode(textpage, i)
         if code in (0x0D, 0x0A):
             flush()
@@ -174,13 +198,26 @@ def _furniture_key(text: str, number: int) -> str:
     return _SPACE.sub(" ", re.sub(rf"(?<!\d){number}(?!\d)", " ", text.lower())).strip()
 
 
+def _prose_tail(line: Line) -> bool:
+    """A line of prose that goes on with a sentence (a report repeats its phrases on many pages)."""
+    width, height = line.right - line.left, max(line.height, 1.0)
+    # Set solid, as prose is (a footer's parts stand far apart): a letter is narrower than the line is high.
+    return line.text[:1].islower() and width > COLUMN_HEIGHTS * height and len(line.text) * height > width
+
+
 def _is_furniture(line: Line, number: int, keys: frozenset[str]) -> bool:
     return line.text.isdigit() or _furniture_key(line.text, number) in keys
 
 
-def _continues(paragraph: list[Line], line: Line) -> bool:
-    """Whether ``line`` is a wrapped continuation of the paragraph ending in ``paragraph[-1]``."""
+def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> bool:
+    """Whether ``line`` is a wrapped continuation of the paragraph ending in ``paragraph[-1]``.
+
+    On a page read by OCR, bullet glyphs are rarely read: a line that starts with
+    a capital after a line that stopped well short of it starts a new item.
+    """
     last = paragraph[-1]
+    if read_by_ocr and line.text[:1].isupper() and line.right - last.right > 3 * max(last.height, 1.0):
+        return False
     height = max(last.height, 1.0)
     if abs(line.height - last.height) > 0.2 * height:
         return False  # another size of type: another paragraph
@@ -192,7 +229,15 @@ def _continues(paragraph: list[Line], line: Line) -> bool:
     aligned = abs(line.left - text_left) < 0.6 * height or abs(line.left - first.left) < 0.6 * height
     centred = abs(line.centre - last.centre) < 0.6 * height
     flush_right = abs(line.right - last.right) < 0.6 * height
-    if not (aligned or centred or flush_right):
+    # A report's paragraph indents its first line and wraps back to the margin.
+    indented = (
+        len(paragraph) == 1
+        and first.right - first.left > PROSE_HEIGHTS * height
+        and 0 < first.left - line.left <= INDENT_HEIGHTS * height
+        and line.right <= first.right + height
+        and (first.text[-1].isalnum() or first.text[-1] in ",-–")  # cut mid-sentence, not code
+    )
+    if not (aligned or centred or flush_right or indented):
         return False
     if _SENTENCE_END.search(last.text) and not line.text[:1].islower():
         return False  # a finished sentence followed by a new one: a new paragraph
@@ -238,8 +283,13 @@ def _anchored(lines: list[Line], anchors: list[Line]) -> set[int]:
     return found
 
 
-def paragraphs(lines: list[Line], furniture: frozenset[str], number: int = 0) -> list[Paragraph]:
-    """Group the lines of page ``number`` into its title, bullet items, paragraphs and furniture."""
+def paragraphs(
+    lines: list[Line], furniture: frozenset[str], number: int = 0, read_by_ocr: bool = False
+) -> list[Paragraph]:
+    """Group the lines of page ``number`` into its title, bullet items, paragraphs and furniture.
+
+    ``read_by_ocr``: the lines were read from the page's image (see :func:`_continues`).
+    """
     body = [line for line in lines if not _BULLET_ONLY.match(line.text)]
     anchored = _anchored(body, _bullet_anchors(lines))
     groups: list[tuple[str, list[Line]]] = []
@@ -247,15 +297,15 @@ def paragraphs(lines: list[Line], furniture: frozenset[str], number: int = 0) ->
         bullet = bool(_BULLET.match(line.text)) or position in anchored
         # A wrapped line stays with its paragraph even when its words also stand
         # on most pages ("leveraged" in a sidebar of a deck about leveraging).
-        if groups and groups[-1][0] != "furniture" and not bullet and _continues(groups[-1][1], line):
+        if groups and groups[-1][0] != "furniture" and not bullet and _continues(groups[-1][1], line, read_by_ocr):
             groups[-1][1].append(line)
-        elif _is_furniture(line, number, furniture):
+        elif _is_furniture(line, number, furniture) and not _prose_tail(line):
             groups.append(("furniture", [line]))
         else:
             groups.append(("bullet" if bullet else "text", [line]))
     found = [Paragraph(_join(group), kind, tuple(group)) for kind, group in groups]
     found = _mark_title(found)
-    return _with_levels(_mark_leads(_reading_order(found)))
+    return _with_levels(_mark_leads(_join_columns(_reading_order(found))))
 
 
 def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
@@ -273,9 +323,49 @@ def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
         title = max(large, key=lambda p: p.top)
     else:
         title = max(content, key=lambda p: p.top)
-        if title.kind == "bullet":
+        if title.kind == "bullet" or not _could_title(title):
             return found
     return [Paragraph(p.text, "heading", p.lines) if p is title else p for p in found]
+
+
+def _could_title(p: Paragraph) -> bool:
+    """Whether body-size text at the top of a page can be its title: short, and not a sentence's end."""
+    return len(p.text) <= TITLE_CHARS and not p.text[:1].islower()
+
+
+def _ends_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text))
+
+
+def _prose(p: Paragraph) -> bool:
+    """Whether ``p`` is set as prose: some line of it many times its height wide (not a label)."""
+    return max(line.right - line.left for line in p.lines) > COLUMN_HEIGHTS * max(p.lines[-1].height, 1.0)
+
+
+def _runs_on(before: Paragraph, after: Paragraph) -> bool:
+    """Whether ``after`` goes on with the sentence ``before`` leaves unfinished (over a column or page break)."""
+    return (
+        before.kind == "text"
+        and _prose(before)
+        and after.kind in ("text", "heading")
+        and not _ends_sentence(before.text)
+        and after.text[:1].islower()
+        and abs(after.lines[0].height - before.lines[-1].height) <= 0.2 * max(before.lines[-1].height, 1.0)
+    )
+
+
+def _join_columns(found: list[Paragraph]) -> list[Paragraph]:
+    """Paragraphs that a column break cut (in reading order, the second starts in lower case) joined."""
+    joined: list[Paragraph] = []
+    for p in found:
+        previous = next((q for q in reversed(joined) if q.kind != "furniture"), None)
+        if previous is not None and _runs_on(previous, p):
+            at = joined.index(previous)
+            lines = [*previous.lines, *p.lines]
+            joined[at] = Paragraph(_join(list(lines)), "text", tuple(lines))
+            continue
+        joined.append(p)
+    return joined
 
 
 def _mark_leads(found: list[Paragraph]) -> list[Paragraph]:
@@ -348,10 +438,43 @@ def _strip_bullet(text: str) -> str:
     return text
 
 
-def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
-    """Read a PDF deck into slides, one a page; returns the slides and warnings (never raises)."""
+def carry_sentences(pages: list[list[Paragraph]]) -> list[list[Paragraph]]:
+    """A sentence that runs over a page break kept whole, on the page where it starts.
+
+    When a page's last paragraph leaves a sentence unfinished and the next page
+    goes on with it (in lower case), the words up to the sentence's end are added
+    to the first page's paragraph, and stand on the next page as a ``continued``
+    block: shown there, never quoted on their own.
+    """
+    pages = [list(found) for found in pages]
+    for before, after in itertools.pairwise(pages):
+        last = next((i for i in range(len(before) - 1, -1, -1) if before[i].kind != "furniture"), None)
+        first = next((i for i, p in enumerate(after) if p.kind != "furniture"), None)
+        if last is None or first is None or not _runs_on(before[last], after[first]):
+            continue
+        head = after[first]
+        stop = _SENTENCE_STOP.search(head.text)
+        end = stop.end() if stop else len(head.text)
+        ending, rest = head.text[:end], head.text[end:].strip()
+        kept = before[last]
+        before[last] = Paragraph(_join([Line(kept.text, 0, 0, 0, 0), Line(ending, 0, 0, 0, 0)]), kept.kind, kept.lines)
+        after[first : first + 1] = [
+            Paragraph(ending, "continued", head.lines),
+            *([Paragraph(rest, "text", head.lines)] if rest else []),
+        ]
+    return pages
+
+
+def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[list[Slide], list[str]]:
+    """Read a PDF deck into slides, one a page, within ``bounds``; returns the slides and warnings (never raises).
+
+    A page past a bound (:mod:`egov_qa.ingest.pdf_bounds`) is skipped, or the
+    deck cut there, with a warning naming the file and the limit.
+    """
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    budget = DeckBudget(source, bounds or PdfBounds())
 
     try:
         reader = PdfReader(path)
@@ -362,45 +485,237 @@ def read_pdf(path: Path, source: str) -> tuple[list[Slide], list[str]]:
                 opened = False
             if not opened:
                 return [], [f"skipped {source}: the PDF is encrypted; save an unencrypted copy"]
-        page_count = len(reader.pages)
+        admitted: list[bool] = []
+        bounded: list[str] = []
+        for number, page in enumerate(reader.pages, 1):
+            refused = budget.admit(page, number)
+            admitted.append(refused is None)
+            if refused is not None:
+                bounded.append(refused.message)
+                if refused.rest:
+                    admitted += [False] * (len(reader.pages) - number)
+                    break
     except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways
         return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
+    del reader  # the parsed objects are not needed while PDFium reads the pages
     try:
-        pages = _layout(path, page_count)
+        pages, late, read_by_ocr = _layout(path, admitted, budget)
     except Exception as exc:  # noqa: BLE001 - PDFium reports damage as several kinds
         return [], [f"skipped {source}: the PDF's text cannot be read ({type(exc).__name__}: {exc})"]
+    bounded += late
     pages = split_page_numbers(pages)
     furniture = furniture_keys([lines for lines in pages if lines])
-    slides, warnings = [], []
-    for number, lines in enumerate(pages, 1):
+    read = carry_sentences(
+        [paragraphs(lines, furniture, number, number in read_by_ocr) for number, lines in enumerate(pages, 1)]
+    )
+    slides, warnings = [], list(bounded)
+    for number, found in enumerate(read, 1):
+        if number > len(admitted) or not admitted[number - 1]:
+            continue  # its warning is in bounded
         writer = SlideWriter()
-        for p in paragraphs(lines, furniture, number):
+        origin = "ocr" if number in read_by_ocr else ""
+        for p in found:
             text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
-            writer.line(text, p.kind, p.level)
+            writer.line(text, p.kind, p.level, origin)
         slide = finish_slide(source, number, writer)
         if slide is None:
-            warnings.append(f"skipped {source} page {number}: no text layer (an image only?)")
+            if number in read_by_ocr:
+                warnings.append(f"skipped {source} page {number}: no text layer, and OCR found no words")
+            elif not any(f"page {number} " in w or "not read by OCR" in w for w in bounded):
+                warnings.append(f"skipped {source} page {number}: no text layer (an image only?)")
             continue
         slides.append(slide)
     if not slides:
+        if bounded:
+            return [], [f"skipped {source}: no page could be read within its bounds", *warnings]
         return [], [f"skipped {source}: no page has a text layer", *warnings]
     return slides, warnings
 
 
-def _layout(path: Path, page_count: int) -> list[list[Line]]:
+def _layout(path: Path, admitted: list[bool], budget: DeckBudget) -> tuple[list[list[Line]], list[str], set[int]]:
+    """The lines of every admitted page (an empty list for the others), the warnings of bounds met,
+    and the numbers of the pages read by OCR (their text layer empty or garbled)."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(str(path))
+    warnings: list[str] = []
+    read_by_ocr: set[int] = set()
+    ocr: DeckOcr | None = None
     try:
-        pages = []
-        for number in range(min(page_count, len(document))):
+        pages: list[list[Line]] = []
+        for number in range(min(len(admitted), len(document))):
+            late = budget.out_of_time(number + 1) if admitted[number] else None
+            if late is not None:
+                warnings.append(late)
+                admitted[number:] = [False] * (len(admitted) - number)
+            if not admitted[number]:
+                pages.append([])
+                continue
             page = document[number]
             textpage = page.get_textpage()
             try:
-                pages.append(page_lines(textpage))
+                if textpage.count_chars() > budget.bounds.page_chars:
+                    warnings.append(
+                        f"{budget.source} page {number + 1}: only its first {budget.bounds.page_chars:,} "
+                        f"characters are read; it has {textpage.count_chars():,}, over the limit a page"
+                    )
+                lines = page_lines(textpage, budget.bounds.page_chars)
+                if needs_ocr(lines) and (_garbled(lines) or _pictured(page)):
+                    if ocr is None:
+                        ocr = DeckOcr(budget.source, len(admitted))
+                    read = ocr_page_lines(page, ocr, number + 1)
+                    if read is not None and _letter_count(read) > _letter_count(lines):
+                        lines = read
+                        read_by_ocr.add(number + 1)
+                pages.append(lines)
             finally:
                 textpage.close()
                 page.close()
-        return pages
+        if ocr is not None:
+            warnings += ocr.warnings
+        return pages, warnings, read_by_ocr
     finally:
+        if ocr is not None:
+            ocr.close()
         document.close()
+
+
+def _letter_count(lines: list[Line]) -> int:
+    return sum(c.isalnum() for line in lines for c in line.text)
+
+
+def needs_ocr(lines: list[Line]) -> bool:
+    """Whether a page's text layer is too thin or garbled to stand for what is printed.
+
+    Fewer than :data:`OCR_MIN_LETTERS` letters (an image only, or a page number on
+    one), or mostly characters no font would print as words (a broken encoding).
+    """
+    text = "".join(line.text for line in lines)
+    return sum(c.isalnum() for c in text) < OCR_MIN_LETTERS or _garbled(lines)
+
+
+def _garbled(lines: list[Line]) -> bool:
+    text = "".join(line.text for line in lines)
+    readable = sum(c.isalnum() or c.isspace() or c in _PUNCTUATION for c in text)
+    return readable < GARBLED_SHARE * len(text)
+
+
+def _pictured(page) -> bool:
+    """Whether a pypdfium2 ``page`` shows a picture over :data:`OCR_PICTURE_SHARE` of its area.
+
+    A thin text layer over no picture (a section divider, "Questions?") has
+    nothing more to read.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    area = max(width * height, 1.0)
+    for picture in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+        left, bottom, right, top = picture.get_bounds()
+        if (right - left) * (top - bottom) >= OCR_PICTURE_SHARE * area:
+            return True
+    return False
+
+
+def render_for_ocr(page):
+    """A pypdfium2 ``page`` as an image for OCR, and its scale in pixels a point."""
+    left, bottom, right, top = page.get_cropbox()
+    longest = max(right - left, top - bottom) or 1.0
+    scale = min(MAX_SCALE, PAGE_SIDE_PIXELS / longest)
+    return page.render(scale=scale).to_pil(), scale
+
+
+def ocr_page_lines(page, ocr: DeckOcr, number: int) -> list[Line] | None:
+    """The lines of a pypdfium2 ``page`` read from its image, in PDF points; None past a bound."""
+    image, scale = render_for_ocr(page)
+    found = ocr.read(image, f"page {number}")
+    if found is None:
+        return None
+    left, _, _, top = page.get_cropbox()
+    return reading_order(join_words([ocr_line(line, scale, left, top) for line in found]))
+
+
+def join_words(lines: list[Line]) -> list[Line]:
+    """Pieces of one printed line that OCR found apart (words of a justified line) joined, left to right.
+
+    Two pieces are of one line when they overlap by half their height and the gap
+    between them is under :data:`WORD_GAP_HEIGHTS` heights (a column's gutter is wider).
+    """
+    joined: list[Line] = []
+    for piece in sorted(lines, key=lambda line: line.left):
+        for i, line in enumerate(joined):
+            overlap = min(line.top, piece.top) - max(line.bottom, piece.bottom)
+            height = min(line.height, piece.height)
+            gap = piece.left - line.right
+            if overlap > 0.5 * height and -0.5 * height < gap < WORD_GAP_HEIGHTS * height:
+                joined[i] = Line(
+                    f"{line.text} {piece.text}",
+                    line.left,
+                    max(line.right, piece.right),
+                    max(line.top, piece.top),
+                    min(line.bottom, piece.bottom),
+                    line.text_left,
+                )
+                break
+        else:
+            joined.append(piece)
+    return joined
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """Lines found on an image put in the order a person reads them (OCR finds them top to bottom).
+
+    A recursive XY cut: a set of lines that a clear vertical gutter parts is read
+    left part first; else it is cut into bands at the clear gaps between lines
+    (wider than a line's height: a break between sections, not line spacing), each
+    band read in turn; a set that neither parts is read top to bottom.
+    """
+    if len(lines) < 2:
+        return list(lines)
+    height = statistics.median(line.height for line in lines)
+    for cut in (_vertical_cut, _horizontal_cut):
+        parts = cut(lines, height)
+        if len(parts) > 1:
+            return [line for part in parts for line in reading_order(part)]
+    return sorted(lines, key=lambda line: (-line.top, line.left))
+
+
+def _gaps(spans: list[tuple[float, float]], least: float) -> list[float]:
+    """Where the spans (low, high) leave a clear gap of at least ``least``: each gap's middle."""
+    cuts = []
+    reach = None
+    for low, high in sorted(spans):
+        if reach is not None and low - reach >= least:
+            cuts.append((reach + low) / 2)
+        reach = high if reach is None else max(reach, high)
+    return cuts
+
+
+def _vertical_cut(lines: list[Line], height: float) -> list[list[Line]]:
+    cuts = _gaps([(line.left, line.right) for line in lines], height)
+    if not cuts:
+        return [lines]
+    at = cuts[0]  # the leftmost gutter; the right part is cut again when it recurses
+    return [[line for line in lines if line.right <= at], [line for line in lines if line.left >= at]]
+
+
+def _horizontal_cut(lines: list[Line], height: float) -> list[list[Line]]:
+    # y grows upwards: a band's span is (bottom, top), read from the top band down.
+    cuts = sorted(_gaps([(line.bottom, line.top) for line in lines], height), reverse=True)
+    bands: list[list[Line]] = [[] for _ in range(len(cuts) + 1)]
+    for line in lines:
+        bands[sum(line.top < cut for cut in cuts)].append(line)
+    return [band for band in bands if band]
+
+
+def ocr_line(line: OcrLine, scale: float, left: float = 0.0, top: float = 0.0) -> Line:
+    """An OCR line in PDF points (y up) from its box in pixels (y down), rendered ``scale`` pixels a point.
+
+    A bullet glyph read at its start takes its share of the box's width, so that
+    the item's words start past it as they do on a text layer.
+    """
+    x0, x1 = left + line.left / scale, left + line.right / scale
+    y_top, y_bottom = top - line.top / scale, top - line.bottom / scale
+    bullet = _BULLET.match(line.text)
+    words_at = x0 + (x1 - x0) * bullet.end() / len(line.text) if bullet else x0
+    return Line(line.text, x0, x1, y_top, y_bottom, words_at)

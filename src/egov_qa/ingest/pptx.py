@@ -3,19 +3,28 @@
 The title placeholder is the slide's title; every other shape is read in the
 order a person reads the slide (top to bottom, then left to right), grouped
 shapes included: each paragraph of a text frame is a bullet with its level (or
-a line of text outside the body placeholders), and a table gives one row unit
-per row that carries its column headers, as Markdown tables do. Slide numbers,
-footers and dates are page furniture. Speaker notes follow the slide's own text
-as ``notes`` lines: searchable and quotable, and a quote from them says so.
+a line of text outside the body placeholders), a table gives one row unit
+per row that carries its column headers, as Markdown tables do, and a chart gives
+its title and one row per series with its categories as headers
+(``Budget | 2002: 12,155 | 2005: 20,272``). Slide numbers,
+footers and dates are page furniture. A picture large enough to hold words
+is read by OCR (:mod:`egov_qa.ingest.ocr`) and its lines are marked ``picture``.
+Speaker notes follow the slide's own text as ``notes`` lines: searchable and quotable, and a quote from them says so.
 """
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 from egov_qa.documents import Slide
+from egov_qa.ingest.ocr import MIN_PICTURE_PIXELS, DeckOcr
+from egov_qa.ingest.pdf import Line, join_words, paragraphs, reading_order
 from egov_qa.ingest.slides import SlideWriter, finish_slide
+
+# A picture shown smaller than this on its slide (in EMU: 1.5 by 0.5 inches) holds no words worth reading.
+MIN_PICTURE_EMU = (1_371_600, 457_200)
 
 # An encrypted .pptx (and an old binary .ppt renamed) is an OLE compound file, not a zip.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -44,9 +53,10 @@ def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {exc})"]
     slides, warnings = [], []
+    ocr = DeckOcr(source, len(slides_in), unit="slide")
     for number, slide in enumerate(slides_in, 1):
         try:
-            read = _slide(slide, source, number)
+            read = _slide(slide, source, number, ocr)
         except Exception as exc:  # noqa: BLE001 - a damaged part can fail in many ways
             warnings.append(f"skipped {source} slide {number}: it cannot be read ({type(exc).__name__}: {exc})")
             continue
@@ -54,6 +64,8 @@ def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
             warnings.append(f"skipped {source} slide {number}: no text (an image only?)")
             continue
         slides.append(read)
+    ocr.close()
+    warnings += ocr.warnings
     if not slides:
         return [], [f"skipped {source}: no slide holds text", *warnings]
     return slides, warnings
@@ -85,12 +97,18 @@ def _paragraph_text(paragraph) -> str:
     return paragraph.text.replace("\v", " ")
 
 
-def _write_shapes(writer: SlideWriter, shapes) -> None:
+def _write_shapes(writer: SlideWriter, shapes, ocr: DeckOcr | None = None, number: int = 0) -> None:
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     for shape in _reading_order(shapes):
         if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
-            _write_shapes(writer, shape.shapes)
+            _write_shapes(writer, shape.shapes, ocr, number)
+            continue
+        if ocr is not None and _is_picture(shape):
+            _write_picture(writer, shape, ocr, number)
+            continue
+        if getattr(shape, "has_chart", False) and shape.has_chart:
+            _write_chart(writer, shape.chart)
             continue
         if getattr(shape, "has_table", False) and shape.has_table:
             rows = [[cell.text.replace("\v", " ") for cell in row.cells] for row in shape.table.rows]
@@ -112,12 +130,67 @@ def _write_shapes(writer: SlideWriter, shapes) -> None:
                 writer.line(text, "text")
 
 
-def _slide(slide, source: str, number: int) -> Slide | None:
+def _is_picture(shape) -> bool:
+    """A picture shown large enough on its slide to hold words (not an icon or a logo)."""
+    try:
+        shape.image  # noqa: B018 - a shape that holds a picture has one; others raise
+    except (AttributeError, ValueError, KeyError):
+        return False
+    return (shape.width or 0) >= MIN_PICTURE_EMU[0] and (shape.height or 0) >= MIN_PICTURE_EMU[1]
+
+
+def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int) -> None:
+    """The words in a picture, read by OCR into lines marked as ``picture``, where the picture stands."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(shape.image.blob))
+        image.load()
+    except (OSError, UnidentifiedImageError, ValueError):
+        return  # a format Pillow cannot draw (a Windows metafile): nothing to read
+    if min(image.size) < MIN_PICTURE_PIXELS:
+        return
+    found = ocr.read(image, f"slide {number}")
+    if not found:
+        return
+    # Pixels grow downwards; the layout reader's points grow upwards.
+    lines = [Line(line.text, line.left, line.right, -line.top, -line.bottom, line.left) for line in found]
+    for p in paragraphs(reading_order(join_words(lines)), frozenset(), read_by_ocr=True):
+        writer.line(p.text, "bullet" if p.kind == "bullet" else "text", p.level, "picture")
+
+
+def chart_value(value: float | None) -> str:
+    """A chart's number as a person writes it: ``12,155``, ``3.5``; empty when the point has none."""
+    if value is None or value != value:  # a gap in the series (None or NaN)
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
+
+
+def _write_chart(writer: SlideWriter, chart) -> None:
+    """A chart as facts: its title as a heading, then one row per series, its categories as headers.
+
+    ``Budget | 2002: 12,155 | 2005: 20,272``: each value is a table cell, so it
+    is answered and highlighted as a table's cell is.
+    """
+    if chart.has_title and chart.chart_title.has_text_frame:
+        writer.line(chart.chart_title.text_frame.text.replace("\v", " "), "heading")
+    for plot in chart.plots:
+        categories = [str(label) for label in plot.categories]
+        for series in plot.series:
+            values = [chart_value(v) for v in series.values]
+            # A series without a name stands under the chart's own label for it.
+            name = series.name or "Series"
+            writer.row(["", *categories], [name, *values])
+
+
+def _slide(slide, source: str, number: int, ocr: DeckOcr | None = None) -> Slide | None:
     writer = SlideWriter()
     title = next((s for s in slide.shapes if s.has_text_frame and _kind_of(s) == "title"), None)
     if title is not None:
         writer.line(" ".join(_paragraph_text(p) for p in title.text_frame.paragraphs), "heading")
-    _write_shapes(writer, slide.shapes)
+    _write_shapes(writer, slide.shapes, ocr, number)
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
         for paragraph in slide.notes_slide.notes_text_frame.paragraphs:
             writer.line(_paragraph_text(paragraph), "notes")

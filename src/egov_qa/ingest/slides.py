@@ -28,14 +28,14 @@ class SlideWriter:
             self.length += 1
         return self.length
 
-    def line(self, text: str, kind: str, level: int = 0) -> None:
+    def line(self, text: str, kind: str, level: int = 0, origin: str = "") -> None:
         text = _SPACE.sub(" ", text).strip()
         if not text:
             return
         start = self._start_line()
         self.parts.append(text)
         self.length += len(text)
-        self.blocks.append(Block(kind, start, self.length, (), level))
+        self.blocks.append(Block(kind, start, self.length, (), level, origin))
 
     def row(self, headers: list[str], values: list[str]) -> None:
         pieces: list[tuple[str, str]] = []
@@ -70,7 +70,7 @@ TITLE_CHARS = 80
 
 def _title(slide_text: str, blocks: list[Block]) -> str:
     """The slide's first heading, else its first line (a table row's first cell)."""
-    shown = [b for b in blocks if b.kind != "furniture"]
+    shown = [b for b in blocks if b.kind not in ("furniture", "continued")]
     first = next((b for b in shown if b.kind == "heading"), shown[0] if shown else None)
     if first is None:
         return ""

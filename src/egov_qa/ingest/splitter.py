@@ -11,6 +11,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 _CLAUSE = re.compile(r"(?<=[;,])\s+")
 _CELL = re.compile(re.escape(CELL_SEPARATOR))
 _SPACE = re.compile(r"\s+")
+# Blocks that are shown with their slide but are never a unit: page furniture (footers,
+# page numbers) and the end of a sentence quoted whole on the page before (``continued``).
+UNQUOTED = frozenset({"furniture", "continued"})
 
 
 class UnitSplitter:
@@ -36,13 +39,13 @@ class UnitSplitter:
         """Return the units of ``slide``, in reading order, with offsets into its text."""
         units = []
         for block in slide.blocks:
-            if block.kind == "furniture":
-                continue  # page furniture (footers, page numbers) is shown, never quoted alone
+            if block.kind in UNQUOTED:
+                continue  # shown, never quoted alone
             for start, end in self._pieces(slide.text, block.start, block.end, block.kind == "row"):
                 text = slide.text[start:end]
                 cells = tuple(c for c in block.cells if c.start >= start and c.end <= end)
                 uid = content_hash(slide.source, str(slide.number), slide.text, str(start), str(end))
-                units.append(Unit(uid, slide.source, slide.number, start, end, text, block.kind, cells))
+                units.append(Unit(uid, slide.source, slide.number, start, end, text, block.kind, cells, block.origin))
         return units
 
     def _pieces(self, text: str, start: int, end: int, row: bool = False) -> list[tuple[int, int]]:

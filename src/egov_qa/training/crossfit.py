@@ -71,9 +71,11 @@ def ask_through_tuned(
     settings: Settings | None = None,
     scorer: AnswerScorer | None = None,
     check: Callable[[Embedder, Embedder], dict] | None = None,
+    tuning: bool = True,
 ) -> Tuned:
     """Tune on every set; if ``check`` passes it, ask each set through an encoder tuned on the other
-    folds (indexes in ``index_root/folds``), else through the model as published.
+    folds (indexes in ``index_root/folds``), else through the model as published. With ``tuning``
+    False nothing is tuned or checked: every set is asked through the model as published.
 
     ``encoder`` gives the embedding model with a tuning applied (None: as published); ``scorer``,
     when given, reads every candidate too (it never saw the eval sets: nothing to hold out);
@@ -84,28 +86,33 @@ def ask_through_tuned(
     base_model = getattr(base, "base", base.name)
     builder = IndexBuilder(base)
     path = resolve_model(base_model)
-    found = {}
-    for suite in suites:
+    found: dict[str, list[Example]] = {}
+    for suite in suites if tuning else ():
         progress(f"tuning the encoder: pairing {suite.name}'s questions with the lines that answer them")
         found[suite.name] = suite_examples(suite, builder, base)
-    if not any(found.values()):
+    if tuning and not any(found.values()):
         raise EvalSetError(
             "no answerable question of the eval sets has a line of its decks that quotes an accepted answer "
             "on the slide holding its evidence: nothing to tune on (check the sets' answers and evidence)"
         )
-    everything = [e for got in found.values() for e in got]
-    progress(f"tuning the encoder on every set ({len(everything)} examples)")
-    tuning: Tuning | None = tune(base_model, path, everything, settings)
-    verdict = check(base, encoder(tuning)) if check else None
-    if verdict and verdict.get("cost"):
-        progress(f"the tuning costs retrieval it was not tuned for ({verdict['cost']}): using the model as published")
-        tuning = None
+    shipped: Tuning | None = None
+    verdict = None
+    if tuning:
+        everything = [e for got in found.values() for e in got]
+        progress(f"tuning the encoder on every set ({len(everything)} examples)")
+        shipped = tune(base_model, path, everything, settings)
+        verdict = check(base, encoder(shipped)) if check else None
+        if verdict and verdict.get("cost"):
+            progress(
+                f"the tuning costs retrieval it was not tuned for ({verdict['cost']}): using the model as published"
+            )
+            shipped = None
     fold = folds_of([s.name for s in suites])
     asked: list[Asked] = []
     for number in sorted(set(fold.values())):
         inside = [s for s in suites if fold[s.name] == number]
         others = [e for name, got in found.items() if fold[name] != number for e in got]
-        if tuning is not None and others:
+        if shipped is not None and others:
             progress(f"tuning an encoder without {', '.join(s.name for s in inside)} ({len(others)} examples)")
             tuned = encoder(tune(base_model, path, others, settings))
         else:
@@ -122,4 +129,4 @@ def ask_through_tuned(
             # of the encoder (its float rounding differs from torch's in near ties).
             asker = query_embedder(index, folder) or tuned
             asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer)
-    return Tuned(asked, tuning, fold, verdict)
+    return Tuned(asked, shipped, fold, verdict)

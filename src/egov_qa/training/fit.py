@@ -427,6 +427,8 @@ FEATURE_CODE = (
     "egov_qa.ingest.plain",
     "egov_qa.ingest.pdf",
     "egov_qa.ingest.pptx",
+    "egov_qa.ingest.pdf_bounds",
+    "egov_qa.ingest.ocr",
     "egov_qa.ingest.splitter",
     "egov_qa.answer.question",
     "egov_qa.answer.reading",

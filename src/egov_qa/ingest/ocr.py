@@ -1,0 +1,223 @@
+"""Reading the words in pictures: pages without a text layer, and pictures on slides.
+
+The engine is RapidOCR on ONNX Runtime (``rapidocr-onnxruntime``): its wheel
+carries its detection and recognition models, so it runs offline on the ONNX
+Runtime the project already has. It is imported only when a page or picture
+needs it. Each printed line comes back with its box; the readers rebuild lines
+into sentences and bullets the way they do for a text layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENGINE = "rapidocr-onnxruntime"
+# A line read with less confidence than this is left out (mostly specks and edges of drawings).
+MIN_CONFIDENCE = 0.5
+# A page is rendered this many pixels on its longer side (the engine's own cap). The
+# recognizer drops the narrow spaces of proportional type set small in pixels
+# ("Tocreatespace" on a slide read at 1,000 pixels); at 2,000 it keeps them.
+PAGE_SIDE_PIXELS = 2000
+# How far each found line's box is grown before its words are read: the engine's
+# default (1.6) cuts boxes so tight that spaces between words are lost; 2.0 keeps them.
+UNCLIP_RATIO = 2.0
+# ...but never more than this many pixels a point (a page the size of a stamp).
+MAX_SCALE = 4.0
+# A picture smaller than this on either side holds no words worth reading (icons, logos, bullets).
+MIN_PICTURE_PIXELS = 120
+# Bounds on one deck's OCR: pages (or pictures) read, and pixels read in all.
+MAX_DECK_IMAGES = 300
+MAX_DECK_PIXELS = 600_000_000
+
+# A run of letters that may be words run together: lower case, after at most one capital.
+# Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
+_GLUED = re.compile(r"(?<![a-z/#@._-])[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
+# The most frequent words (by rank in wordninja's model) a parted run may be made of:
+# any word of 4 letters or more among the first 60,000, a shorter one among the first 5,000.
+WORD_RANK = 60_000
+SHORT_WORD_RANK = 5_000
+_engine = None
+_engine_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line read from an image: its text, its box in pixels (y grows downwards) and the engine's confidence."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+    confidence: float
+
+
+def engine_version() -> str:
+    """The engine and its version (``rapidocr-onnxruntime 1.4.4``), as the index records it; '' when missing."""
+    try:
+        return f"{ENGINE} {metadata.version(ENGINE)}"
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _reader():
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            # The words of a page stand upright: the angle classifier only costs time.
+            _engine = RapidOCR(use_cls=False)
+        return _engine
+
+
+def respace(text: str) -> str:
+    """Spaces put back between words that OCR ran together ("Speakfrom your" -> "Speak from your").
+
+    The engine's recognizer drops narrow spaces when type is small in pixels.
+    Only a lower-case run of letters (after at most one capital) that a word-frequency
+    model of English (wordninja) reads as several words is parted: acronyms,
+    names in mixed case (FedRAMP, OSCAL), numbers and punctuation stay as read.
+    """
+    import wordninja
+
+    model = wordninja.DEFAULT_LANGUAGE_MODEL
+    costs = model._wordcost  # the model's cost of each word: log of its frequency rank
+    scale = math.log(len(costs))
+
+    def common(word: str) -> bool:
+        cost = costs.get(word.lower())
+        if cost is None:
+            return False
+        rank = math.exp(cost) / scale
+        # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
+        return rank < (SHORT_WORD_RANK if len(word) < 4 else WORD_RANK) and (len(word) > 1 or word in "aAI")
+
+    def words_of(run: str) -> list[str] | None:
+        words = wordninja.split(run)
+        if len(words) < 2 or "".join(words) != run or not all(common(w) for w in words):
+            return None
+        return words
+
+    def part(match: re.Match) -> str:
+        run = match.group(0)
+        lead = ""
+        words = words_of(run)
+        acronym = match.start() > 0 and text[match.start() - 1].isupper()
+        if words is None and run[0].isupper() and acronym:
+            lead, words = run[0], words_of(run[1:])  # the capital ends an acronym ("OSCALfiles")
+        if words is None:
+            return run
+        before = " " if match.start() and text[match.start() - 1].isupper() and not lead else ""
+        after = " " if match.end() < len(text) and text[match.end()].isupper() else ""
+        return before + (f"{lead} " if lead else "") + " ".join(words) + after
+
+    return _GLUED.sub(part, text)
+
+
+def read_image(image) -> list[OcrLine]:
+    """The lines printed in ``image`` (a PIL image), top to bottom.
+
+    Raises:
+        ImportError: the OCR engine is not installed.
+    """
+    import numpy as np
+
+    pixels = np.asarray(image.convert("RGB"))
+    found, _ = _reader()(pixels, use_cls=False, unclip_ratio=UNCLIP_RATIO, box_thresh=0.5, text_score=0.5)
+    lines = []
+    for box, text, confidence in found or []:
+        # The recognizer writes some punctuation full width ("，"): read it as typed.
+        text = respace(" ".join(unicodedata.normalize("NFKC", str(text)).split()))
+        if not text or float(confidence) < MIN_CONFIDENCE:
+            continue
+        xs = [float(x) for x, _ in box]
+        ys = [float(y) for _, y in box]
+        lines.append(OcrLine(text, min(xs), min(ys), max(xs), max(ys), float(confidence)))
+    return sorted(lines, key=lambda line: (line.top, line.left))
+
+
+class DeckOcr:
+    """One deck's OCR within its bounds: how many images and pixels are left, and a progress bar.
+
+    Args:
+        source: the deck, as named in warnings.
+        total: how many pages or slides may need reading (for the progress bar).
+        max_images: images read at most; the rest are skipped with one warning.
+        max_pixels: pixels read at most, in all.
+        show_progress: a bar on stderr (None: on a terminal only).
+        unit: what the bar counts (``page``, ``slide``).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        total: int,
+        max_images: int = MAX_DECK_IMAGES,
+        max_pixels: int = MAX_DECK_PIXELS,
+        show_progress: bool | None = None,
+        unit: str = "page",
+    ) -> None:
+        for name, value in (("max_images", max_images), ("max_pixels", max_pixels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        self.source = source
+        self.images = 0
+        self.pixels = 0
+        self.max_images = max_images
+        self.max_pixels = max_pixels
+        self.warnings: list[str] = []
+        self.missing = False
+        self._total = total
+        self._show = show_progress
+        self._unit = unit
+        self._bar: Any = None
+
+    def read(self, image, what: str) -> list[OcrLine] | None:
+        """The lines of ``image`` (``what`` names it: ``page 3``), or None past a bound or without the engine."""
+        size = image.width * image.height
+        if self.images >= self.max_images or self.pixels + size > self.max_pixels:
+            if not any("OCR" in w and "limit" in w for w in self.warnings):
+                self.warnings.append(
+                    f"{self.source}: {what} and the pictures after it are not read by OCR: the deck is past the "
+                    f"limit of {self.max_images} images or {self.max_pixels / 1e6:.0f} million pixels read a deck; "
+                    "split the deck into smaller files"
+                )
+            return None
+        try:
+            lines = read_image(image)
+        except ImportError:
+            if not self.missing:
+                self.missing = True
+                self.warnings.append(
+                    f"{self.source}: {what} has its words only in pictures, and the OCR engine ({ENGINE}) is "
+                    "not installed; run the project's set-up again (make setup)"
+                )
+            return None
+        self.images += 1
+        self.pixels += size
+        self._progress()
+        return lines
+
+    def _progress(self) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            disable = None if self._show is None else not self._show
+            self._bar = tqdm(
+                total=self._total, desc=f"OCR {self.source}", unit=self._unit, disable=disable, leave=False
+            )
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,205 @@
+"""OCR: pages without a text layer read from their image into sentences, answered and boxed."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FakeEmbedder
+from pdf_maker import Placed, image_only, write_pdf
+
+from egov_qa.assistant import Assistant
+from egov_qa.ingest import ocr as ocr_module
+from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.ocr import DeckOcr, engine_version
+from egov_qa.ingest.pdf import Line, needs_ocr, reading_order
+from egov_qa.ingest.splitter import UnitSplitter
+
+FACTS = [
+    "The tax office opened online filing in 2003.",
+    "Paper forms fell by half within two years.",
+    "Every district now keeps a help desk.",
+]
+
+
+def scanned_deck(folder, pages=1):
+    """A slide set in large type, then kept only as pictures (as a scanner or an image export leaves it)."""
+    drawn = []
+    for n in range(pages):
+        lines = [Placed("Online tax filing" if n == 0 else f"Part {n + 1}", 60, 520, 30)]
+        lines += [Placed(fact, 60, 440 - 40 * i, 18) for i, fact in enumerate(FACTS)]
+        drawn.append(lines)
+    text = write_pdf(folder / "typed.pdf", drawn)
+    return image_only(text, folder / "scanned.pdf")
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scanned")
+    (folder / "corpus").mkdir()
+    return scanned_deck(folder), folder
+
+
+def test_an_image_only_page_is_read_into_sentences_marked_as_ocr(scanned):
+    path, _ = scanned
+    slides, warnings = DeckLoader().load_file(path, "scanned.pdf")
+    assert warnings == []
+    (slide,) = slides
+    assert slide.title == "Online tax filing"
+    units = UnitSplitter().split(slide)
+    assert [u.text for u in units] == ["Online tax filing", *FACTS]
+    assert {u.origin for u in units} == {"ocr"}
+
+
+def test_an_image_only_deck_is_answered_with_the_quote_boxed_on_the_page(scanned, tmp_path):
+    import shutil
+
+    from egov_qa.app.page_image import draw_marks, find_marks, render_page
+
+    path, _ = scanned
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(path, corpus / "scanned.pdf")
+    assistant = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    answer = assistant.ask("When did the tax office open online filing?")
+    assert answer.answer == FACTS[0]
+    from egov_qa.app.render import answer_markdown, answer_text
+
+    assert answer.citations[0].origin == "ocr"
+    assert "(read by OCR from the page image)" in answer_text(answer)
+    assert "read by OCR from the page image" in answer_markdown(answer)
+    marks = find_marks(str(corpus), "scanned.pdf", 1, answer.answer)
+    assert marks is not None and len(marks.quote) == 1
+    left, bottom, _, top = marks.quote[0]
+    assert 50 < left < 70 and 420 < bottom < top < 470  # where the sentence is printed
+    plain = render_page(str(corpus), "scanned.pdf", 1)
+    assert draw_marks(plain, marks).tobytes() != plain.convert("RGB").tobytes()
+
+
+def test_a_text_layer_that_is_thin_or_garbled_needs_ocr():
+    def lines(text):
+        return [Line(text, 0, 100, 20, 10)]
+
+    assert needs_ocr([])
+    assert needs_ocr(lines("12"))
+    assert needs_ocr(lines("\ufffd\ufffd\u0001\u0002 ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ab ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ ¤¤¤¤ cd"))
+    assert not needs_ocr(lines("A page that has a real text layer, with words."))
+
+
+def test_lines_found_on_an_image_are_read_column_by_column():
+    def at(text, left, top):
+        return Line(text, left, left + 200, top, top - 20, left)
+
+    found = [at("Title of the page", 50, 500), at("Left one", 50, 400), at("Right one", 400, 400)]
+    found += [at("left two", 50, 375), at("right two", 400, 375)]
+    order = [line.text for line in reading_order(found)]
+    assert order == ["Title of the page", "Left one", "left two", "Right one", "right two"]
+
+
+def test_the_deck_bound_on_images_is_named(tmp_path):
+    path = scanned_deck(tmp_path, pages=2)
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(path))
+    image = document[0].render(scale=1).to_pil()
+    document.close()
+    ocr = DeckOcr("scanned.pdf", 2, max_images=1)
+    assert ocr.read(image, "page 1")
+    assert ocr.read(image, "page 2") is None
+    assert ocr.warnings == [
+        "scanned.pdf: page 2 and the pictures after it are not read by OCR: the deck is past the limit of 1 "
+        "images or 600 million pixels read a deck; split the deck into smaller files"
+    ]
+    with pytest.raises(ValueError, match="max_pixels"):
+        DeckOcr("x", 1, max_pixels=0)
+
+
+def test_without_the_engine_a_picture_page_says_how_to_get_it(scanned, monkeypatch):
+    path, _ = scanned
+
+    def missing(image):
+        raise ImportError("no module named rapidocr_onnxruntime")
+
+    monkeypatch.setattr("egov_qa.ingest.ocr.read_image", missing)
+    slides, warnings = DeckLoader().load_file(path, "scanned.pdf")
+    assert slides == []
+    assert "the OCR engine (rapidocr-onnxruntime) is not installed; run the project's set-up again" in warnings[-1]
+
+
+def test_the_engine_and_its_version_are_named():
+    assert engine_version().startswith(f"{ocr_module.ENGINE} ")
+
+
+def test_a_saved_index_keeps_what_ocr_read_marked(scanned, tmp_path):
+    import shutil
+
+    path, _ = scanned
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(path, corpus / "scanned.pdf")
+    Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    reopened = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0)
+    units = reopened.index.units
+    assert units and {u.origin for u in units} == {"ocr"}
+    assert {b.origin for s in reopened.index.slides for b in s.blocks} == {"ocr"}
+
+
+def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
+    import pypdfium2 as pdfium
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    typed = write_pdf(tmp_path / "typed.pdf", [[Placed(fact, 40, 700 - 40 * i, 18) for i, fact in enumerate(FACTS)]])
+    document = pdfium.PdfDocument(str(typed))
+    picture = document[0].render(scale=2, crop=(0, 560, 0, 40)).to_pil()
+    document.close()
+    picture.save(tmp_path / "facts.png")
+    picture.resize((40, 40)).save(tmp_path / "icon.png")
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Filing online"
+    slide.shapes.add_picture(str(tmp_path / "facts.png"), Inches(0.5), Inches(2), width=Inches(9))
+    slide.shapes.add_picture(str(tmp_path / "icon.png"), Inches(9), Inches(0.2), width=Inches(0.5))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    deck.save(corpus / "pictures.pptx")
+
+    (read,), warnings = DeckLoader().load_file(corpus / "pictures.pptx", "pictures.pptx")
+    assert warnings == []
+    units = UnitSplitter().split(read)
+    assert [(u.text, u.origin) for u in units] == [("Filing online", "")] + [(fact, "picture") for fact in FACTS]
+    answer = Assistant(corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0).ask(
+        "Where does every district keep a help desk?"
+    )
+    assert answer.answer == FACTS[2]
+    assert answer.citations[0].origin == "picture"
+
+
+@pytest.mark.parametrize(
+    "read, meant",
+    [
+        ("Speakfrom your own experience", "Speak from your own experience"),
+        ("CurrentlythereisanMVPValidationsitethatOSCALfilescanbevalidated.", None),
+        ("converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli", None),
+        ("Development Prioritization", "Development Prioritization"),
+        ("FedRAMP and OSCAL-CLI tool, SP800-53Rev5", "FedRAMP and OSCAL-CLI tool, SP800-53Rev5"),
+    ],
+)
+def test_words_that_ocr_ran_together_are_parted(read, meant):
+    from egov_qa.ingest.ocr import respace
+
+    expected = {
+        "CurrentlythereisanMVPValidationsitethatOSCALfilescanbevalidated.": (
+            "Currently there is an MVP Validation site that OSCAL files can be validated."
+        ),
+        "converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli": (
+            "converting artifacts between formats at https://github.com/usnistgov/oscal-cli"
+        ),
+    }
+    assert respace(read) == (meant or expected[read])
+
+
+def test_whole_words_with_a_capital_are_left_whole():
+    from egov_qa.ingest.ocr import respace
+
+    text = "Understanding and Awareness: Welcome to the Overview"
+    assert respace(text) == text
