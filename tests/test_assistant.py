@@ -131,6 +131,21 @@ def test_a_section_divider_is_not_an_answer(tmp_path):
     assert answer.answer == "Online services cut visits by half"
 
 
+@pytest.mark.model
+def test_a_slide_heading_is_an_answer_like_any_line(tmp_path):
+    """The name asked for is only in the slide's heading: the heading is quoted."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "d.md").write_text(
+        "# Procurement\n\n- Bids are filed online in one step\n\n"
+        "## Most public purchases go through HARBOR, the online procurement system\n\n"
+        "- Users: 191,000 businesses\n\n---\n\n# Customs\n\n- Export clearance takes two minutes\n"
+    )
+    assistant = Assistant(corpus, tmp_path / "i", threshold=0.0)
+    answer = assistant.ask("What is the name of the online procurement system?")
+    assert answer.answer == "Most public purchases go through HARBOR, the online procurement system"
+
+
 class TestReasonsReadTrue:
     def test_a_sentence_opening_word_is_no_name_the_deck_must_mention(self, assistant):
         answer = assistant.ask("How many days does passport renewal take online? Please answer briefly.")
