@@ -290,3 +290,29 @@ def test_a_full_disk_is_a_message_and_the_old_index_is_kept(tiny_corpus, fake_em
         embedder.load_embedder = embedder_factory
     err = capsys.readouterr().err
     assert code == 1 and "the disk is full" in err and "Traceback" not in err
+
+
+class TestProgressInALog:
+    def test_a_bar_is_written_as_lines_where_stderr_is_no_terminal(self, monkeypatch, caplog):
+        import logging
+
+        from egov_qa.index import progress
+
+        monkeypatch.setattr(progress, "_terminal", lambda: False)
+        with caplog.at_level(logging.INFO, logger="egov_qa.index.progress"):
+            for _ in progress.bar(range(5), desc="passages embedded", unit="passage"):
+                pass
+        lines = [r.getMessage() for r in caplog.records if r.name == "egov_qa.index.progress"]
+        assert lines and all("\r" not in line for line in lines)
+        assert lines[-1].startswith("passages embedded: 100%") and "5/5" in lines[-1]
+
+    def test_asked_for_or_turned_off_it_is_a_bar_or_nothing(self, monkeypatch, caplog):
+        import logging
+
+        from egov_qa.index import progress
+
+        monkeypatch.setattr(progress, "_terminal", lambda: False)
+        with caplog.at_level(logging.INFO, logger="egov_qa.index.progress"):
+            assert progress.bar(range(2), desc="d", unit="u", show_progress=False).disable
+            assert not progress.bar(range(2), desc="d", unit="u", show_progress=True).disable
+        assert not [r for r in caplog.records if r.name == "egov_qa.index.progress"]

@@ -493,6 +493,8 @@ def setup_logging(quiet: bool = False) -> None:
     )
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # A build's progress bars, written as lines where stderr is no terminal (index/progress.py).
+    logging.getLogger("egov_qa.index.progress").setLevel(logging.ERROR if quiet else logging.INFO)
     # bm25s sets its own logger to DEBUG when it is imported, which may be later:
     # the handlers drop the libraries' chatter whatever their loggers' levels.
     for handler in logging.getLogger().handlers:

@@ -265,14 +265,14 @@ class IndexBuilder:
         A deck in ``reusable`` (same name and content hash, read with the same
         settings) is taken from there and not read again.
         """
-        from tqdm import tqdm
+        from egov_qa.index.progress import bar
 
         reusable = reusable or {}
         files = self.loader.files(corpus_dir)
         named = [(path, source_name(path, corpus_dir)) for path in files]
         to_read = [path for path, name in named if name not in reusable]
         read: dict[Path, tuple[list[Slide], list[str]]] = {}
-        for path in tqdm(to_read, desc="decks read", unit="deck", disable=bar_disabled(show_progress), leave=False):
+        for path in bar(to_read, desc="decks read", unit="deck", show_progress=show_progress, leave=False):
             read[path] = self.loader.load_from(path, corpus_dir)
         if reusable:
             log.info("%d deck(s) read, %d taken over from the previous index", len(to_read), len(named) - len(to_read))
@@ -426,20 +426,20 @@ def embed_texts(
     each row is put back in the order given. Texts in ``known`` take its vector
     and are not embedded again.
     """
-    from tqdm import tqdm
+    from egov_qa.index.progress import bar
 
     known = known or {}
     unique = [t for t in dict.fromkeys(texts) if t not in known]
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
     rows: np.ndarray | None = None
-    with tqdm(total=len(unique), desc="passages embedded", unit="passage", disable=bar_disabled(show_progress)) as bar:
+    with bar(total=len(unique), desc="passages embedded", unit="passage", show_progress=show_progress) as shown:
         for first in range(0, len(order), EMBED_CHUNK):
             chosen = order[first : first + EMBED_CHUNK]
             vectors = embedder.embed([unique[i] for i in chosen])
             if rows is None:
                 rows = np.zeros((len(unique), vectors.shape[1]), dtype=np.float32)
             rows[chosen] = vectors
-            bar.update(len(chosen))
+            shown.update(len(chosen))
     if rows is None and not known:
         return np.zeros((0, 0), dtype=np.float32)
     where = {text: i for i, text in enumerate(unique)}
