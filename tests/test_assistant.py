@@ -92,7 +92,17 @@ class TestAssistant:
     def test_json_shape(self, assistant):
         data = assistant.ask("What share of users were satisfied?").to_dict()
         assert {"question", "answer", "abstained", "confidence", "citations"} <= set(data)
-        assert set(data["citations"][0]) == {"source", "slide", "title", "text", "start", "end", "score", "notes", "origin"}
+        assert set(data["citations"][0]) == {
+            "source",
+            "slide",
+            "title",
+            "text",
+            "start",
+            "end",
+            "score",
+            "notes",
+            "origin",
+        }
 
 
 class TestQuestionValidation:
