@@ -445,7 +445,11 @@ class MilvusStore:
             level = server_log.level
             server_log.setLevel(logging.CRITICAL)
             try:
-                client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+                client.create_collection(name, schema=schema, consistency_level="Strong")
+                # Not ``sync``: pymilvus would poll each field's index after a fixed half-second
+                # sleep; loading the collection waits for what it needs.
+                client.create_index(name, params, sync=False)
+                client.load_collection(name)
             finally:
                 server_log.setLevel(level)
 
