@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import FakeEmbedder
 
 from egov_qa.assistant import Assistant
 from egov_qa.errors import CorpusError, IndexInvalidError, IndexWriteError
@@ -18,6 +19,7 @@ from egov_qa.index.store import (
     load_index,
     save_index,
 )
+from egov_qa.ingest.loader import DeckLoader
 
 
 @pytest.fixture
@@ -316,3 +318,37 @@ class TestProgressInALog:
             assert progress.bar(range(2), desc="d", unit="u", show_progress=False).disable
             assert not progress.bar(range(2), desc="d", unit="u", show_progress=True).disable
         assert not [r for r in caplog.records if r.name == "egov_qa.index.progress"]
+
+
+class TestPagesRead:
+    def test_pages_are_counted_without_reading_the_deck(self, tmp_path, tiny_corpus):
+        from pdf_maker import Placed, write_pdf
+        from test_pptx_deck import make_deck
+
+        from egov_qa.ingest.pages import page_count
+
+        pdf = write_pdf(tmp_path / "three.pdf", [[Placed(f"Page {n} text", 72, 700)] for n in range(1, 4)])
+        assert page_count(pdf) == 3
+        assert page_count(make_deck(tmp_path / "deck.pptx")) == 3
+        assert page_count(tiny_corpus / "deck.md") == len(
+            DeckLoader().load_from(tiny_corpus / "deck.md", tiny_corpus)[0]
+        )
+        (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+        assert page_count(tmp_path / "broken.pdf") == 1  # its reader says what is wrong
+
+    def test_the_bar_counts_every_page_and_reaches_its_total(self, tmp_path, tiny_corpus, monkeypatch, caplog):
+        import logging
+
+        from pdf_maker import Placed, write_pdf
+
+        from egov_qa.index import progress
+
+        write_pdf(tiny_corpus / "five.pdf", [[Placed(f"Page {n} says {n * 7} items", 72, 700)] for n in range(1, 6)])
+        slides = len(DeckLoader().load_from(tiny_corpus / "deck.md", tiny_corpus)[0])
+        monkeypatch.setattr(progress, "_terminal", lambda: False)
+        with caplog.at_level(logging.INFO, logger="egov_qa.index.progress"):
+            IndexBuilder(FakeEmbedder()).build(tiny_corpus)
+        lines = [r.getMessage() for r in caplog.records if r.name == "egov_qa.index.progress"]
+        read = [line for line in lines if line.startswith("pages read")]
+        assert read and read[-1].startswith("pages read: 100%")
+        assert f"{slides + 5}/{slides + 5}" in read[-1]

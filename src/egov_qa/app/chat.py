@@ -650,7 +650,7 @@ def build_app(
         )
 
         # Gradio finds the progress tracker by its default value; it shows the build's tqdm bars
-        # (decks read, passages embedded) under the status line.
+        # (pages read, passages embedded) under the status line.
         def on_add(uploads, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
             # Only the status line is this event's output: the question box stays usable meanwhile.
             files = uploads if isinstance(uploads, list) else [uploads] if uploads else []

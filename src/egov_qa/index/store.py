@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import io
 import json
 import logging
@@ -27,7 +26,6 @@ import tempfile
 import time
 import weakref
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import bm25s
@@ -35,9 +33,9 @@ import faiss
 import numpy as np
 
 from egov_qa.documents import Block, Cell, Slide, Unit
-from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
 from egov_qa.errors import IndexInvalidError, IndexWriteError
 from egov_qa.files import file_sha256, package_version
+from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
 from egov_qa.ingest.loader import DeckLoader, LoadResult, source_name
 from egov_qa.ingest.splitter import UnitSplitter
 from egov_qa.text import terms, word_forms
@@ -188,7 +186,7 @@ class IndexBuilder:
         """Read, split, embed and index every deck under ``corpus_dir``.
 
         Args:
-            show_progress: progress bars on stderr (decks read; passages embedded,
+            show_progress: progress bars on stderr (pages read; passages embedded,
                 per second and time left); None shows them on a terminal only.
             previous: an index built before (of this corpus or another); the
                 vectors of its passages are reused for identical passages when it
@@ -266,14 +264,19 @@ class IndexBuilder:
         settings) is taken from there and not read again.
         """
         from egov_qa.index.progress import bar
+        from egov_qa.ingest.pages import page_count
 
         reusable = reusable or {}
         files = self.loader.files(corpus_dir)
         named = [(path, source_name(path, corpus_dir)) for path in files]
         to_read = [path for path, name in named if name not in reusable]
         read: dict[Path, tuple[list[Slide], list[str]]] = {}
-        for path in bar(to_read, desc="decks read", unit="deck", show_progress=show_progress, leave=False):
-            read[path] = self.loader.load_from(path, corpus_dir)
+        pages = {path: page_count(path) for path in to_read}
+        shown_progress = show_progress if to_read else False
+        with bar(total=sum(pages.values()), desc="pages read", unit="page", show_progress=shown_progress) as shown:
+            for path in to_read:
+                read[path] = self.loader.load_from(path, corpus_dir)
+                shown.update(pages[path])
         if reusable:
             log.info("%d deck(s) read, %d taken over from the previous index", len(to_read), len(named) - len(to_read))
         slides: list[Slide] = []
@@ -476,9 +479,7 @@ def _slide_to_dict(slide: Slide) -> dict:
 
 def _slide_from_dict(data: dict) -> Slide:
     blocks = tuple(
-        Block(
-            b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"], b.get("origin", "")
-        )
+        Block(b["kind"], b["start"], b["end"], tuple(Cell(**c) for c in b["cells"]), b["level"], b.get("origin", ""))
         for b in data["blocks"]
     )
     return Slide(data["source"], data["number"], data["title"], data["text"], blocks)
