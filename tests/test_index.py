@@ -98,6 +98,15 @@ class TestInvalidIndex:
         with pytest.raises(IndexInvalidError, match="model"):
             load_index(index_dir, IndexBuilder(fake_embedder).fingerprint(corpus))
 
+    def test_stale_when_the_code_that_reads_decks_changes(self, built, monkeypatch):
+        from egov_qa.ingest import loader
+
+        builder, corpus, index_dir = built
+        assert len(loader.reading_code_digest()) == 16
+        monkeypatch.setattr(loader, "reading_code_digest", lambda: "another version")
+        with pytest.raises(IndexInvalidError, match="code that reads decks changed"):
+            load_index(index_dir, builder.fingerprint(corpus))
+
     def test_truncated_file(self, built):
         _, _, index_dir = built
         path = index_dir / UNIT_VECTORS

@@ -94,6 +94,21 @@ def test_lines_found_on_an_image_are_read_column_by_column():
     assert order == ["Title of the page", "Left one", "left two", "Right one", "right two"]
 
 
+def test_a_title_across_the_columns_and_close_above_them_is_read_first():
+    def at(text, left, top, width=200):
+        return Line(text, left, left + width, top, top - 20, left)
+
+    # No clear gap under the title (boxes found on an image overlap), and it runs over the gutter.
+    found = [at("A wide title over both columns", 50, 500, 500), at("Left one", 50, 482), at("Right one", 400, 482)]
+    found += [at("left two", 50, 460), at("right two", 400, 460)]
+    order = [line.text for line in reading_order(found)]
+    assert order == ["A wide title over both columns", "Left one", "left two", "Right one", "right two"]
+    # A line across the gutter lower down is no title: the page is read top to bottom.
+    found.append(at("A wide line under the columns", 50, 440, 500))
+    order = [line.text for line in reading_order(found)]
+    assert order[:3] == ["A wide title over both columns", "Left one", "Right one"]
+
+
 def test_the_deck_bound_on_images_is_named(tmp_path):
     path = scanned_deck(tmp_path, pages=2)
     import pypdfium2 as pdfium
@@ -182,6 +197,10 @@ def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
         ("converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli", None),
         ("Development Prioritization", "Development Prioritization"),
         ("FedRAMP and OSCAL-CLI tool, SP800-53Rev5", "FedRAMP and OSCAL-CLI tool, SP800-53Rev5"),
+        # A run of 20 letters or more may hold a word that is not common.
+        ("the agencyrequirestheleveragingsystemtodescribe it", None),
+        ('For example,the"inherited"field links it.The record', None),
+        ('Kept: 1,000 and 3.5, e.g.There, "open, a,b', 'Kept: 1,000 and 3.5, e.g.There, "open, a,b'),
     ],
 )
 def test_words_that_ocr_ran_together_are_parted(read, meant):
@@ -194,6 +213,12 @@ def test_words_that_ocr_ran_together_are_parted(read, meant):
         "converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli": (
             "converting artifacts between formats at https://github.com/usnistgov/oscal-cli"
         ),
+        "the agencyrequirestheleveragingsystemtodescribe it": (
+            "the agency requires the leveraging system to describe it"
+        ),
+        'For example,the"inherited"field links it.The record': (
+            'For example, the "inherited" field links it. The record'
+        ),
     }
     assert respace(read) == (meant or expected[read])
 
@@ -203,3 +228,19 @@ def test_whole_words_with_a_capital_are_left_whole():
 
     text = "Understanding and Awareness: Welcome to the Overview"
     assert respace(text) == text
+
+
+def test_lines_read_by_ocr_stay_one_paragraph_though_letters_below_the_line_make_boxes_taller():
+    from egov_qa.ingest.pdf import paragraphs
+
+    # Boxes as OCR found them on a slide: "defined" and "assembly" reach below the line.
+    found = [
+        Line("Components are", 745.8, 895.6, 456.9, 439.1, 745.8),
+        Line("defined in the", 744.4, 937.9, 438.7, 416.1, 744.4),
+        Line("implementation", 744.9, 875.0, 416.6, 398.8, 744.9),
+        Line("assembly.", 744.4, 834.7, 398.3, 375.8, 744.4),
+    ]
+    read = [p.text for p in paragraphs(found, frozenset(), 1, read_by_ocr=True) if p.kind != "furniture"]
+    assert read == ["Components are defined in the implementation assembly."]
+    # A text layer gives each size of type its true height: there, such a step is another paragraph.
+    assert len([p for p in paragraphs(found, frozenset(), 1) if p.kind != "furniture"]) > 1

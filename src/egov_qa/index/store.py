@@ -655,7 +655,12 @@ def stale_reason(manifest: dict, expected: dict) -> str | None:
         return "the corpus changed (" + ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "") + ")"
     if manifest.get("corpus", {}).get("exclude") != expected["corpus"]["exclude"]:
         return "the corpus exclude patterns changed"
-    if manifest.get("corpus", {}).get("limits") != expected["corpus"]["limits"]:
+    limits, expected_limits = manifest.get("corpus", {}).get("limits") or {}, expected["corpus"]["limits"]
+    if limits.get("reading") != expected_limits.get("reading"):
+        return "the code that reads decks changed (a new version)"
+    if limits.get("ocr") != expected_limits.get("ocr"):
+        return "the OCR engine changed"
+    if limits != expected_limits:
         return "the deck limits changed"
     if manifest.get("chunking") != expected["chunking"]:
         return f"the chunking settings changed ({manifest.get('chunking')} -> {expected['chunking']})"

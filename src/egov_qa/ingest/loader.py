@@ -12,6 +12,9 @@ headers, so that a row can be quoted on its own.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import hashlib
+import importlib.util
 import logging
 import os
 from dataclasses import dataclass, field, replace
@@ -26,6 +29,19 @@ log = logging.getLogger(__name__)
 # Documentation and the raw extractions that decks were made from live beside
 # the decks but are not decks themselves.
 DEFAULT_EXCLUDE = ("README.md", "source/*", ".*")
+# The code that turns deck files into slides: an index read by other code of it is
+# stale, as one read with other limits is (its slides and units may differ).
+READING_CODE = (
+    "egov_qa.text",
+    "egov_qa.ingest.slides",
+    "egov_qa.ingest.markdown",
+    "egov_qa.ingest.plain",
+    "egov_qa.ingest.pdf",
+    "egov_qa.ingest.pptx",
+    "egov_qa.ingest.pdf_bounds",
+    "egov_qa.ingest.ocr",
+    "egov_qa.ingest.splitter",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,18 @@ MAX_SLIDES = 1000
 MAX_SLIDE_CHARS = 20_000
 # Reading a file this large takes a while: say so, so that the wait is explained.
 LARGE_FILE_BYTES = 1024 * 1024
+
+
+@functools.cache
+def reading_code_digest() -> str:
+    """A digest of the :data:`READING_CODE` modules' source (the files as installed)."""
+    digest = hashlib.sha256()
+    for name in READING_CODE:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no module {name} to take the reading code's digest of")
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def source_name(path: Path, corpus_dir: Path) -> str:
@@ -103,7 +131,8 @@ class DeckLoader:
         self.max_slide_chars = max_slide_chars
 
     def settings(self) -> dict:
-        """The limits and the OCR engine, as recorded in the index manifest (others give other slides)."""
+        """The limits, the OCR engine and the reading code, as recorded in the index manifest (others give other
+        slides)."""
         from egov_qa.ingest.ocr import engine_version
 
         return {
@@ -111,6 +140,7 @@ class DeckLoader:
             "max_slides": self.max_slides,
             "max_slide_chars": self.max_slide_chars,
             "ocr": engine_version(),
+            "reading": reading_code_digest(),
         }
 
     def files(self, corpus_dir: Path) -> list[Path]:

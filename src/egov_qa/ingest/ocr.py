@@ -45,6 +45,12 @@ _GLUED = re.compile(r"(?<![a-z/#@._-])[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
 # any word of 4 letters or more among the first 60,000, a shorter one among the first 5,000.
 WORD_RANK = 60_000
 SHORT_WORD_RANK = 5_000
+# A lower-case run this long is hardly ever one word: its parts need only be words the model
+# knows (of 5 letters or more; shorter ones still common), not common ones.
+LONG_RUN = 20
+# A comma, semicolon or colon, or a full stop before a new sentence, set against the next
+# word ("example,FedRAMP", "case.The"): after two lower-case letters, before a letter.
+_PUNCT_GLUED = re.compile(r"(?<=[a-z]{2})([,;:]|\.(?=[A-Z][a-z]))(?=[A-Za-z])")
 _engine = None
 _engine_lock = threading.Lock()
 
@@ -86,7 +92,9 @@ def respace(text: str) -> str:
     The engine's recognizer drops narrow spaces when type is small in pixels.
     Only a lower-case run of letters (after at most one capital) that a word-frequency
     model of English (wordninja) reads as several words is parted: acronyms,
-    names in mixed case (FedRAMP, OSCAL), numbers and punctuation stay as read.
+    names in mixed case (FedRAMP, OSCAL) and numbers stay as read. A space also
+    goes back after a comma or a full stop set against the next word, and outside
+    a pair of double quotes.
     """
     import wordninja
 
@@ -104,7 +112,10 @@ def respace(text: str) -> str:
 
     def words_of(run: str) -> list[str] | None:
         words = wordninja.split(run)
-        if len(words) < 2 or "".join(words) != run or not all(common(w) for w in words):
+        long_run = len(run) >= LONG_RUN
+        if len(words) < 2 or "".join(words) != run:
+            return None
+        if not all(common(w) or (long_run and len(w) >= 5 and w.lower() in costs) for w in words):
             return None
         return words
 
@@ -121,7 +132,21 @@ def respace(text: str) -> str:
         after = " " if match.end() < len(text) and text[match.end()].isupper() else ""
         return before + (f"{lead} " if lead else "") + " ".join(words) + after
 
-    return _GLUED.sub(part, text)
+    return _GLUED.sub(part, _space_quotes(_PUNCT_GLUED.sub(r"\1 ", text)))
+
+
+def _space_quotes(text: str) -> str:
+    """Spaces put back outside paired straight double quotes (``The"inherited"field``)."""
+    pieces = text.split('"')
+    if len(pieces) < 3 or len(pieces) % 2 == 0:
+        return text  # no pair, or a quote left open: which side is which is unknown
+    out = pieces[0]
+    for i in range(1, len(pieces), 2):
+        quoted, after = pieces[i], pieces[i + 1]
+        space_before = " " if out[-1:].isalnum() else ""
+        space_after = " " if after[:1].isalnum() else ""
+        out += f'{space_before}"{quoted}"{space_after}{after}'
+    return out
 
 
 def read_image(image) -> list[OcrLine]:

@@ -52,6 +52,11 @@ TITLE_CHARS = 150
 OCR_MIN_LETTERS = 20
 # Pieces of a line that OCR found apart are joined across a gap narrower than this many line heights.
 WORD_GAP_HEIGHTS = 1.2
+# Boxes found on an image are taller where a line has letters that reach below it ("g",
+# "y"): lines of one size of type differ in height by up to this share.
+OCR_SIZE_SHARE = 0.35
+# A title over a page's columns, read before them, is at most this many lines.
+HEADING_LINES = 3
 GARBLED_SHARE = 0.7
 # A page with a thin text layer is read by OCR when a picture covers this share of it.
 OCR_PICTURE_SHARE = 0.2
@@ -213,13 +218,14 @@ def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> 
     """Whether ``line`` is a wrapped continuation of the paragraph ending in ``paragraph[-1]``.
 
     On a page read by OCR, bullet glyphs are rarely read: a line that starts with
-    a capital after a line that stopped well short of it starts a new item.
+    a capital after a line that stopped well short of it starts a new item; and
+    line heights vary more (see :data:`OCR_SIZE_SHARE`).
     """
     last = paragraph[-1]
     if read_by_ocr and line.text[:1].isupper() and line.right - last.right > 3 * max(last.height, 1.0):
         return False
     height = max(last.height, 1.0)
-    if abs(line.height - last.height) > 0.2 * height:
+    if abs(line.height - last.height) > (OCR_SIZE_SHARE if read_by_ocr else 0.2) * height:
         return False  # another size of type: another paragraph
     step = last.top - line.top
     if not 0.3 * height < step < 1.6 * height:
@@ -668,12 +674,14 @@ def reading_order(lines: list[Line]) -> list[Line]:
     A recursive XY cut: a set of lines that a clear vertical gutter parts is read
     left part first; else it is cut into bands at the clear gaps between lines
     (wider than a line's height: a break between sections, not line spacing), each
-    band read in turn; a set that neither parts is read top to bottom.
+    band read in turn; else a title set across the top of columns, too close to
+    them for a band of its own, is read first and the columns after it; a set that
+    none of these parts is read top to bottom.
     """
     if len(lines) < 2:
         return list(lines)
     height = statistics.median(line.height for line in lines)
-    for cut in (_vertical_cut, _horizontal_cut):
+    for cut in (_vertical_cut, _horizontal_cut, _heading_cut):
         parts = cut(lines, height)
         if len(parts) > 1:
             return [line for part in parts for line in reading_order(part)]
@@ -697,6 +705,19 @@ def _vertical_cut(lines: list[Line], height: float) -> list[list[Line]]:
         return [lines]
     at = cuts[0]  # the leftmost gutter; the right part is cut again when it recurses
     return [[line for line in lines if line.right <= at], [line for line in lines if line.left >= at]]
+
+
+def _heading_cut(lines: list[Line], height: float) -> list[list[Line]]:
+    # The top line or few, standing above all the others (boxes found on an image overlap
+    # a little), when a gutter parts what is under them.
+    ordered = sorted(lines, key=lambda line: -line.top)
+    for count in range(1, min(HEADING_LINES, len(lines) - 2) + 1):
+        head, rest = ordered[:count], ordered[count:]
+        if min(line.bottom for line in head) < max(line.top for line in rest) - 0.5 * height:
+            continue
+        if len(_vertical_cut(rest, height)) > 1:
+            return [head, rest]
+    return [lines]
 
 
 def _horizontal_cut(lines: list[Line], height: float) -> list[list[Line]]:
