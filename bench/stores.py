@@ -7,7 +7,8 @@ rest, or alone:
 
 The corpus is synthetic and cheap to make (no model): slides of ten lines drawn
 from a small vocabulary, and random unit vectors of the model's dimension (384),
-so a million units cost seconds to make, not hours to embed. What is measured is
+so a million units cost minutes to make (mostly the HNSW graphs, about 25 on two
+cores), not hours to embed. What is measured is
 the store's part: writing an embedded index, reading it back, and the dense and
 BM25 searches of a question (``HybridRetriever.retrieve``, the question's vector
 given). Each store runs in its own process, so its peak memory is its own.
