@@ -12,7 +12,7 @@ from pypdf import PdfWriter
 
 from egov_qa.errors import CorpusError
 from egov_qa.ingest import loader
-from egov_qa.ingest.loader import DeckLoader
+from egov_qa.ingest.loader import DeckLoader, reading_code_digest
 from egov_qa.ingest.markdown import split_markdown
 from egov_qa.ingest.ocr import engine_version
 from egov_qa.ingest.plain import plain_slide
@@ -35,6 +35,7 @@ class TestDeckLoader:
             "max_slides": 1000,
             "max_slide_chars": 20_000,
             "ocr": engine_version(),
+            "reading": reading_code_digest(),
         }
         assert engine_version().startswith("rapidocr-onnxruntime ")
 
