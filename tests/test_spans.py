@@ -378,7 +378,9 @@ def deadline():
     signal.signal(signal.SIGALRM, previous)
 
 
-LONG = 100_000
+# Long enough that quadratic work (a hundred times the short line's for ten times the text)
+# stands far above linear work and noise; short enough for the unit tier.
+LONG = 40_000
 HOSTILE_UNITS = {
     "spaces": " ",
     "a digit, then spaces": "1" + " " * 99,
@@ -452,7 +454,7 @@ def find_everything(line: str) -> float:
 
 
 @pytest.mark.parametrize("unit", HOSTILE_UNITS.values(), ids=HOSTILE_UNITS.keys())
-def test_a_100000_character_line_does_not_stall(unit, deadline):
+def test_a_40000_character_line_does_not_stall(unit, deadline):
     # Linear work takes well under a second here; a backtracking pattern would take hours.
     deadline(60)
     long_time = find_everything(unit * (LONG // len(unit)))
