@@ -91,6 +91,21 @@ class TestChatApp:
         assert "<mark>" in shown and position == 0 and number == 1 and where == "Slide 1 of 2 in deck"
         assert link == "[Link to this slide](?deck=deck.md&slide=1)" and deck == "deck.md"
 
+    def test_an_index_reloaded_from_a_shared_store_is_followed_by_the_slide_browser(self, chat, hostile_corpus):
+        from test_incremental import NEW_DECK
+
+        from egov_qa.index.store import IndexBuilder
+
+        # As Assistant.refresh does when another process saved a new index into the store.
+        (hostile_corpus / "cloud.md").write_text(NEW_DECK, encoding="utf-8")
+        assistant = chat.assistant
+        assistant.index = IndexBuilder(FakeEmbedder()).build(hostile_corpus)
+        assistant.pipeline = assistant.pipeline.with_index(assistant.index)
+        position, last = [(i, s) for i, s in enumerate(assistant.index.slides) if s.source == "cloud.md"][-1]
+        *_, number, where, _, deck = chat.view(position, None)
+        assert deck == "cloud.md" and number == last.number
+        assert where == f"Slide {last.number} of {last.number} in cloud"
+
     def test_hostile_deck_text_is_never_html(self, chat):
         history, answers, labels, *_ = chat.ask("What does the portal reject in forms?", [], [])
         _, shown, *_ = chat.open_citation(labels[0], answers)

@@ -152,6 +152,13 @@ class ChatApp:
             decks.setdefault(shown.source, []).append(position)
         self.guide, self.slides, self.names, self.deck_slides = guide, slides, names, decks
         self.assistant = assistant
+        self._served_index = assistant.index
+
+    def follow(self) -> None:
+        """Serve the assistant's index anew when it reloaded one that another process saved into a
+        shared store (Milvus): the slide browser, the deck names and the chat's words follow it."""
+        if self.assistant.index is not self._served_index:
+            self.serve(self.assistant)
 
     def shelved(self) -> list[ShelvedDeck]:
         """The served decks with their names, slide counts and when they were added."""
@@ -275,6 +282,7 @@ class ChatApp:
             ]
             answers += [None, None]
             return history, answers, [], None, *self.view(0, None)
+        self.follow()
         listed = cited(answer)
         numbers = {(c.source, c.slide): i + 1 for i, (_, c) in enumerate(listed)}
         decks = 1 if deck else len(self.deck_slides)
@@ -308,6 +316,7 @@ class ChatApp:
     def view(self, position: int, answer: Answer | None):
         """The slide viewer's content: page image, text with highlights, position, its
         1-based number (for the go-to box), where it is, and a link to it."""
+        self.follow()
         position = max(0, min(int(position), len(self.slides) - 1))
         slide = self.slides[position]
         quote = span = None
