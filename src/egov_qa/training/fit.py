@@ -49,6 +49,7 @@ from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.documents import content_hash
 from egov_qa.evaluation.scoring import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer, share
 from egov_qa.files import file_sha256, package_version
+from egov_qa.ingest.loader import READING_CODE
 
 # Inverse regularization strength of both logistic models: scikit-learn's default, not tuned.
 REGULARIZATION = 1.0
@@ -421,15 +422,7 @@ def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
 # The modules whose code decides what a candidate's features are: reading decks into
 # slides and units, reading and retrieving questions, and describing candidates.
 FEATURE_CODE = (
-    "egov_qa.text",
-    "egov_qa.ingest.slides",
-    "egov_qa.ingest.markdown",
-    "egov_qa.ingest.plain",
-    "egov_qa.ingest.pdf",
-    "egov_qa.ingest.pptx",
-    "egov_qa.ingest.pdf_bounds",
-    "egov_qa.ingest.ocr",
-    "egov_qa.ingest.splitter",
+    *READING_CODE,
     "egov_qa.answer.question",
     "egov_qa.answer.reading",
     "egov_qa.answer.retriever",
