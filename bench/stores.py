@@ -43,8 +43,14 @@ print(json.dumps(measure_store(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
 """
 
 
-def synthetic_index(units: int, seed: int = 7):
-    """An embedded index of ``units`` units (ten a slide, a hundred slides a deck), made without a model."""
+def synthetic_index(units: int, seed: int = 7, graphs: bool = True):
+    """An embedded index of ``units`` units (ten a slide, a hundred slides a deck), made without a model.
+
+    ``graphs=False`` keeps the vectors in flat FAISS indexes however many: a Milvus store
+    reads the vectors back and indexes them itself, so the HNSW graphs (about 25 minutes at
+    a million units) would be built for nothing.
+    """
+    import faiss
     import numpy as np
 
     from egov_qa.documents import Block, Slide, Unit
@@ -84,12 +90,20 @@ def synthetic_index(units: int, seed: int = 7):
         "files": {},
     }
     by_key = {(s.source, s.number): s for s in slides}
+
+    def searchable(rows):
+        if graphs:
+            return vector_index(rows)
+        flat = faiss.IndexFlatIP(DIMENSION)
+        flat.add(rows)
+        return flat
+
     return Index(
         manifest,
         slides,
         unit_list,
-        vector_index(vectors(len(unit_list))),
-        vector_index(vectors(len(slides))),
+        searchable(vectors(len(unit_list))),
+        searchable(vectors(len(slides))),
         _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in unit_list]),
         _bm25([s.text for s in slides]),
         vectors(len(unit_list)),
@@ -105,8 +119,9 @@ def measure_store(spec: str, units: int, asks: int) -> dict:
     from egov_qa.answer.retriever import HybridRetriever
     from egov_qa.index.stores import open_store
 
-    index = synthetic_index(units)
-    store = open_store(spec if "://" in spec or spec.endswith(".db") else Path(spec))
+    milvus = "://" in spec or spec.endswith(".db")
+    index = synthetic_index(units, graphs=not milvus)
+    store = open_store(spec if milvus else Path(spec))
     started = time.perf_counter()
     store.save(index)
     saved = time.perf_counter() - started
