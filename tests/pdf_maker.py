@@ -75,26 +75,72 @@ def page_stream(lines: list[Placed]) -> bytes:
     return "\n".join(ops).encode("latin-1")
 
 
-def write_pdf(path: Path, pages: list[list[Placed]], packed: list[bytes] | None = None) -> Path:
-    """Write a PDF of ``pages`` (or of Flate-compressed content streams ``packed``, one a page) to ``path``."""
-    contents = packed if packed is not None else [zlib.compress(page_stream(lines)) for lines in pages]
+@dataclass(frozen=True)
+class Picture:
+    """A picture (a PIL image) drawn with its lower left corner at ``(x, y)``, ``width`` by ``height`` points."""
+
+    image: object
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def write_pdf(
+    path: Path,
+    pages: list[list[Placed]],
+    packed: list[bytes] | None = None,
+    pictures: dict[int, list[Picture]] | None = None,
+    size: tuple[float, float] = (PAGE_WIDTH, PAGE_HEIGHT),
+    inherited_box: bool = False,
+) -> Path:
+    """Write a PDF of ``pages`` (or of Flate-compressed content streams ``packed``, one a page) to ``path``.
+
+    ``pictures``: pictures drawn under the text of the page of that index. ``size``:
+    the page's width and height; ``inherited_box`` puts the page box on the page tree,
+    for the pages to inherit (as many exporters write it), not on each page.
+    """
+    contents = packed if packed is not None else [page_stream(lines) for lines in pages]
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"",  # the page tree, once the pages' numbers are known
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
     ]
+    box = b"/MediaBox [0 0 %d %d]" % size
     kids = []
-    for content in contents:
-        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream")
+    for index, content in enumerate(contents):
+        drawn, names = b"", []
+        for n, picture in enumerate((pictures or {}).get(index, [])):
+            rgb = picture.image.convert("RGB")  # type: ignore[attr-defined]
+            data = zlib.compress(rgb.tobytes())
+            objects.append(
+                b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB "
+                b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+                % (rgb.width, rgb.height, len(data))
+                + data
+                + b"\nendstream"
+            )
+            names.append(b"/Im%d %d 0 R" % (n, len(objects)))
+            drawn += b"q %.2f 0 0 %.2f %.2f %.2f cm /Im%d Do Q\n" % (
+                picture.width,
+                picture.height,
+                picture.x,
+                picture.y,
+                n,
+            )
+        stream = content if packed is not None else zlib.compress(drawn + content)
+        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream")
         content_number = len(objects)
+        images = b" /XObject << %s >>" % b" ".join(names) if names else b""
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R >> >> "
-            b"/Contents %d 0 R >>" % (PAGE_WIDTH, PAGE_HEIGHT, content_number)
+            b"<< /Type /Page /Parent 2 0 R %s /Resources << /Font << /F1 3 0 R >>%s >> /Contents %d 0 R >>"
+            % (b"" if inherited_box else box, images, content_number)
         )
         kids.append(len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d %s >>" % (
         b" ".join(b"%d 0 R" % k for k in kids),
         len(kids),
+        box if inherited_box else b"",
     )
     out = bytearray(b"%PDF-1.4\n")
     offsets = []

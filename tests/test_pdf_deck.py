@@ -30,13 +30,16 @@ def read(path):
 def fragments(slides) -> tuple[int, int]:
     """Units that continue the line above them: lower case, after a line that did not end a sentence.
 
-    A bullet item is an item of its own even when it starts in lower case.
+    A bullet item is an item of its own even when it starts in lower case. Words read from
+    a picture (code in a screenshot, a line each) are not the page's prose and not counted.
     """
     splitter = UnitSplitter()
     count = total = 0
     for slide in slides:
         starts = {b.start for b in slide.blocks if b.kind == "bullet"}
         for unit in splitter.split(slide):
+            if unit.origin == "picture":
+                continue
             total += 1
             before = slide.text[: unit.start].rstrip()
             if unit.text[:1].islower() and before and not _ENDS_SENTENCE.search(before) and unit.start not in starts:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import cachetools
 
-from egov_qa.ingest.pdf import OCR_MIN_LETTERS
+from egov_qa.ingest.pdf import OCR_MIN_LETTERS, page_box
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,12 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
             at = printed.find(wanted)
             if at < 0:
                 # A sentence that runs over a page break is quoted whole from its first page: box what is here.
-                wanted = _longest_prefix(printed, wanted)
-                at = printed.find(wanted) if wanted else -1
+                prefix = _longest_prefix(printed, wanted)
+                at = printed.find(prefix) if prefix else -1
                 if at < 0:
-                    return None
+                    # Words read from a picture on the page.
+                    return _ocr_marks(path, number, page, wanted, _letters(span or ""), pictures=True)
+                wanted = prefix
 
             def boxes(first: int, last: int) -> tuple[Box, ...]:
                 chars = sorted(set(owners[first:last]))
@@ -168,8 +170,7 @@ def find_marks(corpus_dir: str, source: str, number: int, quote: str, span: str 
                 inner = wanted.find(key_letters)
                 if inner >= 0:
                     key = boxes(at + inner, at + inner + len(key_letters))
-            crop = page.get_cropbox()
-            return PageMarks(tuple(crop), boxes(at, at + len(wanted)), key)
+            return PageMarks(page_box(page), boxes(at, at + len(wanted)), key)
         finally:
             document.close()
     except Exception as exc:  # noqa: BLE001 - the page is still shown, only without its boxes
@@ -190,41 +191,41 @@ def _longest_prefix(printed: str, wanted: str) -> str:
 
 
 @functools.lru_cache(maxsize=OCR_CACHE_PAGES)
-def _ocr_boxes(path: Path, number: int, mtime: float) -> tuple[tuple[str, Box], ...]:
-    """The letters and box (in PDF points) of each line OCR reads on a page without a text layer."""
+def _ocr_boxes(path: Path, number: int, mtime: float, pictures: bool = False) -> tuple[tuple[str, Box], ...]:
+    """The letters and box (in PDF points) of each line OCR reads on a page without a text layer,
+    or (``pictures``) in the pictures of a page with one."""
     import pypdfium2 as pdfium
 
     from egov_qa.ingest.ocr import read_image
-    from egov_qa.ingest.pdf import render_for_ocr
+    from egov_qa.ingest.pdf import ocr_line, page_lines, picture_lines, render_for_ocr
 
     document = pdfium.PdfDocument(str(path))
     try:
         page = document[number - 1]
-        image, scale = render_for_ocr(page)
-        left, _, _, top = page.get_cropbox()
-        return tuple(
-            (
-                _letters(line.text),
-                (
-                    left + line.left / scale,
-                    top - line.bottom / scale,
-                    left + line.right / scale,
-                    top - line.top / scale,
-                ),
-            )
-            for line in read_image(image)
-        )
+        if pictures:
+            textpage = page.get_textpage()
+            try:
+                printed = page_lines(textpage)
+            finally:
+                textpage.close()
+            lines = picture_lines(page, lambda image, what: read_image(image), number, printed) or []
+        else:
+            image, scale = render_for_ocr(page)
+            left, _, _, top = page_box(page)
+            lines = [ocr_line(line, scale, left, top) for line in read_image(image)]
+        return tuple((_letters(line.text), (line.left, line.bottom, line.right, line.top)) for line in lines)
     finally:
         document.close()
 
 
-def _ocr_marks(path: Path, number: int, page, wanted: str, key: str) -> PageMarks | None:
+def _ocr_marks(path: Path, number: int, page, wanted: str, key: str, pictures: bool = False) -> PageMarks | None:
     """Where a quote read by OCR is printed: the lines whose words it holds (order-free, as OCR finds lines).
 
     A line is boxed when its letters stand inside the quote's, or the quote's
-    start or end stands inside the line's.
+    start or end stands inside the line's. ``pictures``: the quote was read from
+    a picture on a page with a text layer.
     """
-    lines = _ocr_boxes(path, number, path.stat().st_mtime)
+    lines = _ocr_boxes(path, number, path.stat().st_mtime, pictures)
 
     def holds(letters: str, target: str) -> bool:
         if letters in target or target in letters:
@@ -241,7 +242,7 @@ def _ocr_marks(path: Path, number: int, page, wanted: str, key: str) -> PageMark
     quote = covered(wanted)
     if not quote:
         return None
-    return PageMarks(tuple(page.get_cropbox()), quote, covered(key) if key else ())
+    return PageMarks(page_box(page), quote, covered(key) if key else ())
 
 
 def draw_marks(image, marks: PageMarks):

@@ -40,6 +40,7 @@ READING_CODE = (
     "egov_qa.ingest.pptx",
     "egov_qa.ingest.pdf_bounds",
     "egov_qa.ingest.ocr",
+    "egov_qa.ingest.ocr_words",
     "egov_qa.ingest.splitter",
 )
 

@@ -9,14 +9,20 @@ into sentences and bullets the way they do for a text layer.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
+
+import cachetools
+
+from egov_qa.ingest import ocr_words
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +57,13 @@ LONG_RUN = 20
 # A comma, semicolon or colon, or a full stop before a new sentence, set against the next
 # word ("example,FedRAMP", "case.The"): after two lower-case letters, before a letter.
 _PUNCT_GLUED = re.compile(r"(?<=[a-z]{2})([,;:]|\.(?=[A-Z][a-z]))(?=[A-Za-z])")
+# Images whose lines are kept, by their pixels: a deck read again in one process (an index
+# rebuilt, built for another store, the chat boxing a quote) is not read by OCR again.
+READ_CACHE_IMAGES = 1024
 _engine = None
 _engine_lock = threading.Lock()
+_read: cachetools.LRUCache = cachetools.LRUCache(maxsize=READ_CACHE_IMAGES)
+_read_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ def respace(text: str) -> str:
         # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
         return rank < (SHORT_WORD_RANK if len(word) < 4 else WORD_RANK) and (len(word) > 1 or word in "aAI")
 
-    def words_of(run: str) -> list[str] | None:
+    def split(run: str) -> list[str] | None:
         words = wordninja.split(run)
         long_run = len(run) >= LONG_RUN
         if len(words) < 2 or "".join(words) != run:
@@ -118,6 +129,19 @@ def respace(text: str) -> str:
         if not all(common(w) or (long_run and len(w) >= 5 and w.lower() in costs) for w in words):
             return None
         return words
+
+    def words_of(run: str) -> list[str] | None:
+        words = split(run)
+        if words is not None or ocr_words.known_word(run):
+            return words
+        # A word once a letter the recognizer confused is put right ("proiect"); a long run,
+        # words ("theproiectworkboard": a short one could part into anything).
+        word = ocr_words.corrected(run.lower()) if run[1:].islower() else None
+        if word is not None:
+            return [run[0] + word[1:] if run[0].isupper() else word]
+        if len(run) < LONG_RUN:
+            return None
+        return next(filter(None, map(split, ocr_words.variants(run))), None)
 
     def part(match: re.Match) -> str:
         run = match.group(0)
@@ -157,18 +181,27 @@ def read_image(image) -> list[OcrLine]:
     """
     import numpy as np
 
-    pixels = np.asarray(image.convert("RGB"))
+    pixels = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    key = (pixels.shape, hashlib.sha256(pixels.tobytes()).digest())
+    with _read_lock:
+        known = _read.get(key)
+    if known is not None:
+        return list(known)
     found, _ = _reader()(pixels, use_cls=False, unclip_ratio=UNCLIP_RATIO, box_thresh=0.5, text_score=0.5)
     lines = []
     for box, text, confidence in found or []:
         # The recognizer writes some punctuation full width ("，"): read it as typed.
-        text = respace(" ".join(unicodedata.normalize("NFKC", str(text)).split()))
+        text = " ".join(unicodedata.normalize("NFKC", str(text)).split())
+        text = ocr_words.fix_letters(respace(ocr_words.fix_numbers(text)))
         if not text or float(confidence) < MIN_CONFIDENCE:
             continue
         xs = [float(x) for x, _ in box]
         ys = [float(y) for _, y in box]
         lines.append(OcrLine(text, min(xs), min(ys), max(xs), max(ys), float(confidence)))
-    return sorted(lines, key=lambda line: (line.top, line.left))
+    lines.sort(key=lambda line: (line.top, line.left))
+    with _read_lock:
+        _read[key] = tuple(lines)
+    return lines
 
 
 class DeckOcr:
@@ -202,6 +235,8 @@ class DeckOcr:
         self.max_pixels = max_pixels
         self.warnings: list[str] = []
         self.missing = False
+        # The deck's words so far (its text, and every image read), to part names OCR ran together.
+        self.vocabulary: Counter = Counter()
         self._total = total
         self._show = show_progress
         self._unit = unit
@@ -230,6 +265,7 @@ class DeckOcr:
             return None
         self.images += 1
         self.pixels += size
+        self.vocabulary.update(ocr_words.deck_words(line.text for line in lines))
         self._progress()
         return lines
 

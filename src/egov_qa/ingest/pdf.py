@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egov_qa.documents import Slide
-from egov_qa.ingest.ocr import MAX_SCALE, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
+from egov_qa.ingest import ocr_words
+from egov_qa.ingest.ocr import MAX_SCALE, MIN_PICTURE_PIXELS, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
 from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
 from egov_qa.ingest.slides import SlideWriter, finish_slide
 
@@ -60,6 +61,14 @@ HEADING_LINES = 3
 GARBLED_SHARE = 0.7
 # A page with a thin text layer is read by OCR when a picture covers this share of it.
 OCR_PICTURE_SHARE = 0.2
+# On a page with a text layer, a picture is read by OCR when it covers this share of the page
+# and is at least this large in points (1.5 by 0.5 inches, as on PowerPoint slides): a
+# screenshot or a diagram, not an icon or a rule.
+PICTURE_SHARE = 0.05
+PICTURE_POINTS = (108.0, 36.0)
+# An OCR line in a picture that lies this much under the page's text layer is text printed
+# over the picture, already read.
+PRINTED_OVER_SHARE = 0.5
 _PUNCTUATION = frozenset(".,;:!?'\"()[]{}-–—/&%$€£#@*+=<>|•·…’‘“”®©™§°")
 # Where a sentence ends inside a paragraph.
 _SENTENCE_STOP = re.compile(r"[.!?]['\")”’]?(?=\s|$)")
@@ -505,10 +514,15 @@ def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[
         return [], [f"skipped {source}: not a readable PDF ({type(exc).__name__}: {exc})"]
     del reader  # the parsed objects are not needed while PDFium reads the pages
     try:
-        pages, late, read_by_ocr = _layout(path, admitted, budget)
+        pages, late, read_by_ocr, pictures = _layout(path, admitted, budget)
     except Exception as exc:  # noqa: BLE001 - PDFium reports damage as several kinds
         return [], [f"skipped {source}: the PDF's text cannot be read ({type(exc).__name__}: {exc})"]
     bounded += late
+    if read_by_ocr or pictures:
+        pages, pictures = _unglued(pages, read_by_ocr, pictures)
+    # A logo on most pages is furniture, as a running header is.
+    logos = furniture_keys([pictures.get(number, []) for number in range(1, len(pages) + 1)])
+    in_pictures = {n: paragraphs(lines, logos, n, read_by_ocr=True) for n, lines in pictures.items()}
     pages = split_page_numbers(pages)
     furniture = furniture_keys([lines for lines in pages if lines])
     read = carry_sentences(
@@ -523,6 +537,12 @@ def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[
         for p in found:
             text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
             writer.line(text, p.kind, p.level, origin)
+        # The words in the page's pictures, after its text (a picture has no place in the text's order).
+        for p in in_pictures.get(number, ()):
+            if p.kind == "bullet":
+                writer.line(_strip_bullet(p.text), "bullet", p.level, "picture")
+            elif p.kind != "furniture":
+                writer.line(p.text, "text", p.level, "picture")
         slide = finish_slide(source, number, writer)
         if slide is None:
             if number in read_by_ocr:
@@ -538,14 +558,18 @@ def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[
     return slides, warnings
 
 
-def _layout(path: Path, admitted: list[bool], budget: DeckBudget) -> tuple[list[list[Line]], list[str], set[int]]:
+def _layout(
+    path: Path, admitted: list[bool], budget: DeckBudget
+) -> tuple[list[list[Line]], list[str], set[int], dict[int, list[Line]]]:
     """The lines of every admitted page (an empty list for the others), the warnings of bounds met,
-    and the numbers of the pages read by OCR (their text layer empty or garbled)."""
+    the numbers of the pages read by OCR (their text layer empty or garbled), and the lines OCR
+    read in the pictures of the other pages, by page number."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(str(path))
     warnings: list[str] = []
     read_by_ocr: set[int] = set()
+    pictures: dict[int, list[Line]] = {}
     ocr: DeckOcr | None = None
     try:
         pages: list[list[Line]] = []
@@ -573,17 +597,40 @@ def _layout(path: Path, admitted: list[bool], budget: DeckBudget) -> tuple[list[
                     if read is not None and _letter_count(read) > _letter_count(lines):
                         lines = read
                         read_by_ocr.add(number + 1)
+                if number + 1 not in read_by_ocr and picture_boxes(page):
+                    if ocr is None:
+                        ocr = DeckOcr(budget.source, len(admitted))
+                    found = picture_lines(page, ocr.read, number + 1, lines)
+                    if found:
+                        pictures[number + 1] = reading_order(join_words(found))
                 pages.append(lines)
             finally:
                 textpage.close()
                 page.close()
         if ocr is not None:
             warnings += ocr.warnings
-        return pages, warnings, read_by_ocr
+        return pages, warnings, read_by_ocr, pictures
     finally:
         if ocr is not None:
             ocr.close()
         document.close()
+
+
+def _unglued(
+    pages: list[list[Line]], read_by_ocr: set[int], pictures: dict[int, list[Line]] | None = None
+) -> tuple[list[list[Line]], dict[int, list[Line]]]:
+    """The pages read by OCR, and the lines read in pictures, with names run into their neighbours
+    parted (:func:`ocr_words.unglue`) by the words the whole deck prints on their own."""
+    pictures = pictures or {}
+    vocabulary = ocr_words.deck_words(line.text for lines in [*pages, *pictures.values()] for line in lines)
+
+    def unglued(lines: list[Line]) -> list[Line]:
+        return [replace(line, text=ocr_words.unglue(line.text, vocabulary)) for line in lines]
+
+    return (
+        [unglued(lines) if number in read_by_ocr else lines for number, lines in enumerate(pages, 1)],
+        {number: unglued(lines) for number, lines in pictures.items()},
+    )
 
 
 def _letter_count(lines: list[Line]) -> int:
@@ -623,9 +670,20 @@ def _pictured(page) -> bool:
     return False
 
 
+def page_box(page) -> tuple[float, float, float, float]:
+    """What a pypdfium2 ``page`` shows (left, bottom, right, top), in PDF points.
+
+    PDFium's bounding box: the crop box within the media box, either of them
+    inherited from the page tree. (``get_cropbox`` reads the page's own entry only,
+    and falls back to a US Letter page when the box is inherited.)
+    """
+    left, bottom, right, top = page.get_bbox()
+    return left, bottom, right, top
+
+
 def render_for_ocr(page):
     """A pypdfium2 ``page`` as an image for OCR, and its scale in pixels a point."""
-    left, bottom, right, top = page.get_cropbox()
+    left, bottom, right, top = page_box(page)
     longest = max(right - left, top - bottom) or 1.0
     scale = min(MAX_SCALE, PAGE_SIDE_PIXELS / longest)
     return page.render(scale=scale).to_pil(), scale
@@ -637,8 +695,78 @@ def ocr_page_lines(page, ocr: DeckOcr, number: int) -> list[Line] | None:
     found = ocr.read(image, f"page {number}")
     if found is None:
         return None
-    left, _, _, top = page.get_cropbox()
+    left, _, _, top = page_box(page)
     return reading_order(join_words([ocr_line(line, scale, left, top) for line in found]))
+
+
+def picture_boxes(page) -> list[tuple[float, float, float, float]]:
+    """The pictures on a pypdfium2 ``page`` large enough to hold words (:data:`PICTURE_SHARE`,
+    :data:`PICTURE_POINTS`), each (left, bottom, right, top) within the crop box, top to bottom."""
+    import pypdfium2.raw as pdfium_c
+
+    crop_left, crop_bottom, crop_right, crop_top = page_box(page)
+    area = max((crop_right - crop_left) * (crop_top - crop_bottom), 1.0)
+    boxes = []
+    for picture in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+        left, bottom, right, top = picture.get_bounds()
+        left, bottom = max(left, crop_left), max(bottom, crop_bottom)
+        right, top = min(right, crop_right), min(top, crop_top)
+        width, height = right - left, top - bottom
+        if width >= PICTURE_POINTS[0] and height >= PICTURE_POINTS[1] and width * height >= PICTURE_SHARE * area:
+            boxes.append((left, bottom, right, top))
+    return sorted(_merged(boxes), key=lambda box: (-box[3], box[0]))
+
+
+def _merged(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
+    """Boxes that overlap by half the smaller one's area joined into one (a picture in its frame,
+    a screenshot in layers), so that what they show is read once."""
+    boxes = list(boxes)
+    joined = True
+    while joined:
+        joined = False
+        for i, j in itertools.combinations(range(len(boxes)), 2):
+            a, b = boxes[i], boxes[j]
+            width = min(a[2], b[2]) - max(a[0], b[0])
+            height = min(a[3], b[3]) - max(a[1], b[1])
+            smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+            if width > 0 and height > 0 and width * height >= 0.5 * smaller:
+                boxes[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                del boxes[j]
+                joined = True
+                break
+    return boxes
+
+
+def picture_lines(page, read, number: int, printed: list[Line]) -> list[Line] | None:
+    """The lines OCR reads in the pictures of a pypdfium2 ``page`` that has a text layer, in PDF points.
+
+    ``read(image, what)`` reads an image (:meth:`DeckOcr.read`); ``printed`` is the
+    page's text layer: a line lying under it is text set over the picture, left
+    out. None when ``read`` refused a picture (past a bound, or no engine).
+    """
+    crop_left, crop_bottom, crop_right, crop_top = page_box(page)
+    found: list[Line] = []
+    for left, bottom, right, top in picture_boxes(page):
+        scale = min(MAX_SCALE, PAGE_SIDE_PIXELS / max(right - left, top - bottom))
+        if min(right - left, top - bottom) * scale < MIN_PICTURE_PIXELS:
+            continue
+        cut = (left - crop_left, bottom - crop_bottom, crop_right - right, crop_top - top)
+        read_lines = read(page.render(scale=scale, crop=cut).to_pil(), f"page {number}")
+        if read_lines is None:
+            return None
+        found += [ocr_line(line, scale, left, top) for line in read_lines]
+    return [line for line in found if sum(c.isalpha() for c in line.text) >= 3 and not _printed_over(line, printed)]
+
+
+def _printed_over(line: Line, printed: list[Line]) -> bool:
+    area = max((line.right - line.left) * line.height, 1e-6)
+    covered = 0.0
+    for other in printed:
+        width = min(line.right, other.right) - max(line.left, other.left)
+        height = min(line.top, other.top) - max(line.bottom, other.bottom)
+        if width > 0 and height > 0:
+            covered += width * height
+    return covered >= PRINTED_OVER_SHARE * area
 
 
 def join_words(lines: list[Line]) -> list[Line]:

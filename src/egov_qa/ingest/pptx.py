@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from egov_qa.documents import Slide
+from egov_qa.ingest import ocr_words
 from egov_qa.ingest.ocr import MIN_PICTURE_PIXELS, DeckOcr
 from egov_qa.ingest.pdf import Line, join_words, paragraphs, reading_order
 from egov_qa.ingest.slides import SlideWriter, finish_slide
@@ -54,6 +55,8 @@ def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
         return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {exc})"]
     slides, warnings = [], []
     ocr = DeckOcr(source, len(slides_in), unit="slide")
+    texts = (shape.text_frame.text for slide in slides_in for shape in slide.shapes if shape.has_text_frame)
+    ocr.vocabulary.update(ocr_words.deck_words(texts))
     for number, slide in enumerate(slides_in, 1):
         try:
             read = _slide(slide, source, number, ocr)
@@ -154,7 +157,10 @@ def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int) -> Non
     if not found:
         return
     # Pixels grow downwards; the layout reader's points grow upwards.
-    lines = [Line(line.text, line.left, line.right, -line.top, -line.bottom, line.left) for line in found]
+    lines = [
+        Line(ocr_words.unglue(line.text, ocr.vocabulary), line.left, line.right, -line.top, -line.bottom, line.left)
+        for line in found
+    ]
     for p in paragraphs(reading_order(join_words(lines)), frozenset(), read_by_ocr=True):
         writer.line(p.text, "bullet" if p.kind == "bullet" else "text", p.level, "picture")
 

@@ -1,0 +1,199 @@
+"""Words that OCR misreads, put right: names run into their neighbours, letters and digits confused.
+
+The recognizer drops the narrow space between a name in capitals and the words
+beside it ("useOSCALand", "forFedRAMP'sOSCALdocumentation"), confuses letters
+that look alike ("proiect"), reads a zero as the letter o ("#6oo") and runs a
+date's parts together ("June27,2024"). Lower-case runs are parted by
+:func:`egov_qa.ingest.ocr.respace`; this module does the rest:
+
+- :func:`unglue` parts a run of letters with capitals inside at its changes of
+  case, where every part is a word the deck itself prints on its own (its
+  vocabulary: :func:`deck_words`) or a common English word. A run the deck prints
+  whole (FedRAMP, GitHub) or that English knows (JavaScript) stays whole.
+- :func:`fix_letters` reads a lower-case word that no English word is as the one
+  common word a single confusion of the recognizer's (i/j, l/i, rn/m, c/e, ...)
+  makes of it.
+- :func:`fix_numbers` reads o as 0 inside numbers, and spaces a date's month, day
+  and year apart (month names from :mod:`calendar`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+# The most frequent words (by rank in wordninja's model) count as common English:
+# a word of 4 letters or more among the first 60,000, a shorter one among the first 5,000.
+WORD_RANK = 60_000
+SHORT_WORD_RANK = 5_000
+# Pairs of letters (or letter groups) that the recognizer mistakes one for the other.
+CONFUSIONS = (
+    ("i", "j"),
+    ("j", "i"),
+    ("l", "i"),
+    ("i", "l"),
+    ("rn", "m"),
+    ("m", "rn"),
+    ("c", "e"),
+    ("e", "c"),
+    ("cl", "d"),
+    ("vv", "w"),
+)
+# A word of fewer letters is not corrected: too many short words lie one confusion apart.
+MIN_CORRECTED = 5
+
+_RUN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+_MIXED = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+_TOKEN_EDGES = "\"'()[]{}<>.,;:!?*•“”‘’"
+_MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr) if m} | {"Sept"}, key=len, reverse=True)
+_DATE = re.compile(rf"\b({'|'.join(_MONTHS)})\.? ?(\d{{1,2}})(?:, ?(\d{{4}}))?\b")
+# A letter o (or O) inside a number: after a digit (or #, $), up to the number's end.
+_O_IN_NUMBER = re.compile(r"(?<![A-Za-z0-9])([#$]?\d+)([oO][0-9oO]*)(?![A-Za-z0-9])")
+_NUMBER_SIGN = re.compile(r"(?<=[a-z])#(?=\d)")
+
+
+@functools.cache
+def _costs() -> tuple[dict[str, float], float]:
+    import wordninja
+
+    costs = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost  # log of each word's frequency rank
+    return costs, math.log(len(costs))
+
+
+def known_word(word: str) -> bool:
+    """Whether ``word`` (any case) is in wordninja's English vocabulary at all."""
+    return word.lower() in _costs()[0]
+
+
+def common_word(word: str) -> bool:
+    """Whether ``word`` is a common English word (see :data:`WORD_RANK`); one letter only as a, A or I."""
+    costs, scale = _costs()
+    cost = costs.get(word.lower())
+    if cost is None:
+        return False
+    rank = math.exp(cost) / scale
+    return rank < (SHORT_WORD_RANK if len(word) < 4 else WORD_RANK) and (len(word) > 1 or word in "aAI")
+
+
+def deck_words(texts: Iterable[str]) -> Counter:
+    """How often each word stands on its own in ``texts`` (between spaces, hyphens or slashes,
+    its edge punctuation stripped), as printed: the deck's vocabulary."""
+    counts: Counter = Counter()
+    for text in texts:
+        for token in text.split():
+            for piece in re.split(r"[-/–—]", token):
+                word = piece.strip(_TOKEN_EDGES)
+                if word.endswith(("'s", "’s")):
+                    word = word[:-2]
+                if len(word) > 1 and any(c.isalpha() for c in word):
+                    counts[word] += 1
+    return counts
+
+
+def _whole(run: str, vocabulary: Counter) -> bool:
+    base = run[:-2] if run.endswith("'s") else run
+    return vocabulary[base] > 1 or known_word(base)
+
+
+def _part(piece: str, vocabulary: Counter, capitals: bool) -> bool:
+    base = piece[:-2] if piece.endswith("'s") else piece
+    if not base or "'" in base:
+        return False
+    if vocabulary[base] > 0 and len(base) > 1:
+        return True
+    # An English word as printed in running text: lower case, or with one capital first where
+    # the run starts with a capital too (a title run together, "NewAutomationWebsite"; a run
+    # starting in lower case is a name in code, "leftElement", parted only at the deck's words).
+    if base.islower():
+        return common_word(base)
+    return capitals and base[0].isupper() and base[1:].islower() and common_word(base)
+
+
+def _cuts(run: str) -> list[int]:
+    """Where a run may be parted: at each change from lower to upper case, and on either side of
+    the last capital of a run of capitals that lower case follows ("OSCAL|and", "FedRAMP|Automation")."""
+    cuts = set()
+    for i in range(1, len(run)):
+        before, after = run[i - 1], run[i]
+        if before.islower() and after.isupper():
+            cuts.add(i)
+        elif before.isupper() and after.islower() and i >= 2 and run[i - 2].isupper():
+            cuts.update((i, i - 1))
+    return sorted(cuts)
+
+
+def _parted(run: str, vocabulary: Counter) -> list[str] | None:
+    """The fewest parts, cut only at :func:`_cuts`, each a word (:func:`_part`); None if there are none."""
+    points = [0, *_cuts(run), len(run)]
+    best: dict[int, list[str]] = {0: []}
+    for j, end in enumerate(points[1:], 1):
+        for start in points[:j] if end < len(run) else points[1:j]:
+            if start in best and _part(run[start:end], vocabulary, run[0].isupper()):
+                parts = [*best[start], run[start:end]]
+                if end not in best or len(parts) < len(best[end]):
+                    best[end] = parts
+    found = best.get(len(run))
+    return found if found and len(found) > 1 else None
+
+
+def unglue(text: str, vocabulary: Counter) -> str:
+    """``text`` with runs of letters that mix cases parted into the words they were printed as.
+
+    ``vocabulary``: the deck's words (:func:`deck_words`). A run the deck prints
+    on its own more than once, or an English word, is left whole.
+    """
+
+    def part(match: re.Match) -> str:
+        run = match.group(0)
+        if not _MIXED.search(run) or _whole(run, vocabulary):
+            return run
+        parts = _parted(run, vocabulary)
+        return " ".join(parts) if parts else run
+
+    return _RUN.sub(part, text)
+
+
+def corrected(word: str) -> str | None:
+    """The one common English word that a single recognizer confusion makes of ``word``
+    (lower case, not an English word itself), or None."""
+    if len(word) < MIN_CORRECTED or not word.islower() or known_word(word):
+        return None
+    found = {variant for variant in variants(word) if common_word(variant)}
+    return found.pop() if len(found) == 1 else None
+
+
+def variants(word: str) -> Iterable[str]:
+    """``word`` with one recognizer confusion (:data:`CONFUSIONS`) put right, each way it can be."""
+    for wrong, right in CONFUSIONS:
+        at = word.find(wrong)
+        while at >= 0:
+            yield word[:at] + right + word[at + len(wrong) :]
+            at = word.find(wrong, at + 1)
+
+
+def fix_letters(text: str) -> str:
+    """Lower-case words that are no English word, read as the common word one confusion makes of them."""
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        return corrected(word) or word
+
+    return re.sub(r"(?<![A-Za-z0-9'@./#_-])[a-z]+(?![A-Za-z0-9'@_]|[./#-]\w)", fix, text)
+
+
+def fix_numbers(text: str) -> str:
+    """A zero read as o inside a number ("#6oo" -> "#600"), a number sign set against the word before
+    it, and a date's parts spaced ("June27,2024" -> "June 27, 2024")."""
+    text = _O_IN_NUMBER.sub(lambda m: m.group(1) + m.group(2).replace("o", "0").replace("O", "0"), text)
+    text = _NUMBER_SIGN.sub(" #", text)
+
+    def date(match: re.Match) -> str:
+        month, day, year = match.group(1), match.group(2), match.group(3)
+        dot = "." if match.group(0)[len(month) : len(month) + 1] == "." else ""
+        return f"{month}{dot} {day}" + (f", {year}" if year else "")
+
+    return _DATE.sub(date, text)
