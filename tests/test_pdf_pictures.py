@@ -115,3 +115,36 @@ def test_a_page_box_inherited_from_the_page_tree_places_the_quote_on_the_page(tm
     shutil.copytree(corpus, copy)
     (slide,), _ = DeckLoader().load_file(copy / "wide.pdf", "wide.pdf")
     assert slide.title == "Results"
+
+
+def test_a_turned_page_with_a_picture_is_read_for_its_text_and_a_picture_that_fails_costs_only_itself(
+    tmp_path, monkeypatch
+):
+    from pypdf import PdfReader, PdfWriter
+
+    from egov_qa.ingest import pdf
+
+    picture = picture_of(tmp_path, FACTS)
+    drawn = write_pdf(
+        tmp_path / "drawn.pdf",
+        [[Placed("Filing online", 60, 720, 28)], [Placed("Help desks", 60, 720, 28)]],
+        pictures={n: [Picture(picture, 40, 500, 530, 530 * picture.height / picture.width)] for n in (0, 1)},
+    )
+    writer = PdfWriter(clone_from=PdfReader(drawn))
+    writer.pages[0].rotate(90)
+    writer.write(tmp_path / "turned.pdf")
+    slides, warnings = DeckLoader().load_file(tmp_path / "turned.pdf", "turned.pdf")
+    assert warnings == []
+    assert [s.title for s in slides] == ["Filing online", "Help desks"]
+    assert not [b for b in slides[0].blocks if b.origin == "picture"]  # the turned page: its text only
+    assert [b for b in slides[1].blocks if b.origin == "picture"]
+
+    def broken(*args):
+        raise ValueError("a picture PDFium cannot draw")
+
+    monkeypatch.setattr(pdf, "picture_lines", broken)
+    slides, warnings = DeckLoader().load_file(tmp_path / "turned.pdf", "again.pdf")
+    assert [s.title for s in slides] == ["Filing online", "Help desks"]
+    assert warnings == [
+        "again.pdf page 2: its pictures cannot be read (ValueError: a picture PDFium cannot draw); its text is read"
+    ]

@@ -597,10 +597,19 @@ def _layout(
                     if read is not None and _letter_count(read) > _letter_count(lines):
                         lines = read
                         read_by_ocr.add(number + 1)
-                if number + 1 not in read_by_ocr and picture_boxes(page):
+                # A turned page's pictures are left unread: its pictures' places are given
+                # unturned, and the text in them stands sideways.
+                if number + 1 not in read_by_ocr and not page.get_rotation() % 360 and picture_boxes(page):
                     if ocr is None:
                         ocr = DeckOcr(budget.source, len(admitted))
-                    found = picture_lines(page, ocr.read, number + 1, lines)
+                    try:
+                        found = picture_lines(page, ocr.read, number + 1, lines)
+                    except Exception as exc:  # noqa: BLE001 - the page's text stands without its pictures
+                        warnings.append(
+                            f"{budget.source} page {number + 1}: its pictures cannot be read "
+                            f"({type(exc).__name__}: {exc}); its text is read"
+                        )
+                        found = None
                     if found:
                         pictures[number + 1] = reading_order(join_words(found))
                 pages.append(lines)
