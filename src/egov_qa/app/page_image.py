@@ -197,7 +197,7 @@ def _ocr_boxes(path: Path, number: int, mtime: float, pictures: bool = False) ->
     import pypdfium2 as pdfium
 
     from egov_qa.ingest.ocr import read_image
-    from egov_qa.ingest.pdf import ocr_line, page_lines, picture_lines, render_for_ocr
+    from egov_qa.ingest.pdf import ocr_line, page_lines, picture_boxes, picture_lines, render_for_ocr
 
     document = pdfium.PdfDocument(str(path))
     try:
@@ -208,7 +208,9 @@ def _ocr_boxes(path: Path, number: int, mtime: float, pictures: bool = False) ->
                 printed = page_lines(textpage)
             finally:
                 textpage.close()
-            lines = picture_lines(page, lambda image, what: read_image(image), number, printed) or []
+            lines = (
+                picture_lines(page, picture_boxes(page), lambda image, what: read_image(image), number, printed) or []
+            )
         else:
             image, scale = render_for_ocr(page)
             left, _, _, top = page_box(page)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 import threading
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -47,10 +45,6 @@ MAX_DECK_PIXELS = 600_000_000
 # A run of letters that may be words run together: lower case, after at most one capital.
 # Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
 _GLUED = re.compile(r"(?<![a-z/#@._-])[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
-# The most frequent words (by rank in wordninja's model) a parted run may be made of:
-# any word of 4 letters or more among the first 60,000, a shorter one among the first 5,000.
-WORD_RANK = 60_000
-SHORT_WORD_RANK = 5_000
 # A lower-case run this long is hardly ever one word: its parts need only be words the model
 # knows (of 5 letters or more; shorter ones still common), not common ones.
 LONG_RUN = 20
@@ -109,24 +103,15 @@ def respace(text: str) -> str:
     """
     import wordninja
 
-    model = wordninja.DEFAULT_LANGUAGE_MODEL
-    costs = model._wordcost  # the model's cost of each word: log of its frequency rank
-    scale = math.log(len(costs))
-
-    def common(word: str) -> bool:
-        cost = costs.get(word.lower())
-        if cost is None:
-            return False
-        rank = math.exp(cost) / scale
-        # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
-        return rank < (SHORT_WORD_RANK if len(word) < 4 else WORD_RANK) and (len(word) > 1 or word in "aAI")
+    # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
+    common = ocr_words.common_word
 
     def split(run: str) -> list[str] | None:
         words = wordninja.split(run)
         long_run = len(run) >= LONG_RUN
         if len(words) < 2 or "".join(words) != run:
             return None
-        if not all(common(w) or (long_run and len(w) >= 5 and w.lower() in costs) for w in words):
+        if not all(common(w) or (long_run and len(w) >= 5 and ocr_words.known_word(w)) for w in words):
             return None
         return words
 
@@ -235,8 +220,6 @@ class DeckOcr:
         self.max_pixels = max_pixels
         self.warnings: list[str] = []
         self.missing = False
-        # The deck's words so far (its text, and every image read), to part names OCR ran together.
-        self.vocabulary: Counter = Counter()
         self._total = total
         self._show = show_progress
         self._unit = unit
@@ -265,7 +248,6 @@ class DeckOcr:
             return None
         self.images += 1
         self.pixels += size
-        self.vocabulary.update(ocr_words.deck_words(line.text for line in lines))
         self._progress()
         return lines
 

@@ -599,11 +599,12 @@ def _layout(
                         read_by_ocr.add(number + 1)
                 # A turned page's pictures are left unread: its pictures' places are given
                 # unturned, and the text in them stands sideways.
-                if number + 1 not in read_by_ocr and not page.get_rotation() % 360 and picture_boxes(page):
+                shown = [] if number + 1 in read_by_ocr or page.get_rotation() % 360 else picture_boxes(page)
+                if shown:
                     if ocr is None:
                         ocr = DeckOcr(budget.source, len(admitted))
                     try:
-                        found = picture_lines(page, ocr.read, number + 1, lines)
+                        found = picture_lines(page, shown, ocr.read, number + 1, lines)
                     except Exception as exc:  # noqa: BLE001 - the page's text stands without its pictures
                         warnings.append(
                             f"{budget.source} page {number + 1}: its pictures cannot be read "
@@ -746,16 +747,19 @@ def _merged(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float,
     return boxes
 
 
-def picture_lines(page, read, number: int, printed: list[Line]) -> list[Line] | None:
+def picture_lines(
+    page, boxes: list[tuple[float, float, float, float]], read, number: int, printed: list[Line]
+) -> list[Line] | None:
     """The lines OCR reads in the pictures of a pypdfium2 ``page`` that has a text layer, in PDF points.
 
-    ``read(image, what)`` reads an image (:meth:`DeckOcr.read`); ``printed`` is the
-    page's text layer: a line lying under it is text set over the picture, left
-    out. None when ``read`` refused a picture (past a bound, or no engine).
+    ``boxes`` are the pictures' (:func:`picture_boxes`); ``read(image, what)`` reads an
+    image (:meth:`DeckOcr.read`); ``printed`` is the page's text layer: a line lying
+    under it is text set over the picture, left out. None when ``read`` refused a
+    picture (past a bound, or no engine).
     """
     crop_left, crop_bottom, crop_right, crop_top = page_box(page)
     found: list[Line] = []
-    for left, bottom, right, top in picture_boxes(page):
+    for left, bottom, right, top in boxes:
         scale = min(MAX_SCALE, PAGE_SIDE_PIXELS / max(right - left, top - bottom))
         if min(right - left, top - bottom) * scale < MIN_PICTURE_PIXELS:
             continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from egov_qa.documents import Slide
@@ -55,11 +56,12 @@ def read_pptx(path: Path, source: str) -> tuple[list[Slide], list[str]]:
         return [], [f"skipped {source}: not a readable PowerPoint file ({type(exc).__name__}: {exc})"]
     slides, warnings = [], []
     ocr = DeckOcr(source, len(slides_in), unit="slide")
+    # The deck's words (its text, and every picture read), to part names OCR ran together.
     texts = (shape.text_frame.text for slide in slides_in for shape in slide.shapes if shape.has_text_frame)
-    ocr.vocabulary.update(ocr_words.deck_words(texts))
+    vocabulary = ocr_words.deck_words(texts)
     for number, slide in enumerate(slides_in, 1):
         try:
-            read = _slide(slide, source, number, ocr)
+            read = _slide(slide, source, number, ocr, vocabulary)
         except Exception as exc:  # noqa: BLE001 - a damaged part can fail in many ways
             warnings.append(f"skipped {source} slide {number}: it cannot be read ({type(exc).__name__}: {exc})")
             continue
@@ -100,15 +102,17 @@ def _paragraph_text(paragraph) -> str:
     return paragraph.text.replace("\v", " ")
 
 
-def _write_shapes(writer: SlideWriter, shapes, ocr: DeckOcr | None = None, number: int = 0) -> None:
+def _write_shapes(
+    writer: SlideWriter, shapes, ocr: DeckOcr | None = None, number: int = 0, vocabulary: Counter | None = None
+) -> None:
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     for shape in _reading_order(shapes):
         if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
-            _write_shapes(writer, shape.shapes, ocr, number)
+            _write_shapes(writer, shape.shapes, ocr, number, vocabulary)
             continue
         if ocr is not None and _is_picture(shape):
-            _write_picture(writer, shape, ocr, number)
+            _write_picture(writer, shape, ocr, number, vocabulary if vocabulary is not None else Counter())
             continue
         if getattr(shape, "has_chart", False) and shape.has_chart:
             _write_chart(writer, shape.chart)
@@ -142,7 +146,7 @@ def _is_picture(shape) -> bool:
     return (shape.width or 0) >= MIN_PICTURE_EMU[0] and (shape.height or 0) >= MIN_PICTURE_EMU[1]
 
 
-def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int) -> None:
+def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int, vocabulary: Counter) -> None:
     """The words in a picture, read by OCR into lines marked as ``picture``, where the picture stands."""
     from PIL import Image, UnidentifiedImageError
 
@@ -157,8 +161,9 @@ def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int) -> Non
     if not found:
         return
     # Pixels grow downwards; the layout reader's points grow upwards.
+    vocabulary.update(ocr_words.deck_words(line.text for line in found))
     lines = [
-        Line(ocr_words.unglue(line.text, ocr.vocabulary), line.left, line.right, -line.top, -line.bottom, line.left)
+        Line(ocr_words.unglue(line.text, vocabulary), line.left, line.right, -line.top, -line.bottom, line.left)
         for line in found
     ]
     for p in paragraphs(reading_order(join_words(lines)), frozenset(), read_by_ocr=True):
@@ -191,12 +196,14 @@ def _write_chart(writer: SlideWriter, chart) -> None:
             writer.row(["", *categories], [name, *values])
 
 
-def _slide(slide, source: str, number: int, ocr: DeckOcr | None = None) -> Slide | None:
+def _slide(
+    slide, source: str, number: int, ocr: DeckOcr | None = None, vocabulary: Counter | None = None
+) -> Slide | None:
     writer = SlideWriter()
     title = next((s for s in slide.shapes if s.has_text_frame and _kind_of(s) == "title"), None)
     if title is not None:
         writer.line(" ".join(_paragraph_text(p) for p in title.text_frame.paragraphs), "heading")
-    _write_shapes(writer, slide.shapes, ocr, number)
+    _write_shapes(writer, slide.shapes, ocr, number, vocabulary)
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
         for paragraph in slide.notes_slide.notes_text_frame.paragraphs:
             writer.line(_paragraph_text(paragraph), "notes")
