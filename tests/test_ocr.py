@@ -193,6 +193,9 @@ def test_words_in_a_picture_on_a_slide_are_read_and_marked(tmp_path):
     "read, meant",
     [
         ("Speakfrom your own experience", "Speak from your own experience"),
+        # A capital after a lower-case run starts a run of its own.
+        ("Agencies nowsubmitQuarterlyreportsonline", "Agencies now submit Quarterly reports online"),
+        ("call leftElement or myValue here", "call leftElement or myValue here"),
         ("CurrentlythereisanMVPValidationsitethatOSCALfilescanbevalidated.", None),
         ("converting artifactsbetweenformats at https://github.com/usnistgov/oscal-cli", None),
         ("Development Prioritization", "Development Prioritization"),
@@ -244,3 +247,22 @@ def test_lines_read_by_ocr_stay_one_paragraph_though_letters_below_the_line_make
     assert read == ["Components are defined in the implementation assembly."]
     # A text layer gives each size of type its true height: there, such a step is another paragraph.
     assert len([p for p in paragraphs(found, frozenset(), 1) if p.kind != "furniture"]) > 1
+
+
+def test_a_wrapped_line_read_after_a_line_of_the_next_column_stays_with_its_paragraph():
+    from egov_qa.ingest.pdf import paragraphs
+
+    # Two columns whose lines OCR gave interleaved (the XY cut found no clear gutter above them).
+    found = [
+        Line("• Data Center: systems relying on a", 94, 519, 123, 100, 117),
+        Line("• Even if they hold an authorization", 672, 927, 115, 98, 691),
+        Line("shared storage array they all use", 116, 549, 101, 78, 116),
+    ]
+    read = [(p.kind, p.text) for p in paragraphs(found, frozenset(), 1, read_by_ocr=True)]
+    assert read == [
+        ("bullet", "• Data Center: systems relying on a shared storage array they all use"),
+        ("bullet", "• Even if they hold an authorization"),
+    ]
+    # A line under both columns' paragraphs is no wrapped line of the one beside it.
+    across = [*found[:2], Line("shared storage array they all use", 116, 700, 101, 78, 116)]
+    assert len([p for p in paragraphs(across, frozenset(), 1, read_by_ocr=True)]) == 3

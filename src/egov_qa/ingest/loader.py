@@ -41,6 +41,7 @@ READING_CODE = (
     "egov_qa.ingest.pdf_bounds",
     "egov_qa.ingest.ocr",
     "egov_qa.ingest.ocr_words",
+    "egov_qa.ingest.ocr_bullets",
     "egov_qa.ingest.splitter",
 )
 

@@ -14,13 +14,13 @@ import logging
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
 import cachetools
 
-from egov_qa.ingest import ocr_words
+from egov_qa.ingest import ocr_bullets, ocr_words
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,18 @@ MIN_PICTURE_PIXELS = 120
 MAX_DECK_IMAGES = 300
 MAX_DECK_PIXELS = 600_000_000
 
-# A run of letters that may be words run together: lower case, after at most one capital.
+# A run of letters that may be words run together: lower case, after at most one capital
+# (that capital may follow a lower-case letter: "generatesJavaclassesand" holds two runs).
 # Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
-_GLUED = re.compile(r"(?<![a-z/#@._-])[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
+_GLUED = re.compile(r"(?:(?<![a-z/#@._-])|(?<=[a-z])(?=[A-Z]))[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
 # A lower-case run this long is hardly ever one word: its parts need only be words the model
 # knows (of 5 letters or more; shorter ones still common), not common ones.
 LONG_RUN = 20
 # A comma, semicolon or colon, or a full stop before a new sentence, set against the next
 # word ("example,FedRAMP", "case.The"): after two lower-case letters, before a letter.
 _PUNCT_GLUED = re.compile(r"(?<=[a-z]{2})([,;:]|\.(?=[A-Z][a-z]))(?=[A-Za-z])")
+# What a bullet drawn beside a line is written as.
+BULLET = "•"
 # Images whose lines are kept, by their pixels: a deck read again in one process (an index
 # rebuilt, built for another store, the chat boxing a quote) is not read by OCR again.
 READ_CACHE_IMAGES = 1024
@@ -70,6 +73,7 @@ class OcrLine:
     right: float
     bottom: float
     confidence: float
+    text_left: float | None = None  # where the words start, past a bullet drawn before them
 
 
 def engine_version() -> str:
@@ -183,10 +187,25 @@ def read_image(image) -> list[OcrLine]:
         xs = [float(x) for x, _ in box]
         ys = [float(y) for _, y in box]
         lines.append(OcrLine(text, min(xs), min(ys), max(xs), max(ys), float(confidence)))
+    lines = _with_bullets(pixels, lines)
     lines.sort(key=lambda line: (line.top, line.left))
     with _read_lock:
         _read[key] = tuple(lines)
     return lines
+
+
+def _with_bullets(pixels, lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines with a bullet drawn before them (:mod:`ocr_bullets`) start with one, as a text layer's do."""
+    import numpy as np
+
+    gray = np.asarray(pixels.mean(axis=2), dtype=np.uint8)
+    marks = ocr_bullets.bullets(gray, [(line.left, line.top, line.right, line.bottom) for line in lines])
+    return [
+        replace(line, text=f"{BULLET} {line.text}", text_left=line.left)
+        if mark is not None and line.text[:1].isalnum() and len(line.text) > 1
+        else line
+        for line, mark in zip(lines, marks, strict=True)
+    ]
 
 
 class DeckOcr:

@@ -48,6 +48,9 @@ COLUMN_HEIGHTS = 15
 # A page's topmost text stands as its title only when it is this short (a report page
 # begins with prose, not a title).
 TITLE_CHARS = 150
+# On a page read by OCR, a line may wrap from a paragraph this many paragraphs back, when only
+# paragraphs beside it (another column's, come interleaved) were found in between.
+BESIDE_GROUPS = 2
 # A page's text layer with fewer letters than this is read from its image by OCR instead;
 # so is one where fewer than GARBLED_SHARE of its characters are letters, spaces or punctuation.
 OCR_MIN_LETTERS = 20
@@ -259,6 +262,18 @@ def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> 
     return True
 
 
+def _wrapped_from(groups: list[tuple[str, list[Line]]], line: Line, read_by_ocr: bool) -> list[Line] | None:
+    """The lines of the paragraph that ``line`` wraps from: the last one found, or (on a page read
+    by OCR, whose lines of two columns may come interleaved) one of the last :data:`BESIDE_GROUPS`
+    with only paragraphs beside ``line`` (sharing none of its width) found after it; else None."""
+    for back, (kind, lines) in enumerate(reversed(groups[-(BESIDE_GROUPS + 1) if read_by_ocr else -1 :])):
+        between = groups[len(groups) - back :]
+        if kind != "furniture" and _continues(lines, line, read_by_ocr):
+            beside = all(other.right < line.left or other.left > line.right for _, group in between for other in group)
+            return lines if beside else None
+    return None
+
+
 def _join(lines: list[Line]) -> str:
     """The text of wrapped lines as one: a space between, end-of-line hyphens undone."""
     text = lines[0].text
@@ -312,8 +327,9 @@ def paragraphs(
         bullet = bool(_BULLET.match(line.text)) or position in anchored
         # A wrapped line stays with its paragraph even when its words also stand
         # on most pages ("leveraged" in a sidebar of a deck about leveraging).
-        if groups and groups[-1][0] != "furniture" and not bullet and _continues(groups[-1][1], line, read_by_ocr):
-            groups[-1][1].append(line)
+        wrapped = None if bullet else _wrapped_from(groups, line, read_by_ocr)
+        if wrapped is not None:
+            wrapped.append(line)
         elif _is_furniture(line, number, furniture) and not _prose_tail(line):
             groups.append(("furniture", [line]))
         else:
@@ -873,11 +889,15 @@ def _horizontal_cut(lines: list[Line], height: float) -> list[list[Line]]:
 def ocr_line(line: OcrLine, scale: float, left: float = 0.0, top: float = 0.0) -> Line:
     """An OCR line in PDF points (y up) from its box in pixels (y down), rendered ``scale`` pixels a point.
 
-    A bullet glyph read at its start takes its share of the box's width, so that
-    the item's words start past it as they do on a text layer.
+    The item's words start past its bullet, as they do on a text layer: past a bullet
+    drawn before them (found in the picture), or past the share of the box's width
+    that a bullet glyph read at its start takes.
     """
     x0, x1 = left + line.left / scale, left + line.right / scale
     y_top, y_bottom = top - line.top / scale, top - line.bottom / scale
     bullet = _BULLET.match(line.text)
-    words_at = x0 + (x1 - x0) * bullet.end() / len(line.text) if bullet else x0
+    if line.text_left is not None:
+        words_at = left + line.text_left / scale
+    else:
+        words_at = x0 + (x1 - x0) * bullet.end() / len(line.text) if bullet else x0
     return Line(line.text, x0, x1, y_top, y_bottom, words_at)

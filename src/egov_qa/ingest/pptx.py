@@ -163,7 +163,14 @@ def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int, vocabu
     # Pixels grow downwards; the layout reader's points grow upwards.
     vocabulary.update(ocr_words.deck_words(line.text for line in found))
     lines = [
-        Line(ocr_words.unglue(line.text, vocabulary), line.left, line.right, -line.top, -line.bottom, line.left)
+        Line(
+            ocr_words.unglue(line.text, vocabulary),
+            line.left,
+            line.right,
+            -line.top,
+            -line.bottom,
+            line.left if line.text_left is None else line.text_left,
+        )
         for line in found
     ]
     for p in paragraphs(reading_order(join_words(lines)), frozenset(), read_by_ocr=True):
