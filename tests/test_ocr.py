@@ -266,3 +266,45 @@ def test_a_wrapped_line_read_after_a_line_of_the_next_column_stays_with_its_para
     # A line under both columns' paragraphs is no wrapped line of the one beside it.
     across = [*found[:2], Line("shared storage array they all use", 116, 700, 101, 78, 116)]
     assert len([p for p in paragraphs(across, frozenset(), 1, read_by_ocr=True)]) == 3
+
+
+def test_a_lists_numbers_read_apart_from_their_items_are_put_back_before_them():
+    from egov_qa.ingest.ocr import OcrLine, _with_labels
+
+    # Boxes as OCR found them on a numbered slide: each number a box of its own, one without its full stop.
+    found = [
+        OcrLine("Establish unit testing framework", 214, 279, 1541, 329, 0.95),
+        OcrLine("1.", 143, 295, 165, 317, 0.79),
+        OcrLine("Identify and fix inconsistencies", 214, 338, 1782, 386, 0.94),
+        OcrLine("2", 142, 349, 164, 374, 1.0),
+        OcrLine("differ.", 211, 393, 329, 447, 0.88),
+    ]
+    read = _with_labels(found)
+    assert [line.text for line in read] == [
+        "1. Establish unit testing framework",
+        "• 2 Identify and fix inconsistencies",
+        "differ.",
+    ]
+    assert (read[0].left, read[0].text_left, read[0].right) == (143, 214, 1541)
+    # A number alone beside a line is no list: a figure's label, a page number.
+    alone = [found[0], found[1], found[4]]
+    assert [line.text for line in _with_labels(alone)] == [line.text for line in alone]
+
+
+def test_a_bullet_glyph_read_against_its_item_or_as_a_character_starts_the_item(monkeypatch):
+    from PIL import Image
+
+    from egov_qa.ingest.ocr import read_image
+
+    box = [[10, 10], [300, 10], [300, 40], [10, 40]]
+    below = [[10, 50], [300, 50], [300, 80], [10, 80]]
+    under = [[10, 85], [300, 85], [300, 115], [10, 115]]
+
+    def engine(pixels, **_):
+        return [(box, "·Valid change types", 0.9), (below, "口 APl submission", 0.9), (under, "口 中文", 0.9)], None
+
+    monkeypatch.setattr(ocr_module, "_reader", lambda: engine)
+    read = read_image(Image.new("RGB", (320, 120), "white"))
+    # A square bullet read as a Chinese character of its shape, before Latin words, is a bullet;
+    # before Chinese words it is a character.
+    assert [line.text for line in read] == ["· Valid change types", "• API submission", "口 中文"]

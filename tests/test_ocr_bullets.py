@@ -44,6 +44,27 @@ def test_one_mark_alone_or_a_stroke_is_no_bullet():
     assert bullets(tall, boxes) == [None, None]
 
 
+def outline(left: int, top: int, side: int) -> list[tuple[int, int, int, int]]:
+    """The four sides, one pixel thick, of a hollow square (as ``page`` marks)."""
+    right, bottom = left + side, top + side
+    return [
+        (left, top, right, top + 1),
+        (left, bottom - 1, right, bottom),
+        (left, top, left + 1, bottom),
+        (right - 1, top, right, bottom),
+    ]
+
+
+def test_a_ring_or_a_hollow_square_is_a_bullet_but_an_open_stroke_is_not():
+    boxes = [(100, 50, 400, 90), (100, 110, 420, 150)]
+    words = [(108, 60, 390, 80), (108, 120, 410, 140)]
+    hollow = page([*outline(70, 62, 14), *outline(70, 122, 14)], words)
+    assert bullets(hollow, boxes) == [70.0, 70.0]
+    # The same squares with a side left out enclose nothing: strokes of a drawing, not marks.
+    opened = page([*outline(70, 62, 14)[:3], *outline(70, 122, 14)[:3]], words)
+    assert bullets(opened, boxes) == [None, None]
+
+
 def test_a_scanned_list_keeps_its_items_apart(tmp_path):
     import pypdfium2 as pdfium
     from PIL import ImageDraw

@@ -27,6 +27,7 @@ DECK = ocr_words.deck_words(
         ("UsingOSCALto streamline", "Using OSCAL to streamline"),
         ("the OSCAL-CLItool", "the OSCAL-CLI tool"),
         ("DeveloperData Bites", "Developer Data Bites"),
+        ("FedRAMPOSCALValidation", "FedRAMP OSCAL Validation"),  # two names in capitals run together
     ],
 )
 def test_names_run_into_their_neighbours_are_parted_by_the_decks_own_words(read, meant):
@@ -70,6 +71,8 @@ def test_a_word_the_deck_prints_only_glued_is_not_a_part():
         ("kubernetes", "kubernetes"),  # no word, but no confusion makes one
         ("a strealine process", "a strealine process"),  # a letter lost, not confused: left as read
         ("oscal-cli and info@fedramp.gov", "oscal-cli and info@fedramp.gov"),  # names and addresses as read
+        ("Provide REST APls; APl submission", "Provide REST APIs; API submission"),  # I read as l after capitals
+        ("MySQL, Apls and AB12", "MySQL, Apls and AB12"),
     ],
 )
 def test_letters_the_recognizer_confuses_are_put_right_only_into_common_words(read, meant):

@@ -42,6 +42,7 @@ READING_CODE = (
     "egov_qa.ingest.ocr",
     "egov_qa.ingest.ocr_words",
     "egov_qa.ingest.ocr_bullets",
+    "egov_qa.ingest.ocr_tables",
     "egov_qa.ingest.splitter",
 )
 

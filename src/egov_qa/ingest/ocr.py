@@ -54,6 +54,20 @@ LONG_RUN = 20
 _PUNCT_GLUED = re.compile(r"(?<=[a-z]{2})([,;:]|\.(?=[A-Z][a-z]))(?=[A-Za-z])")
 # What a bullet drawn beside a line is written as.
 BULLET = "•"
+# A bullet glyph read at a line's start, set against the item's first word ("·Valid").
+_BULLET_GLUED = re.compile(r"^([•·●▪■◦○►▶➢❖✓✔])(?=[A-Za-z0-9])")
+# A square bullet that the recognizer (trained on Chinese as well) reads as a Chinese
+# character of that shape, before a line of Latin letters: written as a bullet.
+_BULLET_AS_CJK = re.compile(r"^[口囗日□]\s*(?=[A-Za-z0-9][\x20-\x7e]*$)")
+# A list's number or letter ("1.", "b)", a number whose full stop was not read), which the
+# detector often finds apart from its item's words when a gap sets them off.
+_LABEL = re.compile(r"^\(?(?:\d{1,2}|[A-Za-z])[.)]$|^\d{1,2}$")
+# A label belongs to the words that start within this many of their line heights to its
+# right, when its centre lies within CENTRE_SHARE of their height of theirs.
+LABEL_REACH_HEIGHTS = 2.0
+LABEL_CENTRE_SHARE = 0.35
+# The labels of one list line up: their left edges within this many of a label's heights.
+COLUMN_HEIGHTS = 1.0
 # Images whose lines are kept, by their pixels: a deck read again in one process (an index
 # rebuilt, built for another store, the chat boxing a quote) is not read by OCR again.
 READ_CACHE_IMAGES = 1024
@@ -181,17 +195,80 @@ def read_image(image) -> list[OcrLine]:
     for box, text, confidence in found or []:
         # The recognizer writes some punctuation full width ("，"): read it as typed.
         text = " ".join(unicodedata.normalize("NFKC", str(text)).split())
+        text = _BULLET_GLUED.sub(r"\1 ", _BULLET_AS_CJK.sub(f"{BULLET} ", text))
         text = ocr_words.fix_letters(respace(ocr_words.fix_numbers(text)))
         if not text or float(confidence) < MIN_CONFIDENCE:
             continue
         xs = [float(x) for x, _ in box]
         ys = [float(y) for _, y in box]
         lines.append(OcrLine(text, min(xs), min(ys), max(xs), max(ys), float(confidence)))
-    lines = _with_bullets(pixels, lines)
+    lines = _with_bullets(pixels, _with_labels(lines))
     lines.sort(key=lambda line: (line.top, line.left))
     with _read_lock:
         _read[key] = tuple(lines)
     return lines
+
+
+def _label_of(label: OcrLine, lines: list[OcrLine]) -> OcrLine | None:
+    """The line whose words follow ``label`` on its row, nearest first; None if none does."""
+    beside = [
+        line
+        for line in lines
+        if line is not label
+        and 0 <= line.left - label.right <= LABEL_REACH_HEIGHTS * (line.bottom - line.top)
+        and abs((label.top + label.bottom) / 2 - (line.top + line.bottom) / 2)
+        <= LABEL_CENTRE_SHARE * (line.bottom - line.top)
+    ]
+    return min(beside, key=lambda line: line.left, default=None)
+
+
+def _with_labels(lines: list[OcrLine]) -> list[OcrLine]:
+    """A list's numbers or letters read apart from their items put back before them ("1." + "Establish ...").
+
+    A label counts only where another stands in the same column (a list has two
+    items at least); a number whose full stop was not read is written after a
+    bullet, so that its line still starts an item.
+    """
+    paired = {
+        id(label): item
+        for label in lines
+        if _LABEL.match(label.text) and (item := _label_of(label, lines)) is not None and not _LABEL.match(item.text)
+    }
+    labels = [line for line in lines if id(line) in paired]
+    listed = {
+        id(label)
+        for label in labels
+        if any(
+            other is not label and abs(other.left - label.left) < COLUMN_HEIGHTS * (label.bottom - label.top)
+            for other in labels
+        )
+    }
+    merged: dict[int, OcrLine] = {}
+    for label in labels:
+        if id(label) in listed:
+            merged.setdefault(id(paired[id(label)]), label)
+    used = {id(label) for label in merged.values()}
+    out = []
+    for line in lines:
+        if id(line) in used:
+            continue
+        number = merged.get(id(line))
+        if number is None:
+            out.append(line)
+            continue
+        lead = number.text if number.text[-1] in ".)" else f"{BULLET} {number.text}"
+        out.append(
+            OcrLine(
+                f"{lead} {line.text}",
+                number.left,
+                min(number.top, line.top),
+                line.right,
+                max(number.bottom, line.bottom),
+                min(number.confidence, line.confidence),
+                text_left=line.left,
+            )
+        )
+    return out
 
 
 def _with_bullets(pixels, lines: list[OcrLine]) -> list[OcrLine]:

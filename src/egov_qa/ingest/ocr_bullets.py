@@ -1,11 +1,12 @@
 """Bullets drawn beside the lines of a picture: marks the recognizer does not read as text.
 
-A slide's bullet is often a shape (an arrow, a triangle, a square, a dot) that the
-recognizer skips, so a list read from a picture runs its items together, and its
-items are not told from prose. A mark is taken for a bullet when it stands just
-left of a line, on its own (not part of a drawing running into it), solid, about
-the size of a letter and centred on the line, and when another line of the
-picture has one in the same place (a list has two items at least).
+A slide's bullet is often a shape (an arrow, a triangle, a square, a dot, a ring)
+that the recognizer skips, so a list read from a picture runs its items together,
+and its items are not told from prose. A mark is taken for a bullet when it stands
+just left of a line, on its own (not part of a drawing running into it), solid or an
+outline around a hole (a ring, a hollow square), about the size of a letter and
+centred on the line, and when another line of the picture has one in the same place
+(a list has two items at least).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ REACH_HEIGHTS = 2.0
 # A bullet's width and height as shares of the line's height, and how much of its box it inks.
 SIZE_SHARE = (0.12, 0.8)
 MIN_FILL = 0.4
+# An outline (a ring, a hollow square) inks less of its box: it is a bullet when it encloses
+# a hole of at least this share of its box, and inks MIN_FILL of its box with the hole filled.
+MIN_HOLE = 0.15
 # Its centre lies within this share of the line's height of the line's centre.
 CENTRE_SHARE = 0.25
 # The bullets of one list line up: their left edges within this share of a line's height.
@@ -60,7 +64,7 @@ def _mark(gray, boxes: Sequence[Box], i: int) -> float | None:
                 max(0, int(o_top) - top) : max(0, int(o_bottom) - top),
                 max(0, int(o_left) - start) : max(0, int(o_right) - start),
             ] = 0
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if count < 2:
         return None
     # The mark nearest the line's words; nothing else inked between it and them.
@@ -69,8 +73,22 @@ def _mark(gray, boxes: Sequence[Box], i: int) -> float | None:
     low, high = (share * height for share in SIZE_SHARE)
     touches = x == 0 or y == 0 or y + tall == ink.shape[0]
     centre = y + tall / 2 - height / 2
-    if touches or not (low <= width <= high and low <= tall <= high) or area < MIN_FILL * width * tall:
+    if touches or not (low <= width <= high and low <= tall <= high):
         return None
+    if area < MIN_FILL * width * tall:
+        hole = _hole(labels[y : y + tall, x : x + width] == nearest)
+        if hole < MIN_HOLE * width * tall or area + hole < MIN_FILL * width * tall:
+            return None
     if abs(centre) > CENTRE_SHARE * height:
         return None
     return float(start + x)
+
+
+def _hole(mark) -> int:
+    """How many pixels of a mark's box (a boolean array) its ink encloses: none for a stroke, the inside of a ring."""
+    import cv2
+    import numpy as np
+
+    outside = np.pad(mark, 1).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 1)  # the ink is 1 already: the fill stops at it
+    return int((outside == 0).sum())

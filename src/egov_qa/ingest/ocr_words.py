@@ -53,6 +53,8 @@ _MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr) if m} 
 _DATE = re.compile(rf"\b({'|'.join(_MONTHS)})\.? ?(\d{{1,2}})(?:, ?(\d{{4}}))?\b")
 # A letter o (or O) inside a number: after a digit (or #, $), up to the number's end.
 _O_IN_NUMBER = re.compile(r"(?<![A-Za-z0-9])([#$]?\d+)([oO][0-9oO]*)(?![A-Za-z0-9])")
+# A capital I read as l at the end of a word in capitals, before a plural's s or not.
+_CAPITALS_L = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,})l(s?)(?![A-Za-z0-9])")
 _NUMBER_SIGN = re.compile(r"(?<=[a-z])#(?=\d)")
 
 
@@ -114,12 +116,14 @@ def _part(piece: str, vocabulary: Counter, capitals: bool) -> bool:
 
 
 def _cuts(run: str) -> list[int]:
-    """Where a run may be parted: at each change from lower to upper case, and on either side of
-    the last capital of a run of capitals that lower case follows ("OSCAL|and", "FedRAMP|Automation")."""
+    """Where a run may be parted: at each change from lower to upper case, on either side of the
+    last capital of a run of capitals that lower case follows ("OSCAL|and", "FedRAMP|Automation"),
+    and between two capitals ("FedRAMP|OSCAL": names in capitals run together, parted only
+    where both sides are the deck's words)."""
     cuts = set()
     for i in range(1, len(run)):
         before, after = run[i - 1], run[i]
-        if before.islower() and after.isupper():
+        if after.isupper() and (before.islower() or before.isupper()):
             cuts.add(i)
         elif before.isupper() and after.islower() and i >= 2 and run[i - 2].isupper():
             cuts.update((i, i - 1))
@@ -176,12 +180,14 @@ def variants(word: str) -> Iterable[str]:
 
 
 def fix_letters(text: str) -> str:
-    """Lower-case words that are no English word, read as the common word one confusion makes of them."""
+    """Lower-case words that are no English word, read as the common word one confusion makes of them;
+    an l that ends a word in capitals read as the I it is ("APls" -> "APIs", "APl" -> "API")."""
 
     def fix(match: re.Match) -> str:
         word = match.group(0)
         return corrected(word) or word
 
+    text = _CAPITALS_L.sub(r"\1I\2", text)
     return re.sub(r"(?<![A-Za-z0-9'@./#_-])[a-z]+(?![A-Za-z0-9'@_]|[./#-]\w)", fix, text)
 
 

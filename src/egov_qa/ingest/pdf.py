@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egov_qa.documents import Slide
-from egov_qa.ingest import ocr_words
+from egov_qa.ingest import ocr_tables, ocr_words
 from egov_qa.ingest.ocr import MAX_SCALE, MIN_PICTURE_PIXELS, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
 from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
 from egov_qa.ingest.slides import SlideWriter, finish_slide
@@ -56,6 +56,8 @@ BESIDE_GROUPS = 2
 OCR_MIN_LETTERS = 20
 # Pieces of a line that OCR found apart are joined across a gap narrower than this many line heights.
 WORD_GAP_HEIGHTS = 1.2
+# ...and the words of a table's cell across a gap narrower than this (a word space, not a gutter).
+CELL_GAP_HEIGHTS = 0.5
 # Boxes found on an image are taller where a line has letters that reach below it ("g",
 # "y"): lines of one size of type differ in height by up to this share.
 OCR_SIZE_SHARE = 0.35
@@ -87,6 +89,7 @@ class Line:
     top: float
     bottom: float
     text_left: float = 0.0  # where a bullet item's words start, past its bullet glyph
+    row: bool = False  # a table's row read from a picture, its cells joined: a paragraph of its own
 
     @property
     def height(self) -> float:
@@ -234,6 +237,8 @@ def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> 
     line heights vary more (see :data:`OCR_SIZE_SHARE`).
     """
     last = paragraph[-1]
+    if line.row or last.row:
+        return False  # a table's row stands alone
     if read_by_ocr and line.text[:1].isupper() and line.right - last.right > 3 * max(last.height, 1.0):
         return False
     height = max(last.height, 1.0)
@@ -377,6 +382,8 @@ def _runs_on(before: Paragraph, after: Paragraph) -> bool:
     """Whether ``after`` goes on with the sentence ``before`` leaves unfinished (over a column or page break)."""
     return (
         before.kind == "text"
+        and not before.lines[-1].row
+        and not after.lines[0].row
         and _prose(before)
         and after.kind in ("text", "heading")
         and not _ends_sentence(before.text)
@@ -628,7 +635,7 @@ def _layout(
                         )
                         found = None
                     if found:
-                        pictures[number + 1] = reading_order(join_words(found))
+                        pictures[number + 1] = ocr_layout(found)
                 pages.append(lines)
             finally:
                 textpage.close()
@@ -722,7 +729,7 @@ def ocr_page_lines(page, ocr: DeckOcr, number: int) -> list[Line] | None:
     if found is None:
         return None
     left, _, _, top = page_box(page)
-    return reading_order(join_words([ocr_line(line, scale, left, top) for line in found]))
+    return ocr_layout([ocr_line(line, scale, left, top) for line in found])
 
 
 def picture_boxes(page) -> list[tuple[float, float, float, float]]:
@@ -798,19 +805,20 @@ def _printed_over(line: Line, printed: list[Line]) -> bool:
     return covered >= PRINTED_OVER_SHARE * area
 
 
-def join_words(lines: list[Line]) -> list[Line]:
+def join_words(lines: list[Line], gap_heights: float = WORD_GAP_HEIGHTS) -> list[Line]:
     """Pieces of one printed line that OCR found apart (words of a justified line) joined, left to right.
 
-    Two pieces are of one line when they overlap by half their height and the gap
-    between them is under :data:`WORD_GAP_HEIGHTS` heights (a column's gutter is wider).
+    Two pieces are of one line when they overlap by half the shorter one's height and
+    the gap between them is under ``gap_heights`` of the line's height, the taller one's
+    (a digit's box is shorter than its line; a column's gutter is wider).
     """
     joined: list[Line] = []
     for piece in sorted(lines, key=lambda line: line.left):
         for i, line in enumerate(joined):
             overlap = min(line.top, piece.top) - max(line.bottom, piece.bottom)
-            height = min(line.height, piece.height)
+            height = max(line.height, piece.height)
             gap = piece.left - line.right
-            if overlap > 0.5 * height and -0.5 * height < gap < WORD_GAP_HEIGHTS * height:
+            if overlap > 0.5 * min(line.height, piece.height) and -0.5 * height < gap < gap_heights * height:
                 joined[i] = Line(
                     f"{line.text} {piece.text}",
                     line.left,
@@ -823,6 +831,30 @@ def join_words(lines: list[Line]) -> list[Line]:
         else:
             joined.append(piece)
     return joined
+
+
+def ocr_layout(lines: list[Line]) -> list[Line]:
+    """Lines found on an image, read as a person reads them: each row of a table read across
+    (:mod:`ocr_tables`), the pieces of other lines joined (:func:`join_words`), all in
+    :func:`reading_order`. Tables are found once only the words of one cell are joined
+    (:data:`CELL_GAP_HEIGHTS`): a cell and its neighbour across a narrow gutter would be
+    joined as pieces of one line, and the table's columns lost."""
+    lines = join_words(lines, CELL_GAP_HEIGHTS)
+    rows = ocr_tables.table_rows(lines)
+    in_rows = {i for row in rows for i in row}
+    joined = [
+        Line(
+            " ".join(lines[i].text for i in row),
+            lines[row[0]].left,
+            max(lines[i].right for i in row),
+            max(lines[i].top for i in row),
+            min(lines[i].bottom for i in row),
+            lines[row[0]].text_left,
+            row=True,
+        )
+        for row in rows
+    ]
+    return reading_order(join_words([line for i, line in enumerate(lines) if i not in in_rows]) + joined)
 
 
 def reading_order(lines: list[Line]) -> list[Line]:
