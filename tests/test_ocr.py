@@ -249,6 +249,20 @@ def test_lines_read_by_ocr_stay_one_paragraph_though_letters_below_the_line_make
     assert len([p for p in paragraphs(found, frozenset(), 1) if p.kind != "furniture"]) > 1
 
 
+def test_a_wrapped_line_under_a_box_without_descenders_stays_with_its_paragraph():
+    from egov_qa.ingest.pdf import paragraphs
+
+    # Boxes as OCR found them: the middle line has no letter reaching below it, so its box is
+    # shorter, and the step to the next line is more than 1.6 of its own height.
+    found = [
+        Line("• Establish an automated publication process", 66.2, 351.4, 145.9, 129.4, 66.2),
+        Line("for FedRAMP's OSCAL documentation", 65.9, 316.1, 120.4, 105.6, 65.9),
+        Line("using a continuous integration and", 67.0, 293.0, 95.9, 78.6, 67.0),
+    ]
+    read = [p.text for p in paragraphs(found, frozenset(), 1, read_by_ocr=True)]
+    assert read == [" ".join(line.text for line in found)]
+
+
 def test_a_wrapped_line_read_after_a_line_of_the_next_column_stays_with_its_paragraph():
     from egov_qa.ingest.pdf import paragraphs
 

@@ -65,7 +65,8 @@ def test_a_ring_or_a_hollow_square_is_a_bullet_but_an_open_stroke_is_not():
     assert bullets(opened, boxes) == [None, None]
 
 
-def test_a_scanned_list_keeps_its_items_apart(tmp_path):
+def drawn_list(tmp_path):
+    """A picture of ITEMS, each after a solid triangle, as slide themes draw bullets."""
     import pypdfium2 as pdfium
     from PIL import ImageDraw
 
@@ -77,16 +78,37 @@ def test_a_scanned_list_keeps_its_items_apart(tmp_path):
     document.close()
     draw = ImageDraw.Draw(image)
     for i in range(len(ITEMS)):
-        # A solid triangle pointing at each item, as slide themes draw bullets.
         middle = (height_points - (600 - 40 * i) - 6) * scale
         corners = [(60 * scale, middle - 6 * scale), (60 * scale, middle + 6 * scale), (72 * scale, middle)]
         draw.polygon(corners, "black")
+    return image
+
+
+def test_a_scanned_list_keeps_its_items_apart(tmp_path):
     scanned = tmp_path / "corpus" / "scanned.pdf"
     scanned.parent.mkdir()
-    image.save(scanned, resolution=150)
+    drawn_list(tmp_path).save(scanned, resolution=150)
 
     (slide,), warnings = DeckLoader().load_file(scanned, "scanned.pdf")
     assert warnings == []
     kinds = [(slide.text[b.start : b.end], b.kind) for b in slide.blocks]
     assert kinds == [(item, "bullet") for item in ITEMS]
     assert [u.text for u in UnitSplitter().split(slide)] == ITEMS
+
+
+def test_a_list_in_a_picture_on_a_slide_keeps_its_items_without_bullet_glyphs(tmp_path):
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    picture = drawn_list(tmp_path)
+    picture.crop((0, 0, picture.width, picture.height // 2)).save(tmp_path / "list.png")
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Community work"
+    slide.shapes.add_picture(str(tmp_path / "list.png"), Inches(0.5), Inches(1.5), width=Inches(9))
+    deck.save(tmp_path / "list.pptx")
+
+    (read,), warnings = DeckLoader().load_file(tmp_path / "list.pptx", "list.pptx")
+    assert warnings == []
+    items = [(read.text[b.start : b.end], b.kind, b.origin) for b in read.blocks if b.origin == "picture"]
+    assert items == [(item, "bullet", "picture") for item in ITEMS]

@@ -135,6 +135,14 @@ def test_lines_on_most_pages_are_furniture():
     assert [p.kind for p in paragraphs(pages[0], furniture_keys(pages), 1)] == ["heading", "furniture"]
 
 
+def test_a_mark_of_a_few_letters_on_a_few_pages_is_furniture():
+    # A logo's letters read from the page images of 3 slides in 10; a title repeated on 3 is no mark.
+    pages = [[line("FR", 500, 380, 40), line("Pre-Submitted Questions", 50, 380, 30)] for _ in range(3)]
+    pages += [[line(f"Section {n}", 50, 380, 30)] for n in range(7)]
+    assert furniture_keys(pages) == frozenset({"fr"})
+    assert len(furniture_keys(pages[:2] + pages[3:])) == 0
+
+
 def test_page_numbers_printed_on_a_title_are_parted_from_it():
     pages = [[line(f"{n} Topic number {n}", 50, 300), line(f"Rev {n}", 50, 200)] for n in range(1, 5)]
     parted = split_page_numbers(pages)

@@ -37,6 +37,8 @@ _SPACE = re.compile(r"\s+")
 # A line on at least this share of a deck's pages (and on 3 or more) is furniture.
 FURNITURE_SHARE = 0.5
 FURNITURE_MIN_PAGES = 3
+# A line of at most this many characters, one word, standing on FURNITURE_MIN_PAGES pages is a mark (a logo).
+MARK_CHARS = 3
 # The longest line of text that can lead a list of bullet items as its heading.
 LEAD_CHARS = 60
 # A line this many times its height wide is a line of prose (a report's, not a slide's);
@@ -210,7 +212,13 @@ def furniture_keys(pages: list[list[Line]]) -> frozenset[str]:
         key for number, lines in enumerate(pages, 1) for key in {_furniture_key(line.text, number) for line in lines}
     )
     least = max(FURNITURE_MIN_PAGES, FURNITURE_SHARE * len(pages))
-    return frozenset(key for key, count in counts.items() if count >= least)
+    # A mark of a few letters alone on a line (a logo's "FR" read from the page's image) is
+    # furniture once it stands on FURNITURE_MIN_PAGES pages, however many pages the deck has.
+    return frozenset(
+        key
+        for key, count in counts.items()
+        if count >= least or (count >= FURNITURE_MIN_PAGES and 0 < len(key) <= MARK_CHARS and " " not in key)
+    )
 
 
 def _furniture_key(text: str, number: int) -> str:
@@ -245,7 +253,10 @@ def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> 
     if abs(line.height - last.height) > (OCR_SIZE_SHARE if read_by_ocr else 0.2) * height:
         return False  # another size of type: another paragraph
     step = last.top - line.top
-    if not 0.3 * height < step < 1.6 * height:
+    # An OCR box is shorter where its line has no letter reaching below it: the step to the
+    # next line is measured in the taller of the two.
+    spacing = max(height, line.height) if read_by_ocr else height
+    if not 0.3 * spacing < step < 1.6 * spacing:
         return False  # not the next line down
     first = paragraph[0]
     text_left = paragraph[1].left if len(paragraph) > 1 else first.text_left
@@ -468,7 +479,7 @@ def _with_levels(found: list[Paragraph]) -> list[Paragraph]:
     return leveled
 
 
-def _strip_bullet(text: str) -> str:
+def strip_bullet(text: str) -> str:
     """The item without its bullet glyph; an enumerator ("3.") is kept: it says something."""
     match = _BULLET.match(text)
     if match and _BULLET_ONLY.match(match.group(0).strip()):
@@ -558,12 +569,12 @@ def read_pdf(path: Path, source: str, bounds: PdfBounds | None = None) -> tuple[
         writer = SlideWriter()
         origin = "ocr" if number in read_by_ocr else ""
         for p in found:
-            text = _strip_bullet(p.text) if p.kind == "bullet" else p.text
+            text = strip_bullet(p.text) if p.kind == "bullet" else p.text
             writer.line(text, p.kind, p.level, origin)
         # The words in the page's pictures, after its text (a picture has no place in the text's order).
         for p in in_pictures.get(number, ()):
             if p.kind == "bullet":
-                writer.line(_strip_bullet(p.text), "bullet", p.level, "picture")
+                writer.line(strip_bullet(p.text), "bullet", p.level, "picture")
             elif p.kind != "furniture":
                 writer.line(p.text, "text", p.level, "picture")
         slide = finish_slide(source, number, writer)

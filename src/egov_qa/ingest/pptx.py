@@ -22,7 +22,7 @@ from pathlib import Path
 from egov_qa.documents import Slide
 from egov_qa.ingest import ocr_words
 from egov_qa.ingest.ocr import MIN_PICTURE_PIXELS, DeckOcr
-from egov_qa.ingest.pdf import Line, ocr_layout, paragraphs
+from egov_qa.ingest.pdf import Line, ocr_layout, paragraphs, strip_bullet
 from egov_qa.ingest.slides import SlideWriter, finish_slide
 
 # A picture shown smaller than this on its slide (in EMU: 1.5 by 0.5 inches) holds no words worth reading.
@@ -174,7 +174,11 @@ def _write_picture(writer: SlideWriter, shape, ocr: DeckOcr, number: int, vocabu
         for line in found
     ]
     for p in paragraphs(ocr_layout(lines), frozenset(), read_by_ocr=True):
-        writer.line(p.text, "bullet" if p.kind == "bullet" else "text", p.level, "picture")
+        # An item without its bullet glyph, as the PDF reader writes one and a slide's own list holds it.
+        if p.kind == "bullet":
+            writer.line(strip_bullet(p.text), "bullet", p.level, "picture")
+        else:
+            writer.line(p.text, "text", p.level, "picture")
 
 
 def chart_value(value: float | None) -> str:
