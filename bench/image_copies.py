@@ -99,6 +99,15 @@ def main() -> int:
             f"{figure(text, 'abstention_accuracy') or 0:.3f} | {figure(image, 'abstention_accuracy') or 0:.3f} | "
             f"{text['seconds']:.0f} / {image['seconds']:.0f} |"
         )
+    if len(rows) > 1:
+        # Pooled over the sets: right answers over answerable questions, text deck against copy.
+        answerable = sum(int(text["n_answerable"]) for _, text, _ in rows)
+        right_text = sum((figure(text, "answer_accuracy") or 0.0) * text["n_answerable"] for _, text, _ in rows)
+        right_image = sum((figure(image, "answer_accuracy") or 0.0) * text["n_answerable"] for _, text, image in rows)
+        lines.append(
+            f"| pooled | {sum(int(text['n']) for _, text, _ in rows)} | {right_text / max(answerable, 1):.3f} | "
+            f"{right_image / max(answerable, 1):.3f} | {right_image / max(right_text, 1e-9):.2f} | | | | | |"
+        )
     table = "\n".join(lines)
     print(table)
     (WORK / "table.md").write_text(table + "\n", encoding="utf-8")
