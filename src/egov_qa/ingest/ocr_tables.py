@@ -16,7 +16,10 @@ import statistics
 from collections.abc import Sequence
 from typing import Protocol
 
-_SENTENCE_END = re.compile(r"[.!?:;]['\")”’]?$")
+from egov_qa.ingest.slides import BULLET_GLYPHS, SENTENCE_END
+
+# A cell that is a list's item: a list laid out in columns is no table.
+_ITEM = re.compile(f"^{BULLET_GLYPHS}")
 
 # A table has this many full rows, in at least MIN_COLUMNS columns. A row is full when it has a
 # cell in FULL_SHARE of the table's columns (and in MIN_COLUMNS at least), and at least
@@ -36,8 +39,6 @@ ROW_SHARE = 0.5
 MAX_MEDIAN_WORDS = 3
 # Rows of one table follow each other: the gap between two is at most this many row heights.
 ROW_GAP_HEIGHTS = 1.5
-# What a cell that is a list's item starts with: a list laid out in columns is no table.
-BULLETS = "•●▪■◦○◆◇►▶➢❖✓✔-–—*·"
 
 
 class Box(Protocol):
@@ -118,7 +119,7 @@ def _table_end(lines: Sequence[Box], rows: list[list[int]], start: int) -> int:
         return start
     if statistics.median(len(text.split()) for text in cells) > MAX_MEDIAN_WORDS:
         return start
-    if any(text[:1] in BULLETS for text in cells):
+    if any(_ITEM.match(text) for text in cells):
         return start
     if _wrapped(lines, table) > MAX_WRAPPED_SHARE * sum(map(len, table[1:])):
         return start
@@ -134,7 +135,7 @@ def _wrapped(lines: Sequence[Box], table: list[list[int]]) -> int:
             if not (first.rstrip(".,;:)").isalpha() and first.islower()):
                 continue
             over = [j for j in above if lines[j].left < lines[i].right and lines[i].left < lines[j].right]
-            count += any(not _SENTENCE_END.search(lines[j].text) for j in over)
+            count += any(not SENTENCE_END.search(lines[j].text) for j in over)
     return count
 
 

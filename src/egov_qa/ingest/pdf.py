@@ -26,13 +26,12 @@ from egov_qa.documents import Slide
 from egov_qa.ingest import ocr_tables, ocr_words
 from egov_qa.ingest.ocr import MAX_SCALE, MIN_PICTURE_PIXELS, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
 from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
-from egov_qa.ingest.slides import SlideWriter, finish_slide
+from egov_qa.ingest.slides import BULLET_GLYPHS, SENTENCE_END, SlideWriter, finish_slide
 
 # A line that opens a list item: a bullet glyph (private-use code points are
 # the Wingdings and Symbol bullets of office exports) or a short enumerator.
-_BULLET = re.compile(r"^(?:[•●▪■◦○◆◇►▶➢❖✓✔\-–—*·\ue000-\uf8ff]|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
-_BULLET_ONLY = re.compile(r"^[•●▪■◦○◆◇►▶➢❖✓✔\-–—*·\ue000-\uf8ff]$")
-_SENTENCE_END = re.compile(r"[.!?:;]['\")”’]?$")
+_BULLET = re.compile(rf"^(?:{BULLET_GLYPHS}|\(?(?:\d{{1,2}}|[a-zA-Z])[.)])\s+")
+_BULLET_ONLY = re.compile(rf"^{BULLET_GLYPHS}$")
 _SPACE = re.compile(r"\s+")
 # A line on at least this share of a deck's pages (and on 3 or more) is furniture.
 FURNITURE_SHARE = 0.5
@@ -273,7 +272,7 @@ def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> 
     )
     if not (aligned or centred or flush_right or indented):
         return False
-    if _SENTENCE_END.search(last.text) and not line.text[:1].islower():
+    if SENTENCE_END.search(last.text) and not line.text[:1].islower():
         return False  # a finished sentence followed by a new one: a new paragraph
     return True
 
@@ -381,7 +380,7 @@ def _could_title(p: Paragraph) -> bool:
 
 
 def _ends_sentence(text: str) -> bool:
-    return bool(_SENTENCE_END.search(text))
+    return bool(SENTENCE_END.search(text))
 
 
 def _prose(p: Paragraph) -> bool:
@@ -426,7 +425,7 @@ def _mark_leads(found: list[Paragraph]) -> list[Paragraph]:
     marked = list(found)
     for i, p in enumerate(found[:-1]):
         after = found[i + 1]
-        short = len(p.lines) == 1 and len(p.text) <= LEAD_CHARS and not _SENTENCE_END.search(p.text.rstrip(":"))
+        short = len(p.lines) == 1 and len(p.text) <= LEAD_CHARS and not SENTENCE_END.search(p.text.rstrip(":"))
         if p.kind == "text" and short and after.kind == "bullet" and after.lines[0].top < p.top:
             marked[i] = Paragraph(p.text, "heading", p.lines)
     return marked

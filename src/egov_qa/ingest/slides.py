@@ -11,6 +11,11 @@ import re
 from egov_qa.documents import Block, Cell, Slide
 
 _SPACE = re.compile(r"[ \t\u00a0]+")
+# The glyphs that open a list item, as a regular expression's character class: bullets,
+# dashes, and the private-use code points of office exports' Wingdings and Symbol bullets.
+BULLET_GLYPHS = "[•●▪■◦○◆◇►▶➢❖✓✔\\-–—*·\ue000-\uf8ff]"
+# A line that ends a sentence (or a clause: a colon, a semicolon), closing quotes aside.
+SENTENCE_END = re.compile(r"[.!?:;]['\")”’]?$")
 CELL_SEPARATOR = " | "
 
 
