@@ -23,23 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+from egov_qa.training.copies import DPI, image_only
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".image-copies"
 FIGURES = ("answer_accuracy", "citation_accuracy", "abstention_accuracy", "recall_at_1")
-
-
-def image_only(source: Path, target: Path, dpi: float = 150.0) -> Path:
-    """An image-only copy of the PDF ``source``: each page rendered at ``dpi`` and saved as a picture."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(str(source))
-    try:
-        images = [document[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(document))]
-    finally:
-        document.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(target, save_all=True, append_images=images[1:], resolution=dpi)
-    return target
 
 
 def evaluate(eval_set: Path, corpus: Path, index: Path) -> dict:
@@ -64,7 +52,7 @@ def figure(summary: dict, key: str) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", help="eval set names, in this order (default: every set)")
-    parser.add_argument("--dpi", type=float, default=150.0)
+    parser.add_argument("--dpi", type=float, default=DPI)
     args = parser.parse_args()
     rows = []
     names = args.sets or sorted(p.stem for p in (ROOT / "evals" / "sets").glob("*.jsonl"))

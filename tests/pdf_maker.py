@@ -237,16 +237,3 @@ def inflating_stream(size: int, line: bytes = b"BT /F1 9 Tf 72 400 Td (All work 
     out = [packer.compress(piece) for _ in range(max(1, size // len(piece)))]
     out.append(packer.flush())
     return b"".join(out)
-
-
-def image_only(source: Path, target: Path, dpi: float = 150.0) -> Path:
-    """An image-only copy of the PDF ``source``: each page rendered at ``dpi`` and saved as a picture."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(str(source))
-    try:
-        images = [document[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(document))]
-    finally:
-        document.close()
-    images[0].save(target, save_all=True, append_images=images[1:], resolution=dpi)
-    return Path(target)

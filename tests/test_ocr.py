@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import FakeEmbedder
-from pdf_maker import Placed, image_only, write_pdf
+from pdf_maker import Placed, write_pdf
 
 from egov_qa.assistant import Assistant
 from egov_qa.ingest import ocr as ocr_module
@@ -12,6 +12,7 @@ from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.ocr import DeckOcr, engine_version
 from egov_qa.ingest.pdf import Line, needs_ocr, reading_order
 from egov_qa.ingest.splitter import UnitSplitter
+from egov_qa.training.copies import image_only
 
 FACTS = [
     "The tax office opened online filing in 2003.",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pdf_maker import Placed, image_only, write_pdf
+from pdf_maker import Placed, write_pdf
 
 from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.ocr_tables import table_rows
 from egov_qa.ingest.pdf import Line
+from egov_qa.training.copies import image_only
 
 TABLE = [
     ["Stage", "Owner", "Sprints", "Status"],

@@ -293,6 +293,76 @@ def test_train_without_tuning_asks_every_set_through_the_model_as_published(tmp_
     assert encoder["tuned"] is False and encoder["tuning_tried"] is False and encoder["unseen_retrieval"] is None
 
 
+def write_pdf_evals(root):
+    """The sets of :func:`write_evals` with each deck a PDF, a page a slide, in type OCR reads well."""
+    from pdf_maker import Placed, write_pdf
+
+    write_evals(root)
+    for name, deck in DECKS.items():
+        pages = []
+        for slide in deck.split("\n---\n"):
+            lines = [line.lstrip("# ") for line in slide.splitlines() if line.strip()]
+            pages.append([Placed(text, 60, 700 - 60 * at, size=20) for at, text in enumerate(lines)])
+        (root / "decks" / name / "deck.md").unlink()
+        write_pdf(root / "decks" / name / "deck.pdf", pages)
+
+
+def test_train_fits_on_image_only_copies_held_out_with_their_decks(tmp_path, monkeypatch, capsys):
+    from pypdf import PdfReader
+
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None, tuning=None: FakeEmbedder())
+    evals = tmp_path / "evals"
+    write_pdf_evals(evals)
+    out = tmp_path / "reader.json"
+    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out), "--no-tuning"]
+    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    printed = capsys.readouterr().out
+    copy = tmp_path / "i" / "copies" / "alpha" / "deck.pdf"
+    assert not PdfReader(copy).pages[0].extract_text().strip(), "a copy keeps no text layer"
+    meta = load_reader_model(out, FakeEmbedder.name).meta
+    # Each set asked of its deck and of the copy; the copies are scored apart and never fit on.
+    assert meta["trained_on"]["questions"] == 12
+    assert set(meta["leave_one_deck_out"]["sets"]) == set(meta["in_sample"]) == {"alpha", "beta"}
+    copies = meta["image_copies"]
+    assert {name: row["copy"] for name, row in copies["sets"].items()} == {
+        "alpha": "alpha (image-only copy)",
+        "beta": "beta (image-only copy)",
+    }
+    assert copies["sets"]["alpha"]["image"]["n"] == 6 and copies["pooled"]["image"]["n"] == 12
+    assert "Image-only copies" in printed and "Image-only copies" in (tmp_path / "reports" / "reader.md").read_text()
+
+    # A second fit reads the same copies (no new file, so no new OCR).
+    made = copy.stat().st_mtime_ns
+    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    assert copy.stat().st_mtime_ns == made
+    assert "making an image-only copy" not in capsys.readouterr().err
+
+
+def test_a_copy_is_scored_by_the_reader_that_left_its_deck_out_and_never_fit_on(monkeypatch):
+    from egov_qa.evaluation.scoring import EvalItem
+    from egov_qa.training import fit
+
+    def asked(suite, copy_of=None):
+        item = EvalItem(id=f"{suite}-q", question="q?", answers=("1",), evidence="1", answerable=True)
+        rows = np.zeros((1, len(FEATURES)))
+        return fit.Asked(suite, item, rows, np.array([True]), np.array([True]), True, None, copy_of)
+
+    every = [asked("a"), asked("a copy", "a"), asked("b"), asked("b copy", "b"), asked("c")]
+    seen = []
+
+    def fit_reader(train, folds=5):
+        seen.append({a.suite for a in train})
+        return fit.Fitted(fit.fit_ranker(train), fit.fit_ranker(train), 0.5)
+
+    monkeypatch.setattr(fit, "fit_reader", fit_reader)
+    monkeypatch.setattr(fit, "score", lambda outcomes, fitted: {"n": len(outcomes)})
+    figures = fit.leave_one_deck_out(every)
+    assert seen == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    assert set(figures) == {"a", "a copy", "b", "b copy", "c"}
+    groups = fit._groups(every, 5, lambda a: a.deck, lambda a: a.item.id)
+    assert [[a.suite for a in group] for group in groups] == [["a", "a copy"], ["b", "b copy"], ["c"]]
+
+
 def test_train_command_says_so_when_no_line_answers_any_question(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None, tuning=None: FakeEmbedder())
     evals = tmp_path / "evals"

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the reader through the embedding model as published: no encoder tuning, nor its check",
     )
+    fit.add_argument(
+        "--no-copies",
+        action="store_true",
+        help="fit and measure without image-only copies of the PDF decks (no OCR: faster, but the reader "
+        "learns nothing of lines read from pictures)",
+    )
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
@@ -358,7 +364,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             unseen.retrieval(tuned, kept_out, root / "tuned", say),
         )
 
-    tuned = ask_through_tuned(suites, index_root, encoder, say, scorer=scorer, check=check, tuning=not args.no_tuning)
+    asked_suites = suites
+    if not args.no_copies:
+        from egov_qa.training.copies import image_copies
+
+        asked_suites = suites + image_copies(suites, Path(index_root) / "copies", say)
+    tuned = ask_through_tuned(
+        asked_suites, index_root, encoder, say, scorer=scorer, check=check, tuning=not args.no_tuning
+    )
     tuning = tuned.tuning
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name

@@ -444,6 +444,33 @@ def _reader_rows(meta: dict) -> list[tuple[str, dict]]:
     return rows
 
 
+def copies_markdown(meta: dict) -> list[str]:
+    """Each image-only copy beside its deck, both left out of the reader's fit."""
+    copies = meta.get("image_copies")
+    if not copies:
+        return []
+    lines = [
+        "## Image-only copies",
+        "",
+        "Each PDF deck's pages rendered as pictures (no text layer, read by OCR), asked the deck's "
+        "questions and scored by the reader fit without that deck (copies are never fit on).",
+        "",
+        "| eval set | n | answer (deck) | answer (copy) | copy / deck | citation (copy) | abstention (copy) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    sets = (meta.get("leave_one_deck_out") or {}).get("sets") or {}
+    rows = [(name, sets[name], row["image"], row["answer_ratio"]) for name, row in copies["sets"].items()]
+    pooled = copies["pooled"]
+    rows.append(("pooled", pooled["text"], pooled["image"], pooled["answer_ratio"]))
+    for name, text, image, share in rows:
+        lines.append(
+            f"| {_md_escape(name)} | {image['n']} | {_fmt(text['answer_accuracy'])} | {_fmt(image['answer_accuracy'])} "
+            f"| {'-' if share is None else f'{share:.2f}'} | {_fmt(image['citation_accuracy'])} "
+            f"| {_fmt(image['abstention_accuracy'])} |"
+        )
+    return [*lines, ""]
+
+
 def render_reader(meta: dict, threshold: float) -> str:
     """The table ``egov-qa train`` prints: figures on decks the reader was not fit on."""
     lines = [
@@ -456,7 +483,8 @@ def render_reader(meta: dict, threshold: float) -> str:
         lines.append(
             f"{name:<52}{figures['n']:>5}" + "".join(f"{_fmt(figures.get(key, '-')):>14}" for key, _ in READER_COLUMNS)
         )
-    return "\n".join(lines)
+    copies = copies_markdown(meta)
+    return "\n".join([*lines, *(["", *copies] if copies else [])])
 
 
 def plot_reliability(meta: dict, path: Path) -> None:
@@ -549,6 +577,7 @@ def render_reader_markdown(meta: dict) -> str:
         "",
         *_reader_table(list((meta.get("in_sample") or {}).items()), "eval set"),
         "",
+        *copies_markdown(meta),
         "## Reliability",
         "",
         "![reliability on decks left out](reader.png)",

@@ -169,6 +169,12 @@ class Suite:
     name: str
     eval_set: Path
     corpus: Path
+    copy_of: str | None = None  # the set whose decks this corpus copies (an image-only copy), if any
+
+    @property
+    def deck(self) -> str:
+        """The set whose decks these are: held out together with every copy of them."""
+        return self.copy_of or self.name
 
 
 SHIPPED = "shipped"

@@ -107,11 +107,13 @@ def ask_through_tuned(
                 f"the tuning costs retrieval it was not tuned for ({verdict['cost']}): using the model as published"
             )
             shipped = None
-    fold = folds_of([s.name for s in suites])
+    # A copy of a deck (see egov_qa.training.copies) goes in its deck's fold.
+    fold = folds_of(sorted({s.deck for s in suites}))
+    deck_of = {s.name: s.deck for s in suites}
     asked: list[Asked] = []
     for number in sorted(set(fold.values())):
-        inside = [s for s in suites if fold[s.name] == number]
-        others = [e for name, got in found.items() if fold[name] != number for e in got]
+        inside = [s for s in suites if fold[s.deck] == number]
+        others = [e for name, got in found.items() if fold[deck_of[name]] != number for e in got]
         if shipped is not None and others:
             progress(f"tuning an encoder without {', '.join(s.name for s in inside)} ({len(others)} examples)")
             tuned = encoder(tune(base_model, path, others, settings))
@@ -128,5 +130,5 @@ def ask_through_tuned(
             # Questions are embedded as the assistant embeds them: by the index's ONNX export
             # of the encoder (its float rounding differs from torch's in near ties).
             asker = query_embedder(index, folder) or tuned
-            asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer)
+            asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer, suite.copy_of)
     return Tuned(asked, shipped, fold, verdict)
