@@ -59,6 +59,18 @@ class TestIndexRoundTrip:
         assert loaded.manifest["counts"]["words"] == len(loaded.vocabulary) > 0
         assert np.allclose(np.asarray(loaded.vocabulary_vectors), fake_embedder.embed(loaded.vocabulary), atol=1e-6)
 
+    def test_a_rebuild_by_code_that_reads_other_words_reuses_the_old_vectors_safely(self, built, monkeypatch):
+        from egov_qa.index import store
+
+        builder, corpus, index_dir = built
+        previous = load_index(index_dir)
+        # Newer reading code may find other words on the same slides than the index stored.
+        monkeypatch.setattr(store, "corpus_vocabulary", lambda slides: ["entirely", "other", "words"])
+        rebuilt = builder.build(corpus, previous=previous)
+        assert rebuilt.vocabulary == ["entirely", "other", "words"]
+        assert np.allclose(rebuilt.vocabulary_vectors, builder.embedder.embed(rebuilt.vocabulary), atol=1e-6)
+        assert np.allclose(np.asarray(rebuilt.text_vectors), np.asarray(previous.text_vectors), atol=1e-6)
+
     def test_the_vocabulary_holds_each_word_once_in_the_form_used_most(self):
         from egov_qa.documents import Slide
 

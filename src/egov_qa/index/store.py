@@ -400,15 +400,18 @@ def reusable_vectors(previous: Index | None, model: str, query_model: Path | Non
             previous.vocabulary_vectors,
         ]
     )
-    return dict(zip(embedded_texts(previous.slides, previous.units), rows, strict=True))
+    # The vocabulary as stored: read again by newer code, the same slides may give other words.
+    texts = embedded_texts(previous.slides, previous.units, previous.vocabulary)
+    return dict(zip(texts, rows, strict=True))
 
 
-def embedded_texts(slides: list[Slide], units: list[Unit]) -> list[str]:
+def embedded_texts(slides: list[Slide], units: list[Unit], vocabulary: list[str] | None = None) -> list[str]:
     """What a build embeds, in this order: each unit's passage, each slide's text, each unit's own
-    text, and each word of the corpus's vocabulary."""
+    text, and each word of the corpus's vocabulary (``vocabulary``, else read from ``slides``)."""
     by_key = {(s.source, s.number): s for s in slides}
     passages = [unit_passage(u, by_key[(u.source, u.slide)]) for u in units]
-    return passages + [s.text for s in slides] + [u.text for u in units] + corpus_vocabulary(slides)
+    words = corpus_vocabulary(slides) if vocabulary is None else vocabulary
+    return passages + [s.text for s in slides] + [u.text for u in units] + words
 
 
 def corpus_vocabulary(slides: list[Slide]) -> list[str]:
