@@ -26,6 +26,7 @@ timed test that flakes on a busy machine. Run it with `make bench`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -403,9 +404,12 @@ def ocr(table: Table, args: argparse.Namespace) -> None:
     kept once with their text layer and once only as pictures (150 dpi).
     """
     sys.path.insert(0, str(ROOT / "tests"))
-    from pdf_maker import Placed, image_only, write_pdf
+    from pdf_maker import Placed, write_pdf
 
+    from egov_qa.ingest import ocr as ocr_module
     from egov_qa.ingest.loader import DeckLoader
+    from egov_qa.paths import CACHE_ENV
+    from egov_qa.training.copies import image_only
 
     pages = [
         [Placed(f"Service report part {n}", 60, 520, 30)]
@@ -415,7 +419,8 @@ def ocr(table: Table, args: argparse.Namespace) -> None:
         ]
         for n in range(1, args.ocr_pages + 1)
     ]
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as work, _environment(CACHE_ENV, str(Path(work) / "cache")):
+        # An empty cache: the pages are read by the engine, then once more from the cache on disk.
         typed = write_pdf(Path(work) / "typed.pdf", pages)
         scanned = image_only(typed, Path(work) / "scanned.pdf")
         loader = DeckLoader()
@@ -426,10 +431,29 @@ def ocr(table: Table, args: argparse.Namespace) -> None:
         started = time.perf_counter()
         slides, _ = loader.load_file(scanned, "scanned.pdf")
         read = time.perf_counter() - started
+        ocr_module._read.clear()  # what a new process knows: only the cache on disk
+        started = time.perf_counter()
+        loader.load_file(scanned, "scanned.pdf")
+        again = time.perf_counter() - started
         started = time.perf_counter()
         loader.load_file(typed, "typed.pdf")
         layer = time.perf_counter() - started
     table.row("OCR pages per second", len(slides) / read, "p/s", len(pages) / layer, better="higher")
+    table.row("OCR pages per second, read again", len(slides) / again, "p/s", len(pages) / layer, better="higher")
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """``$name`` set to ``value`` inside the block, as it was after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def main() -> int:

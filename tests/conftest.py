@@ -64,7 +64,7 @@ class FakeEmbedder:
 @pytest.fixture(scope="session", autouse=True)
 def export_cache_dir(tmp_path_factory):
     """One ONNX export cache for the whole run: the model is exported once, never into the home folder."""
-    from egov_qa.index.export_cache import CACHE_ENV
+    from egov_qa.paths import CACHE_ENV
 
     folder = tmp_path_factory.mktemp("export-cache")
     previous = os.environ.get(CACHE_ENV)

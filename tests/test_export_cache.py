@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
+from egov_qa import paths
 from egov_qa.index import export_cache
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport
 from egov_qa.index.opener import build_index
@@ -48,7 +49,7 @@ def model_folder(tmp_path):
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(export_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
@@ -78,7 +79,7 @@ class TestExportCache:
     def test_an_unwritable_cache_only_costs_the_export(self, model_folder, tmp_path, monkeypatch):
         blocker = tmp_path / "file"
         blocker.write_text("not a folder")
-        monkeypatch.setenv(export_cache.CACHE_ENV, str(blocker / "cache"))
+        monkeypatch.setenv(paths.CACHE_ENV, str(blocker / "cache"))
         embedder = Exporting(model_folder)
         assert export_cache.export_model(embedder, tmp_path / "a") is not None
         assert export_cache.export_model(embedder, tmp_path / "b") is not None
@@ -94,9 +95,9 @@ class TestExportCache:
         assert export_cache.model_key("no-such-model-anywhere") is None
 
     def test_the_cache_folder_follows_the_environment(self, monkeypatch, tmp_path):
-        monkeypatch.delenv(export_cache.CACHE_ENV, raising=False)
+        monkeypatch.delenv(paths.CACHE_ENV, raising=False)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-        assert export_cache.cache_dir() == tmp_path / "egov-qa"
+        assert paths.cache_dir() == tmp_path / "egov-qa"
 
 
 class TestVectorReuse:

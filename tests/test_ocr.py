@@ -319,7 +319,63 @@ def test_a_bullet_glyph_read_against_its_item_or_as_a_character_starts_the_item(
         return [(box, "·Valid change types", 0.9), (below, "口 APl submission", 0.9), (under, "口 中文", 0.9)], None
 
     monkeypatch.setattr(ocr_module, "_reader", lambda: engine)
+    monkeypatch.setattr(ocr_module, "_disk_cache", lambda: None)  # no reading kept by another test
     read = read_image(Image.new("RGB", (320, 120), "white"))
     # A square bullet read as a Chinese character of its shape, before Latin words, is a bullet;
     # before Chinese words it is a character.
     assert [line.text for line in read] == ["· Valid change types", "• API submission", "口 中文"]
+
+
+class Forgetful(dict):
+    """A memory that keeps nothing."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+class TestReadingsKeptOnDisk:
+    BOX = ((10, 10), (300, 10), (300, 40), (10, 40))
+
+    @pytest.fixture
+    def engine(self, monkeypatch):
+        calls = []
+
+        def engine(pixels, **settings):
+            calls.append(settings)
+            return [(self.BOX, "Budgets are published yearly", 0.9)], None
+
+        monkeypatch.setattr(ocr_module, "_reader", lambda: engine)
+        # Each read below starts as a new process would: nothing kept in memory.
+        monkeypatch.setattr(ocr_module, "_read", Forgetful())
+        return calls
+
+    def test_an_image_read_once_is_not_sent_to_the_engine_again(self, engine, monkeypatch, tmp_path):
+        from PIL import Image
+
+        from egov_qa.ingest.ocr import read_image
+        from egov_qa.paths import CACHE_ENV
+
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+        image = Image.new("RGB", (320, 50), "white")
+        first = read_image(image)
+        assert read_image(image) == first and len(engine) == 1
+        assert [line.text for line in first] == ["Budgets are published yearly"]
+        # Another image, or another version of the engine, is read by the engine.
+        read_image(Image.new("RGB", (320, 51), "white"))
+        monkeypatch.setattr(ocr_module, "engine_version", lambda: "rapidocr-onnxruntime 9.9")
+        assert read_image(image) == first and len(engine) == 3
+
+    def test_a_cache_that_cannot_be_opened_only_costs_the_reading(self, engine, monkeypatch, tmp_path, caplog):
+        from PIL import Image
+
+        from egov_qa.ingest.ocr import read_image
+        from egov_qa.paths import CACHE_ENV
+
+        blocker = tmp_path / "a file"
+        blocker.write_text("not a folder")
+        monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+        image = Image.new("RGB", (320, 50), "white")
+        with caplog.at_level("WARNING"):
+            assert [line.text for line in read_image(image)] == ["Budgets are published yearly"]
+            read_image(image)
+        assert len(engine) == 2 and "will not be kept between runs" in caplog.text

@@ -22,6 +22,17 @@ READER_FILE = "reader.json"
 TUNING_FILE = "encoder.json"
 
 
+CACHE_ENV = "EGOV_QA_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where what is costly to make and the same every time is kept (model exports, OCR readings):
+    ``$EGOV_QA_CACHE``, else ``egov-qa`` in ``$XDG_CACHE_HOME`` or ``~/.cache``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "egov-qa"
+
+
 def project_dir(name: str, env: str | None = None) -> Path:
     """``$env`` when set, else the project's folder ``name`` (in a checkout), else ``name`` in the working folder."""
     if env and os.environ.get(env):

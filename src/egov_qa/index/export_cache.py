@@ -21,22 +21,16 @@ from pathlib import Path
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport, resolve_model
 from egov_qa.errors import ModelLoadError
 from egov_qa.files import package_version
+from egov_qa.paths import cache_dir
+
 
 log = logging.getLogger(__name__)
 
-CACHE_ENV = "EGOV_QA_CACHE"
 SETTINGS = "export.json"
 # Raised whenever the exporter changes what it writes, so older exports are not reused.
 EXPORT_FORMAT = 1
 # The libraries that shape an export: the tracer, the ONNX writer, the fusion and the runtime.
 EXPORTERS = ("torch", "onnx", "onnxruntime", "transformers", "sentence-transformers")
-
-
-def cache_dir() -> Path:
-    """``$EGOV_QA_CACHE``, else ``egov-qa`` in ``$XDG_CACHE_HOME`` or ``~/.cache``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "egov-qa"
 
 
 def model_key(name: str, base: str | None = None) -> str | None:

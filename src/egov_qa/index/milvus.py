@@ -386,7 +386,7 @@ class MilvusStore:
         files = manifest.get("files", {})
         if embedding.ONNX_MODEL not in files or embedding.ONNX_TOKENIZER not in files:
             return None
-        from egov_qa.index.export_cache import cache_dir
+        from egov_qa.paths import cache_dir
 
         digest = files[embedding.ONNX_MODEL]["sha256"]
         folder = cache_dir() / "store-models" / digest

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 import threading
 import unicodedata
 from dataclasses import dataclass, replace
@@ -19,8 +20,10 @@ from importlib import metadata
 from typing import Any
 
 import cachetools
+import diskcache
 
 from egov_qa.ingest import ocr_bullets, ocr_words
+from egov_qa.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,17 @@ _engine = None
 _engine_lock = threading.Lock()
 _read: cachetools.LRUCache = cachetools.LRUCache(maxsize=READ_CACHE_IMAGES)
 _read_lock = threading.Lock()
+# What the engine found in an image is also kept on disk, by the image's pixels, the engine's
+# version and its settings, up to this size (the least recently stored go first): an index
+# rebuilt after the reading code changed, or a deck read again with some pages changed,
+# sends only new images to the engine. A page's readings take a few kilobytes.
+DISK_CACHE_BYTES = 256 * 1024 * 1024
+ENGINE_SETTINGS_ARGS = {"unclip_ratio": UNCLIP_RATIO, "box_thresh": 0.5, "text_score": 0.5}
+ENGINE_SETTINGS = ",".join(f"{name}={value}" for name, value in sorted(ENGINE_SETTINGS_ARGS.items()))
+_disks: dict = {}
+_disk_lock = threading.Lock()
+# What a cache on disk may raise: the file system, SQLite, a lock held too long, a damaged entry.
+CACHE_ERRORS = (OSError, sqlite3.Error, diskcache.Timeout, ValueError)
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,45 @@ def _space_quotes(text: str) -> str:
     return out
 
 
+def _recognized(pixels, digest: str) -> list:
+    """What the engine finds in ``pixels`` (their SHA-256 ``digest``): ``[box, text, confidence]``
+    each, the box's four corners in pixels. Kept on disk (see :data:`DISK_CACHE_BYTES`)."""
+    key = f"{engine_version()}|{ENGINE_SETTINGS}|{'x'.join(map(str, pixels.shape))}|{digest}"
+    cache = _disk_cache()
+    if cache is not None:
+        try:
+            known = cache.get(key)
+        except CACHE_ERRORS as exc:  # a cache that cannot be read only costs the reading
+            log.debug("OCR cache not read: %s", exc)
+            known = None
+        if known is not None:
+            return known
+    found, _ = _reader()(pixels, use_cls=False, **ENGINE_SETTINGS_ARGS)
+    readings = [
+        [[[float(x), float(y)] for x, y in box], str(text), float(confidence)] for box, text, confidence in found or []
+    ]
+    if cache is not None:
+        try:
+            cache.set(key, readings)
+        except CACHE_ERRORS as exc:  # nor one that cannot be written
+            log.debug("OCR cache not written: %s", exc)
+    return readings
+
+
+def _disk_cache():
+    """The cache of OCR readings in ``cache_dir()/ocr`` (diskcache, stored as JSON, safe across
+    processes), or None when it cannot be opened (then every image is read again)."""
+    folder = cache_dir() / "ocr"
+    with _disk_lock:
+        if folder not in _disks:
+            try:
+                _disks[folder] = diskcache.Cache(str(folder), size_limit=DISK_CACHE_BYTES, disk=diskcache.JSONDisk)
+            except CACHE_ERRORS as exc:  # the file system or SQLite: read without it
+                log.warning("OCR readings will not be kept between runs: cannot open %s (%s)", folder, exc)
+                _disks[folder] = None
+        return _disks[folder]
+
+
 def read_image(image) -> list[OcrLine]:
     """The lines printed in ``image`` (a PIL image), top to bottom.
 
@@ -190,9 +243,8 @@ def read_image(image) -> list[OcrLine]:
         known = _read.get(key)
     if known is not None:
         return list(known)
-    found, _ = _reader()(pixels, use_cls=False, unclip_ratio=UNCLIP_RATIO, box_thresh=0.5, text_score=0.5)
     lines = []
-    for box, text, confidence in found or []:
+    for box, text, confidence in _recognized(pixels, key[1].hex()):
         # The recognizer writes some punctuation full width ("，"): read it as typed.
         text = " ".join(unicodedata.normalize("NFKC", str(text)).split())
         text = _BULLET_GLUED.sub(r"\1 ", _BULLET_AS_CJK.sub(f"{BULLET} ", text))
