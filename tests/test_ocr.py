@@ -326,6 +326,26 @@ def test_a_bullet_glyph_read_against_its_item_or_as_a_character_starts_the_item(
     assert [line.text for line in read] == ["· Valid change types", "• API submission", "口 中文"]
 
 
+def test_icons_read_as_marks_or_characters_are_no_lines(monkeypatch):
+    from PIL import Image
+
+    from egov_qa.ingest.ocr import is_icon, read_image
+
+    def at(top, text):
+        return ([[10, top], [300, top], [300, top + 30], [10, top + 30]], text, 0.9)
+
+    def engine(pixels, **_):
+        return [at(10, "?"), at(50, "Guiding Principles"), at(90, "三"), at(130, "Keep it technical")], None
+
+    monkeypatch.setattr(ocr_module, "_reader", lambda: engine)
+    monkeypatch.setattr(ocr_module, "_disk_cache", lambda: None)
+    read = read_image(Image.new("RGB", (320, 170), "white"))
+    assert [line.text for line in read] == ["Guiding Principles", "Keep it technical"]
+    # A bullet, a list's number or letter, and words in any script are kept.
+    assert not any(is_icon(text) for text in ("•", "3", "b", "中文", "?!x", "5%"))
+    assert all(is_icon(text) for text in ("?", "→", "口", "…", "–?"))
+
+
 class Forgetful(dict):
     """A memory that keeps nothing."""
 

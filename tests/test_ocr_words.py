@@ -91,6 +91,9 @@ def test_a_word_two_confusions_make_two_words_of_is_left_as_read():
     [
         ("Question (Issue #6oo):", "Question (Issue #600):"),
         ("in 2O24", "in 2024"),
+        ("over 10,ooo lines, 1,5oo.5 and 3.o.", "over 10,000 lines, 1,500.5 and 3.0."),
+        ("1,5o and 12,3oo,4", "1,5o and 12,3oo,4"),  # no number is written so
+        ("Rev 5.1.1 and 1o.", "Rev 5.1.1 and 10."),
         ("Issue#592-Refactoring", "Issue #592-Refactoring"),
         ("June27,2024", "June 27, 2024"),
         ("on Sept.5,2023 at", "on Sept. 5, 2023 at"),

@@ -23,6 +23,7 @@ import cachetools
 import diskcache
 
 from egov_qa.ingest import ocr_bullets, ocr_words
+from egov_qa.ingest.slides import BULLET_ONLY
 from egov_qa.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,15 @@ def _disk_cache():
         return _disks[folder]
 
 
+def is_icon(text: str) -> bool:
+    """Whether a line read by OCR is an icon, not words: no letter or digit in it, bullets aside
+    ("?" read from a question-mark icon), or one character that is no ASCII letter or digit
+    (a list icon read as 三, a box as 口)."""
+    if BULLET_ONLY.match(text):
+        return False
+    return not any(c.isalnum() for c in text) or (len(text) == 1 and not (text.isascii() and text.isalnum()))
+
+
 def read_image(image) -> list[OcrLine]:
     """The lines printed in ``image`` (a PIL image), top to bottom.
 
@@ -249,7 +259,7 @@ def read_image(image) -> list[OcrLine]:
         text = " ".join(unicodedata.normalize("NFKC", str(text)).split())
         text = _BULLET_GLUED.sub(r"\1 ", _BULLET_AS_CJK.sub(f"{BULLET} ", text))
         text = ocr_words.fix_letters(respace(ocr_words.fix_numbers(text)))
-        if not text or float(confidence) < MIN_CONFIDENCE:
+        if not text or float(confidence) < MIN_CONFIDENCE or is_icon(text):
             continue
         xs = [float(x) for x, _ in box]
         ys = [float(y) for _, y in box]

@@ -51,8 +51,11 @@ _MIXED = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
 _TOKEN_EDGES = "\"'()[]{}<>.,;:!?*•“”‘’"
 _MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr) if m} | {"Sept"}, key=len, reverse=True)
 _DATE = re.compile(rf"\b({'|'.join(_MONTHS)})\.? ?(\d{{1,2}})(?:, ?(\d{{4}}))?\b")
-# A letter o (or O) inside a number: after a digit (or #, $), up to the number's end.
-_O_IN_NUMBER = re.compile(r"(?<![A-Za-z0-9])([#$]?\d+)([oO][0-9oO]*)(?![A-Za-z0-9])")
+# A letter o (or O) inside a number, its digits grouped or not ("#6oo", "10,ooo", "2O24"): after
+# its first digit (or #, $ and a digit), up to the number's end. Read as zero where the result
+# is a number as numbers are written (:data:`_WRITTEN_NUMBER`).
+_O_IN_NUMBER = re.compile(r"(?<![A-Za-z0-9])([#$]?\d)([\d,.oO]*[oO][\d,.oO]*)(?![A-Za-z0-9])")
+_WRITTEN_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 # A capital I read as l at the end of a word in capitals, before a plural's s or not.
 _CAPITALS_L = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,})l(s?)(?![A-Za-z0-9])")
 _NUMBER_SIGN = re.compile(r"(?<=[a-z])#(?=\d)")
@@ -191,10 +194,19 @@ def fix_letters(text: str) -> str:
     return re.sub(r"(?<![A-Za-z0-9'@./#_-])[a-z]+(?![A-Za-z0-9'@_]|[./#-]\w)", fix, text)
 
 
+def _zeros(match: re.Match) -> str:
+    head, rest = match.group(1), match.group(2)
+    body = rest.rstrip(".,")  # a full stop or comma after the number is punctuation
+    digits = body.replace("o", "0").replace("O", "0")
+    if not _WRITTEN_NUMBER.fullmatch(head.lstrip("#$") + digits):
+        return match.group(0)
+    return head + digits + rest[len(body) :]
+
+
 def fix_numbers(text: str) -> str:
-    """A zero read as o inside a number ("#6oo" -> "#600"), a number sign set against the word before
-    it, and a date's parts spaced ("June27,2024" -> "June 27, 2024")."""
-    text = _O_IN_NUMBER.sub(lambda m: m.group(1) + m.group(2).replace("o", "0").replace("O", "0"), text)
+    """A zero read as o inside a number ("#6oo" -> "#600", "10,ooo" -> "10,000"), a number sign set
+    against the word before it, and a date's parts spaced ("June27,2024" -> "June 27, 2024")."""
+    text = _O_IN_NUMBER.sub(_zeros, text)
     text = _NUMBER_SIGN.sub(" #", text)
 
     def date(match: re.Match) -> str:

@@ -26,12 +26,11 @@ from egov_qa.documents import Slide
 from egov_qa.ingest import ocr_tables, ocr_words
 from egov_qa.ingest.ocr import MAX_SCALE, MIN_PICTURE_PIXELS, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
 from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
-from egov_qa.ingest.slides import BULLET_GLYPHS, SENTENCE_END, SlideWriter, finish_slide
+from egov_qa.ingest.slides import BULLET_GLYPHS, BULLET_ONLY, SENTENCE_END, SlideWriter, finish_slide
 
 # A line that opens a list item: a bullet glyph (private-use code points are
 # the Wingdings and Symbol bullets of office exports) or a short enumerator.
 _BULLET = re.compile(rf"^(?:{BULLET_GLYPHS}|\(?(?:\d{{1,2}}|[a-zA-Z])[.)])\s+")
-_BULLET_ONLY = re.compile(rf"^{BULLET_GLYPHS}$")
 _SPACE = re.compile(r"\s+")
 # A line on at least this share of a deck's pages (and on 3 or more) is furniture.
 FURNITURE_SHARE = 0.5
@@ -303,7 +302,7 @@ def _join(lines: list[Line]) -> str:
 
 def _bullet_anchors(lines: list[Line]) -> list[Line]:
     """Bullet glyphs that a PDF draws on their own, apart from their item's text."""
-    return [line for line in lines if _BULLET_ONLY.match(line.text)]
+    return [line for line in lines if BULLET_ONLY.match(line.text)]
 
 
 def _anchored(lines: list[Line], anchors: list[Line]) -> set[int]:
@@ -335,7 +334,7 @@ def paragraphs(
 
     ``read_by_ocr``: the lines were read from the page's image (see :func:`_continues`).
     """
-    body = [line for line in lines if not _BULLET_ONLY.match(line.text)]
+    body = [line for line in lines if not BULLET_ONLY.match(line.text)]
     anchored = _anchored(body, _bullet_anchors(lines))
     groups: list[tuple[str, list[Line]]] = []
     for position, line in enumerate(body):
@@ -481,7 +480,7 @@ def _with_levels(found: list[Paragraph]) -> list[Paragraph]:
 def strip_bullet(text: str) -> str:
     """The item without its bullet glyph; an enumerator ("3.") is kept: it says something."""
     match = _BULLET.match(text)
-    if match and _BULLET_ONLY.match(match.group(0).strip()):
+    if match and BULLET_ONLY.match(match.group(0).strip()):
         return text[match.end() :]
     return text
 

@@ -14,6 +14,8 @@ _SPACE = re.compile(r"[ \t\u00a0]+")
 # The glyphs that open a list item, as a regular expression's character class: bullets,
 # dashes, and the private-use code points of office exports' Wingdings and Symbol bullets.
 BULLET_GLYPHS = "[•●▪■◦○◆◇►▶➢❖✓✔\\-–—*·\ue000-\uf8ff]"
+# A line that is a bullet glyph and nothing else.
+BULLET_ONLY = re.compile(rf"^{BULLET_GLYPHS}$")
 # A line that ends a sentence (or a clause: a colon, a semicolon), closing quotes aside.
 SENTENCE_END = re.compile(r"[.!?:;]['\")”’]?$")
 CELL_SEPARATOR = " | "
