@@ -264,6 +264,23 @@ def test_a_wrapped_line_under_a_box_without_descenders_stays_with_its_paragraph(
     assert read == [" ".join(line.text for line in found)]
 
 
+def test_a_title_wrapped_after_a_word_that_leaves_its_phrase_open_is_one_title():
+    from egov_qa.ingest.pdf import paragraphs
+
+    # Boxes as OCR found them (PDF points): a title wrapped early, its second line much longer.
+    found = [
+        Line("Review of", 210.8, 472.6, 288.8, 236.5, 210.8),
+        Line("Current/Completed Work", 205.1, 888.9, 228.8, 162.1, 205.1),
+        Line("On Github: https://github.com/usnistgov/OSCAL", 209.4, 636.3, 160.1, 137.1, 209.4),
+    ]
+    read = [(p.kind, p.text) for p in paragraphs(found, frozenset(), 1, read_by_ocr=True)]
+    assert read[0] == ("heading", "Review of Current/Completed Work")
+    # A short line that ends its phrase, then a capital: a new item, as before.
+    items = [Line("Planned", 210.8, 400.0, 288.8, 236.5, 210.8), *found[1:]]
+    read = [p.text for p in paragraphs(items, frozenset(), 1, read_by_ocr=True)]
+    assert {"Planned", "Current/Completed Work"} <= set(read)
+
+
 def test_a_wrapped_line_read_after_a_line_of_the_next_column_stays_with_its_paragraph():
     from egov_qa.ingest.pdf import paragraphs
 

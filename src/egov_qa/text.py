@@ -30,6 +30,13 @@ STOPWORDS = frozenset(
 # the answer is. Kept apart from STOPWORDS so that BM25 still sees "before" etc.
 QUESTION_WORDS = frozenset("what which who whom when where why how whose".split())
 
+# English words of two closed classes.
+PREPOSITIONS = frozenset(
+    "in on at for from by with without about of to into during since until after before under over between "
+    "among through per via across around within against toward towards".split()
+)
+DETERMINERS = frozenset("the a an this that these those its their his our my your each every some any".split())
+
 _stemmer = Stemmer.Stemmer("english")
 _COMPOUND = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 

@@ -23,18 +23,13 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from egov_qa.documents import Correction
-from egov_qa.text import QUESTION_WORDS, STOPWORDS, stem
+from egov_qa.text import DETERMINERS, PREPOSITIONS, QUESTION_WORDS, STOPWORDS, stem
 
 log = logging.getLogger(__name__)
 
 AUXILIARIES = frozenset(
     "is are was were be been am do does did has have had can could will would shall should may might must".split()
 )
-PREPOSITIONS = frozenset(
-    "in on at for from by with without about of to into during since until after before under over between "
-    "among through per via across around within against toward towards".split()
-)
-DETERMINERS = frozenset("the a an this that these those its their his our my your each every some any".split())
 # Said first, these hang a question on the one before ("and in 2011?", "so who ran it?").
 CONNECTIVES = frozenset("and but so also then plus ok okay".split())
 PERSONAL = frozenset("it they them he him she".split())

@@ -27,6 +27,7 @@ from egov_qa.ingest import ocr_tables, ocr_words
 from egov_qa.ingest.ocr import MAX_SCALE, MIN_PICTURE_PIXELS, PAGE_SIDE_PIXELS, DeckOcr, OcrLine
 from egov_qa.ingest.pdf_bounds import DeckBudget, PdfBounds
 from egov_qa.ingest.slides import BULLET_GLYPHS, BULLET_ONLY, SENTENCE_END, SlideWriter, finish_slide
+from egov_qa.text import PREPOSITIONS
 
 # A line that opens a list item: a bullet glyph (private-use code points are
 # the Wingdings and Symbol bullets of office exports) or a short enumerator.
@@ -74,6 +75,7 @@ PICTURE_POINTS = (108.0, 36.0)
 # An OCR line in a picture that lies this much under the page's text layer is text printed
 # over the picture, already read.
 PRINTED_OVER_SHARE = 0.5
+HANGING_WORDS = PREPOSITIONS | frozenset("the a an and or nor".split())
 _PUNCTUATION = frozenset(".,;:!?'\"()[]{}-–—/&%$€£#@*+=<>|•·…’‘“”®©™§°")
 # Where a sentence ends inside a paragraph.
 _SENTENCE_STOP = re.compile(r"[.!?]['\")”’]?(?=\s|$)")
@@ -235,17 +237,30 @@ def _is_furniture(line: Line, number: int, keys: frozenset[str]) -> bool:
     return line.text.isdigit() or _furniture_key(line.text, number) in keys
 
 
+def _hangs(text: str) -> bool:
+    """Whether ``text`` stops on a word that leaves its phrase open: a preposition, an article or a
+    conjunction ("Review of" / "Current Work", a title wrapped early)."""
+    words = text.split()
+    return bool(words) and words[-1].lower() in HANGING_WORDS
+
+
 def _continues(paragraph: list[Line], line: Line, read_by_ocr: bool = False) -> bool:
     """Whether ``line`` is a wrapped continuation of the paragraph ending in ``paragraph[-1]``.
 
     On a page read by OCR, bullet glyphs are rarely read: a line that starts with
-    a capital after a line that stopped well short of it starts a new item; and
-    line heights vary more (see :data:`OCR_SIZE_SHARE`).
+    a capital after a line that stopped well short of it starts a new item (unless
+    that line leaves its phrase open, :func:`_hangs`); and line heights vary more
+    (see :data:`OCR_SIZE_SHARE`).
     """
     last = paragraph[-1]
     if line.row or last.row:
         return False  # a table's row stands alone
-    if read_by_ocr and line.text[:1].isupper() and line.right - last.right > 3 * max(last.height, 1.0):
+    if (
+        read_by_ocr
+        and line.text[:1].isupper()
+        and line.right - last.right > 3 * max(last.height, 1.0)
+        and not _hangs(last.text)
+    ):
         return False
     height = max(last.height, 1.0)
     if abs(line.height - last.height) > (OCR_SIZE_SHARE if read_by_ocr else 0.2) * height:
