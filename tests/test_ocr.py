@@ -110,6 +110,31 @@ def test_a_title_across_the_columns_and_close_above_them_is_read_first():
     assert order[:3] == ["A wide title over both columns", "Left one", "Right one"]
 
 
+def test_a_table_set_close_under_two_columns_is_read_after_them_and_the_columns_stay_whole():
+    def at(text, left, top, width=200, row=False):
+        return Line(text, left, left + width, top, top - 20, left, row)
+
+    # Code on the left, bullets on the right, a table across both right under them: no gap
+    # wide enough for a band, and the table runs over the gutter.
+    found = [at("code one", 50, 500), at("• Bullet one", 400, 495), at("code two", 50, 478)]
+    found += [at("• Bullet two", 400, 473), at("code three", 50, 456), at("• Bullet three", 400, 451)]
+    found += [at("Id Title Status", 50, 433, 560, True), at("ac-1 Access control changed", 50, 412, 560, True)]
+    order = [line.text for line in reading_order(found)]
+    assert order == [
+        "code one",
+        "code two",
+        "code three",
+        "• Bullet one",
+        "• Bullet two",
+        "• Bullet three",
+        "Id Title Status",
+        "ac-1 Access control changed",
+    ]
+    # A line beside the table's rows: no band of its own, read top to bottom as before.
+    beside = [*found, at("a note beside", 450, 425)]
+    assert [line.text for line in reading_order(beside)][:2] == ["code one", "• Bullet one"]
+
+
 def test_the_deck_bound_on_images_is_named(tmp_path):
     path = scanned_deck(tmp_path, pages=2)
     import pypdfium2 as pdfium

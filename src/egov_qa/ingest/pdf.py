@@ -887,14 +887,15 @@ def reading_order(lines: list[Line]) -> list[Line]:
     A recursive XY cut: a set of lines that a clear vertical gutter parts is read
     left part first; else it is cut into bands at the clear gaps between lines
     (wider than a line's height: a break between sections, not line spacing), each
-    band read in turn; else a title set across the top of columns, too close to
-    them for a band of its own, is read first and the columns after it; a set that
-    none of these parts is read top to bottom.
+    band read in turn; else a table's rows (found by :mod:`ocr_tables`) are a band of
+    their own, however close the lines above or below stand; else a title set across
+    the top of columns, too close to them for a band of its own, is read first and the
+    columns after it; a set that none of these parts is read top to bottom.
     """
     if len(lines) < 2:
         return list(lines)
     height = statistics.median(line.height for line in lines)
-    for cut in (_vertical_cut, _horizontal_cut, _heading_cut):
+    for cut in (_vertical_cut, _horizontal_cut, _table_cut, _heading_cut):
         parts = cut(lines, height)
         if len(parts) > 1:
             return [line for part in parts for line in reading_order(part)]
@@ -931,6 +932,21 @@ def _heading_cut(lines: list[Line], height: float) -> list[list[Line]]:
         if len(_vertical_cut(rest, height)) > 1:
             return [head, rest]
     return [lines]
+
+
+def _table_cut(lines: list[Line], height: float) -> list[list[Line]]:
+    # A table across columns, set close under them, leaves no clear gap to cut at, nor a
+    # gutter: its rows are cut out as a band when no other line stands beside them.
+    rows = [line for line in lines if line.row]
+    if not rows or len(rows) == len(lines):
+        return [lines]
+    top, bottom = max(line.top for line in rows), min(line.bottom for line in rows)
+    others = [line for line in lines if not line.row]
+    if any(bottom < (line.top + line.bottom) / 2 < top for line in others):
+        return [lines]  # a line beside the table: no band of its own
+    above = [line for line in others if (line.top + line.bottom) / 2 >= top]
+    below = [line for line in others if (line.top + line.bottom) / 2 <= bottom]
+    return [part for part in (above, rows, below) if part]
 
 
 def _horizontal_cut(lines: list[Line], height: float) -> list[list[Line]]:
