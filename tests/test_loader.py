@@ -251,3 +251,15 @@ class TestInlineMarkup:
     def test_closing_hashes_of_a_heading_are_markup(self):
         (slide,) = split_markdown("## Title ##\n", "d.md")
         assert slide.title == "Title"
+
+
+def test_a_plain_page_joins_a_broken_line_and_not_one_after_a_quoted_sentence():
+    from egov_qa.ingest.plain import plain_slide
+
+    slide = plain_slide('The board said "we publish budgets."\nlater it did.\nA line broken\nmid-sentence.', "n.txt", 1)
+    assert slide is not None
+    assert slide.text.splitlines() == [
+        'The board said "we publish budgets."',
+        "later it did.",
+        "A line broken mid-sentence.",
+    ]

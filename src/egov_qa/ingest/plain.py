@@ -6,12 +6,10 @@ import re
 from pathlib import Path
 
 from egov_qa.documents import Slide
-from egov_qa.ingest.slides import SlideWriter, finish_slide
+from egov_qa.ingest.slides import SENTENCE_END, SPACE, SlideWriter, finish_slide
 
 # A bullet glyph opening a line (linear time: a deck is untrusted input).
 BULLET = re.compile(r"^\s*(?:[-*+](?=\s)|[•■▪●◦※➢❖\ue000-\uf8ff])\s*")
-_SPACE = re.compile(r"[ \t\u00a0]+")
-_SENTENCE_END = re.compile(r"[.!?:;]$")
 
 
 def decoded(path: Path, source: str) -> tuple[str | None, list[str]]:
@@ -39,14 +37,14 @@ def plain_slide(text: str, source: str, number: int) -> Slide | None:
     pending = ""
     pending_kind = "text"
     for raw in text.splitlines():
-        line = _SPACE.sub(" ", raw).strip()
+        line = SPACE.sub(" ", raw).strip()
         if not line:
             writer.line(pending, pending_kind)
             pending = ""
             continue
         kind = "bullet" if BULLET.match(line) else "text"
         line = BULLET.sub("", line, count=1)
-        if pending and line[:1].islower() and not _SENTENCE_END.search(pending):
+        if pending and line[:1].islower() and not SENTENCE_END.search(pending):
             pending = f"{pending} {line}"
             continue
         writer.line(pending, pending_kind)

@@ -10,7 +10,8 @@ import re
 
 from egov_qa.documents import Block, Cell, Slide
 
-_SPACE = re.compile(r"[ \t\u00a0]+")
+# Spaces and tabs within a line (not line breaks), no-break spaces included.
+SPACE = re.compile(r"[ \t\u00a0]+")
 # The glyphs that open a list item, as a regular expression's character class: bullets,
 # dashes, and the private-use code points of office exports' Wingdings and Symbol bullets.
 BULLET_GLYPHS = "[•●▪■◦○◆◇►▶➢❖✓✔\\-–—*·\ue000-\uf8ff]"
@@ -36,7 +37,7 @@ class SlideWriter:
         return self.length
 
     def line(self, text: str, kind: str, level: int = 0, origin: str = "") -> None:
-        text = _SPACE.sub(" ", text).strip()
+        text = SPACE.sub(" ", text).strip()
         if not text:
             return
         start = self._start_line()
@@ -47,7 +48,7 @@ class SlideWriter:
     def row(self, headers: list[str], values: list[str]) -> None:
         pieces: list[tuple[str, str]] = []
         for i, value in enumerate(values):
-            value = _SPACE.sub(" ", value).strip()
+            value = SPACE.sub(" ", value).strip()
             if not value:
                 continue
             header = headers[i] if i < len(headers) else ""
