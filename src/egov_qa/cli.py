@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--no-copies",
         action="store_true",
-        help="fit and measure without image-only copies of the PDF decks (no OCR: faster, but the reader "
-        "learns nothing of lines read from pictures)",
+        help="measure without image-only copies of the PDF decks (no OCR: faster, but no figures of how "
+        "the reader does on decks that are pictures)",
     )
     fit.set_defaults(func=cmd_train)
 

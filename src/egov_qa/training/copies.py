@@ -1,11 +1,11 @@
 """Image-only copies of the eval decks: what a scanner or an "export as pictures" leaves.
 
 Every page of a PDF deck rendered at :data:`DPI` and saved as a picture, no text
-layer, so its words can only be read by OCR. The reader is fit on the copies too,
-so that it learns how far to trust lines read from pixels; a copy is held out
-together with its deck (it asks the same questions of the same slides), so the
-figures quoted for a copy come from a reader that saw neither. PowerPoint decks
-have no renderer here: a set with one is not copied.
+layer, so its words can only be read by OCR. Each copy is asked its deck's
+questions and scored by the reader fit without that deck (copies are never fit
+on: see :func:`egov_qa.training.fit.train`), so the figures quoted for a copy
+come from a reader that saw neither. PowerPoint decks have no renderer here: a
+set with one is not copied.
 """
 
 from __future__ import annotations
