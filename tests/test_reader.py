@@ -338,6 +338,23 @@ def test_train_fits_on_image_only_copies_held_out_with_their_decks(tmp_path, mon
     assert "making an image-only copy" not in capsys.readouterr().err
 
 
+def test_the_encoder_is_never_tuned_on_a_copys_lines(tmp_path, monkeypatch):
+    from egov_qa.errors import EvalSetError
+    from egov_qa.evaluation.scoring import Suite
+
+    paired = []
+
+    def suite_examples(suite, builder, base):
+        paired.append(suite.name)
+        return []
+
+    monkeypatch.setattr(crossfit, "suite_examples", suite_examples)
+    sets = [Suite("a", tmp_path / "a.jsonl", tmp_path / "a"), Suite("a copy", tmp_path / "a.jsonl", tmp_path, "a")]
+    with pytest.raises(EvalSetError, match="nothing to tune on"):
+        crossfit.ask_through_tuned(sets, tmp_path / "i", lambda tuning: FakeEmbedder())
+    assert paired == ["a"]
+
+
 def test_a_copy_is_scored_by_the_reader_that_left_its_deck_out_and_never_fit_on(monkeypatch):
     from egov_qa.evaluation.scoring import EvalItem
     from egov_qa.training import fit

@@ -87,7 +87,8 @@ def ask_through_tuned(
     builder = IndexBuilder(base)
     path = resolve_model(base_model)
     found: dict[str, list[Example]] = {}
-    for suite in suites if tuning else ():
+    # An image-only copy is asked and scored, never fit on: the encoder is tuned on the decks' own lines.
+    for suite in [s for s in suites if s.copy_of is None] if tuning else []:
         progress(f"tuning the encoder: pairing {suite.name}'s questions with the lines that answer them")
         found[suite.name] = suite_examples(suite, builder, base)
     if tuning and not any(found.values()):
