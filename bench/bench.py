@@ -26,7 +26,6 @@ timed test that flakes on a busy machine. Run it with `make bench`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -36,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = ROOT / "evals" / "known_facts.jsonl"
@@ -419,7 +419,7 @@ def ocr(table: Table, args: argparse.Namespace) -> None:
         ]
         for n in range(1, args.ocr_pages + 1)
     ]
-    with tempfile.TemporaryDirectory() as work, _environment(CACHE_ENV, str(Path(work) / "cache")):
+    with tempfile.TemporaryDirectory() as work, mock.patch.dict(os.environ, {CACHE_ENV: str(Path(work) / "cache")}):
         # An empty cache: the pages are read by the engine, then once more from the cache on disk.
         typed = write_pdf(Path(work) / "typed.pdf", pages)
         scanned = image_only(typed, Path(work) / "scanned.pdf")
@@ -440,20 +440,6 @@ def ocr(table: Table, args: argparse.Namespace) -> None:
         layer = time.perf_counter() - started
     table.row("OCR pages per second", len(slides) / read, "p/s", len(pages) / layer, better="higher")
     table.row("OCR pages per second, read again", len(slides) / again, "p/s", len(pages) / layer, better="higher")
-
-
-@contextlib.contextmanager
-def _environment(name: str, value: str):
-    """``$name`` set to ``value`` inside the block, as it was after it."""
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
 
 
 def main() -> int:
