@@ -57,6 +57,50 @@ def test_a_word_the_deck_prints_only_glued_is_not_a_part():
     assert ocr_words.unglue("theOSCAL guides", ocr_words.deck_words(["guides"])) == "theOSCAL guides"
 
 
+# A deck read by OCR that prints "10x" apart, and runs "FedRAMP Validations" together twice.
+READ_DECK = ocr_words.deck_words(
+    [
+        "10x is a program; As 10x explores ideas",
+        "FedRAMP Validations",
+        "How to access Validations: the FedRAMP site",
+        "How can you access the validations?",
+        "The ASAP tool",
+        "FedRAMPValidations",
+        "FedRAMPValidations",
+        "GitHub issues; the GitHub site",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("10xhasfunded a total of 268projects", "10x has funded a total of 268 projects"),
+        ("10xASAPTool Demo", "10x ASAP Tool Demo"),
+        ("10xOverview", "10x Overview"),
+        ("Whatarevalidations?", "What are validations?"),  # "validations": a word of the deck, if no common one
+        ("FedRAMPValidations", "FedRAMP Validations"),  # a misreading repeated: its parts stand alone as often
+    ],
+)
+def test_runs_the_deck_repeats_and_letters_against_a_number_are_parted(read, meant):
+    assert ocr_words.unglue(read, READ_DECK) == meant
+
+
+@pytest.mark.parametrize(
+    "whole",
+    [
+        "GitHub",  # printed whole more often than "Hub" alone (never)
+        "2nd and 10th",  # a number's suffix
+        "3DES",  # capitals after a number: a name
+        "1Ox",  # two letters after a number: too short to be a word of its own
+        "b954d3b7-d2c7-453b-8eb2-3fed",  # an identifier
+        "https://github.com/GSA/fedramp-automation",  # an address: its runs stay as read
+    ],
+)
+def test_numbers_names_and_addresses_stay_as_read(whole):
+    assert ocr_words.unglue(whole, READ_DECK) == whole
+
+
 @pytest.mark.parametrize(
     ("read", "meant"),
     [

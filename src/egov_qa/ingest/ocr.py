@@ -46,13 +46,6 @@ MIN_PICTURE_PIXELS = 120
 MAX_DECK_IMAGES = 300
 MAX_DECK_PIXELS = 600_000_000
 
-# A run of letters that may be words run together: lower case, after at most one capital
-# (that capital may follow a lower-case letter: "generatesJavaclassesand" holds two runs).
-# Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
-_GLUED = re.compile(r"(?:(?<![a-z/#@._-])|(?<=[a-z])(?=[A-Z]))[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
-# A lower-case run this long is hardly ever one word: its parts need only be words the model
-# knows (of 5 letters or more; shorter ones still common), not common ones.
-LONG_RUN = 20
 # A comma, semicolon or colon, or a full stop before a new sentence, set against the next
 # word ("example,FedRAMP", "case.The"): after two lower-case letters, before a letter.
 _PUNCT_GLUED = re.compile(r"(?<=[a-z]{2})([,;:]|\.(?=[A-Z][a-z]))(?=[A-Za-z])")
@@ -134,19 +127,7 @@ def respace(text: str) -> str:
     goes back after a comma or a full stop set against the next word, and outside
     a pair of double quotes.
     """
-    import wordninja
-
-    # A short piece must be a common word ("is", "an", "be"); "iz" or "ation" is no word.
-    common = ocr_words.common_word
-
-    def split(run: str) -> list[str] | None:
-        words = wordninja.split(run)
-        long_run = len(run) >= LONG_RUN
-        if len(words) < 2 or "".join(words) != run:
-            return None
-        if not all(common(w) or (long_run and len(w) >= 5 and ocr_words.known_word(w)) for w in words):
-            return None
-        return words
+    split = ocr_words.split_words
 
     def words_of(run: str) -> list[str] | None:
         words = split(run)
@@ -157,7 +138,7 @@ def respace(text: str) -> str:
         word = ocr_words.corrected(run.lower()) if run[1:].islower() else None
         if word is not None:
             return [run[0] + word[1:] if run[0].isupper() else word]
-        if len(run) < LONG_RUN:
+        if len(run) < ocr_words.LONG_RUN:
             return None
         return next(filter(None, map(split, ocr_words.variants(run))), None)
 
@@ -174,7 +155,7 @@ def respace(text: str) -> str:
         after = " " if match.end() < len(text) and text[match.end()].isupper() else ""
         return before + (f"{lead} " if lead else "") + " ".join(words) + after
 
-    return _GLUED.sub(part, _space_quotes(_PUNCT_GLUED.sub(r"\1 ", text)))
+    return ocr_words.GLUED.sub(part, _space_quotes(_PUNCT_GLUED.sub(r"\1 ", text)))
 
 
 def _space_quotes(text: str) -> str:

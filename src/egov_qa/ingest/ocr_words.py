@@ -8,8 +8,12 @@ date's parts together ("June27,2024"). Lower-case runs are parted by
 
 - :func:`unglue` parts a run of letters with capitals inside at its changes of
   case, where every part is a word the deck itself prints on its own (its
-  vocabulary: :func:`deck_words`) or a common English word. A run the deck prints
-  whole (FedRAMP, GitHub) or that English knows (JavaScript) stays whole.
+  vocabulary: :func:`deck_words`) or a common English word. A run that English
+  knows (JavaScript) stays whole, as does one the deck prints whole more often
+  than one of its parts stands alone (FedRAMP, GitHub: a name, where
+  "FedRAMPValidations" is a misreading repeated). It also parts a lower-case run
+  into words the deck prints ("Whatarevalidations"), and letters run into the
+  number before them ("10xhasfunded", "268projects").
 - :func:`fix_letters` reads a lower-case word that no English word is as the one
   common word a single confusion of the recognizer's (i/j, l/i, rn/m, c/e, ...)
   makes of it.
@@ -47,6 +51,19 @@ CONFUSIONS = (
 MIN_CORRECTED = 5
 
 _RUN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+# Letters set against the number before them, the number starting a token and the letters ending it
+# ("10xhasfunded", "268projects"; not "8eb2", "v2beta", nor a part of an address or an identifier
+# joined by "-", "/", "." or "_": "453b-3fed").
+_NUMBER_LED = re.compile(r"(?<![A-Za-z0-9/#@._-])(\d[\d,.]*)([A-Za-z]+(?:'[A-Za-z]+)*)(?![A-Za-z0-9]|[./#_-]\w)")
+# A run of letters that may be words run together: lower case, after at most one capital
+# (that capital may follow a lower-case letter: "generatesJavaclassesand" holds two runs).
+# Not a part of an address or a name in code (after "/", "#", "@", "." or "-", or before ".com").
+GLUED = re.compile(r"(?:(?<![a-z/#@._-])|(?<=[a-z])(?=[A-Z]))[A-Z]?[a-z]{6,}(?![a-z])(?![./#_-]\w)")
+# A lower-case run this long is hardly ever one word: its parts need only be words the model
+# knows (of 5 letters or more; shorter ones still common), not common ones.
+LONG_RUN = 20
+# Letters after a number are a word of their own only from this many on ("268projects"; not "2nd").
+MIN_AFTER_NUMBER = 3
 _MIXED = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
 _TOKEN_EDGES = "\"'()[]{}<>.,;:!?*•“”‘’"
 _MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr) if m} | {"Sept"}, key=len, reverse=True)
@@ -104,6 +121,37 @@ def _whole(run: str, vocabulary: Counter) -> bool:
     return vocabulary[base] > 1 or known_word(base)
 
 
+def _name(run: str, parts: list[str], vocabulary: Counter) -> bool:
+    """Whether a run the deck prints whole more than once is a name, not a misreading repeated: it
+    is printed whole more often than one of its parts stands alone."""
+
+    def alone(word: str) -> int:  # as printed, or in lower case ("Validations", "validations")
+        word = word[:-2] if word.endswith("'s") else word
+        return vocabulary[word] + (vocabulary[word.lower()] if word.lower() != word else 0)
+
+    base = run[:-2] if run.endswith("'s") else run
+    return vocabulary[base] > 1 and any(alone(p) < vocabulary[base] for p in parts)
+
+
+def split_words(run: str, vocabulary: Counter | None = None) -> list[str] | None:
+    """The words a word-frequency model of English (wordninja) reads a run of letters as, when there
+    are several and each is a common word, a word the deck prints on its own (``vocabulary``: of 4
+    letters or more) or, in a run of :data:`LONG_RUN` letters, a known word of 5; else None."""
+    import wordninja
+
+    words = wordninja.split(run)
+    if len(words) < 2 or "".join(words) != run:
+        return None
+    long_run = len(run) >= LONG_RUN
+
+    def word(w: str) -> bool:
+        if common_word(w) or (long_run and len(w) >= 5 and known_word(w)):
+            return True
+        return vocabulary is not None and len(w) >= 4 and (vocabulary[w] > 0 or vocabulary[w.lower()] > 0)
+
+    return words if all(map(word, words)) else None
+
+
 def _part(piece: str, vocabulary: Counter, capitals: bool) -> bool:
     base = piece[:-2] if piece.endswith("'s") else piece
     if not base or "'" in base:
@@ -147,21 +195,57 @@ def _parted(run: str, vocabulary: Counter) -> list[str] | None:
     return found if found and len(found) > 1 else None
 
 
-def unglue(text: str, vocabulary: Counter) -> str:
-    """``text`` with runs of letters that mix cases parted into the words they were printed as.
+def _mixed_parts(run: str, vocabulary: Counter) -> list[str] | None:
+    if not _MIXED.search(run) or known_word(run):
+        return None
+    parts = _parted(run, vocabulary)
+    return None if parts is None or _name(run, parts, vocabulary) else parts
 
-    ``vocabulary``: the deck's words (:func:`deck_words`). A run the deck prints
-    on its own more than once, or an English word, is left whole.
+
+def _lower_parts(run: str, vocabulary: Counter) -> list[str] | None:
+    if known_word(run) or vocabulary[run] > 1:
+        return None
+    return split_words(run, vocabulary)
+
+
+def unglue(text: str, vocabulary: Counter) -> str:
+    """``text`` with runs of letters parted into the words they were printed as.
+
+    ``vocabulary``: the deck's words (:func:`deck_words`). A run that mixes cases
+    is parted at its changes of case; a lower-case one (after at most one capital,
+    not in an address) into words English or the deck has; letters run into the
+    number before them are set apart, after the lead the deck prints with that
+    number ("10x"). An English word, or a run the deck prints whole more often
+    than one of its parts stands alone, is left whole.
     """
 
-    def part(match: re.Match) -> str:
-        run = match.group(0)
-        if not _MIXED.search(run) or _whole(run, vocabulary):
-            return run
-        parts = _parted(run, vocabulary)
-        return " ".join(parts) if parts else run
+    def after_number(match: re.Match) -> str:
+        number, letters = match.group(1), match.group(2)
+        for lead in range(len(letters) - 1, -1, -1):
+            # The number's own letters, as the deck prints them apart ("10x" of "10xhasfunded").
+            if lead and vocabulary[number + letters[:lead]] < 2:
+                continue
+            rest = letters[lead:]
+            if len(rest) < MIN_AFTER_NUMBER or (not lead and rest[:2].isupper()):
+                continue  # "2nd", "3DES": a number's suffix, or a name
+            words = (
+                _mixed_parts(rest, vocabulary)
+                or _lower_parts(rest, vocabulary)
+                or ([rest] if known_word(rest) or vocabulary[rest] > 0 else None)
+            )
+            if words:
+                return f"{number}{letters[:lead]} {' '.join(words)}"
+        return match.group(0)
 
-    return _RUN.sub(part, text)
+    def mixed(match: re.Match) -> str:
+        parts = _mixed_parts(match.group(0), vocabulary)
+        return " ".join(parts) if parts else match.group(0)
+
+    def lower(match: re.Match) -> str:
+        words = _lower_parts(match.group(0), vocabulary)
+        return " ".join(words) if words else match.group(0)
+
+    return GLUED.sub(lower, _RUN.sub(mixed, _NUMBER_LED.sub(after_number, text)))
 
 
 def corrected(word: str) -> str | None:
