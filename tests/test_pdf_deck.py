@@ -110,6 +110,20 @@ class TestParagraphs:
         found = paragraphs(lines, frozenset())
         assert [(p.kind, p.level) for p in found[1:]] == [("bullet", 0), ("bullet", 1), ("bullet", 0)]
 
+    def test_read_by_ocr_levels_follow_where_the_words_start(self):
+        # The inner item's bullet came in a box of its own, widened by the detector: its line
+        # starts left of its words, as far left as the top items' words.
+        inner = Line("· Inner item", 50, 170, 278, 258, 80)
+        lines = [
+            line("Title", 50, 380, 40),
+            line("• Top item", 50, 300),
+            inner,
+            line("• Inner two", 80, 256),
+            line("• Next top", 50, 234),
+        ]
+        levels = [[p.level for p in paragraphs(lines, frozenset(), read_by_ocr=ocr)[1:]] for ocr in (True, False)]
+        assert levels == [[0, 1, 1, 0], [0, 0, 1, 0]]
+
     def test_a_bullet_glyph_drawn_apart_marks_its_item(self):
         lines = [
             line("Title", 50, 380, 40),

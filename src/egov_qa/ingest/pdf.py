@@ -365,7 +365,7 @@ def paragraphs(
             groups.append(("bullet" if bullet else "text", [line]))
     found = [Paragraph(_join(group), kind, tuple(group)) for kind, group in groups]
     found = _mark_title(found)
-    return _with_levels(_mark_leads(_join_columns(_reading_order(found))))
+    return _with_levels(_mark_leads(_join_columns(_reading_order(found))), by_words=read_by_ocr)
 
 
 def _mark_title(found: list[Paragraph]) -> list[Paragraph]:
@@ -469,8 +469,13 @@ def _reading_order(found: list[Paragraph]) -> list[Paragraph]:
     return titles + rest
 
 
-def _with_levels(found: list[Paragraph]) -> list[Paragraph]:
-    """Bullet levels from indentation: deeper when a bullet sits right of the one above it."""
+def _with_levels(found: list[Paragraph], by_words: bool = False) -> list[Paragraph]:
+    """Bullet levels from indentation: deeper when a bullet sits right of the one above it.
+
+    ``by_words``: indentation is where an item's words start, not its bullet (read by OCR, a
+    bullet found apart from its words comes in a box that the detector widens, the more so
+    the smaller it is: its left edge strays by a bullet's width or more).
+    """
     stack: list[float] = []
     leveled = []
     previous: Paragraph | None = None
@@ -481,12 +486,13 @@ def _with_levels(found: list[Paragraph]) -> list[Paragraph]:
             leveled.append(p)
             continue
         tolerance = 0.6 * p.lines[0].height
+        left = p.lines[0].text_left if by_words else p.left
         if previous is not None and previous.kind == "bullet" and p.top > previous.top:
             stack = []  # above the last item: another text box
-        while stack and p.left < stack[-1] - tolerance:
+        while stack and left < stack[-1] - tolerance:
             stack.pop()
-        if not stack or p.left > stack[-1] + tolerance:
-            stack.append(p.left)
+        if not stack or left > stack[-1] + tolerance:
+            stack.append(left)
         leveled.append(Paragraph(p.text, p.kind, p.lines, len(stack) - 1))
         previous = p
     return leveled
