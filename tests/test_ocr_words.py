@@ -40,6 +40,8 @@ def test_names_run_into_their_neighbours_are_parted_by_the_decks_own_words(read,
         "GitHub",  # the deck prints it whole
         "FedRAMP",
         "JavaScript",  # English knows it
+        "JavaScript's",
+        "PowerPoint's",
         "iPhone",
         "FedRAMPs",  # no part is a word: "s" alone is none
         "OSCALCLI",  # no change of case to part it at

@@ -116,9 +116,9 @@ def deck_words(texts: Iterable[str]) -> Counter:
     return counts
 
 
-def _whole(run: str, vocabulary: Counter) -> bool:
-    base = run[:-2] if run.endswith("'s") else run
-    return vocabulary[base] > 1 or known_word(base)
+def _base(word: str) -> str:
+    """``word`` without a possessive's ending ("FedRAMP's" -> "FedRAMP")."""
+    return word[:-2] if word.endswith("'s") else word
 
 
 def _name(run: str, parts: list[str], vocabulary: Counter) -> bool:
@@ -126,10 +126,10 @@ def _name(run: str, parts: list[str], vocabulary: Counter) -> bool:
     is printed whole more often than one of its parts stands alone."""
 
     def alone(word: str) -> int:  # as printed, or in lower case ("Validations", "validations")
-        word = word[:-2] if word.endswith("'s") else word
+        word = _base(word)
         return vocabulary[word] + (vocabulary[word.lower()] if word.lower() != word else 0)
 
-    base = run[:-2] if run.endswith("'s") else run
+    base = _base(run)
     return vocabulary[base] > 1 and any(alone(p) < vocabulary[base] for p in parts)
 
 
@@ -153,7 +153,7 @@ def split_words(run: str, vocabulary: Counter | None = None) -> list[str] | None
 
 
 def _part(piece: str, vocabulary: Counter, capitals: bool) -> bool:
-    base = piece[:-2] if piece.endswith("'s") else piece
+    base = _base(piece)
     if not base or "'" in base:
         return False
     if vocabulary[base] > 0 and len(base) > 1:
@@ -196,7 +196,7 @@ def _parted(run: str, vocabulary: Counter) -> list[str] | None:
 
 
 def _mixed_parts(run: str, vocabulary: Counter) -> list[str] | None:
-    if not _MIXED.search(run) or known_word(run):
+    if not _MIXED.search(run) or known_word(_base(run)):
         return None
     parts = _parted(run, vocabulary)
     return None if parts is None or _name(run, parts, vocabulary) else parts
