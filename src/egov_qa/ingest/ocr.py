@@ -252,17 +252,19 @@ def read_image(image) -> list[OcrLine]:
     return lines
 
 
-def _label_of(label: OcrLine, lines: list[OcrLine]) -> OcrLine | None:
-    """The line whose words follow ``label`` on its row, nearest first; None if none does."""
+def _item_of(at: int, lines: list[OcrLine]) -> int | None:
+    """Where in ``lines`` the line is whose words follow the label at ``at`` on its row, nearest
+    first; None if none does."""
+    label = lines[at]
     beside = [
-        line
-        for line in lines
-        if line is not label
+        i
+        for i, line in enumerate(lines)
+        if i != at
         and 0 <= line.left - label.right <= LABEL_REACH_HEIGHTS * (line.bottom - line.top)
         and abs((label.top + label.bottom) / 2 - (line.top + line.bottom) / 2)
         <= LABEL_CENTRE_SHARE * (line.bottom - line.top)
     ]
-    return min(beside, key=lambda line: line.left, default=None)
+    return min(beside, key=lambda i: lines[i].left, default=None)
 
 
 def _with_labels(lines: list[OcrLine]) -> list[OcrLine]:
@@ -272,33 +274,27 @@ def _with_labels(lines: list[OcrLine]) -> list[OcrLine]:
     items at least); a number whose full stop was not read is written after a
     bullet, so that its line still starts an item.
     """
-    paired = {
-        id(label): item
-        for label in lines
-        if _LABEL.match(label.text) and (item := _label_of(label, lines)) is not None and not _LABEL.match(item.text)
-    }
-    labels = [line for line in lines if id(line) in paired]
-    listed = {
-        id(label)
-        for label in labels
-        if any(
-            other is not label and abs(other.left - label.left) < COLUMN_HEIGHTS * (label.bottom - label.top)
-            for other in labels
-        )
-    }
-    merged: dict[int, OcrLine] = {}
-    for label in labels:
-        if id(label) in listed:
-            merged.setdefault(id(paired[id(label)]), label)
-    used = {id(label) for label in merged.values()}
+    items: dict[int, int] = {}  # a label's place in ``lines``: its item's
+    for at, line in enumerate(lines):
+        if _LABEL.match(line.text) and (item := _item_of(at, lines)) is not None and not _LABEL.match(lines[item].text):
+            items[at] = item
+
+    def in_a_list(at: int) -> bool:
+        reach = COLUMN_HEIGHTS * (lines[at].bottom - lines[at].top)
+        return any(other != at and abs(lines[other].left - lines[at].left) < reach for other in items)
+
+    labels: dict[int, int] = {}  # an item's place: its label's (the first label that found it)
+    for at in filter(in_a_list, items):
+        labels.setdefault(items[at], at)
+    used = set(labels.values())
     out = []
-    for line in lines:
-        if id(line) in used:
+    for i, line in enumerate(lines):
+        if i in used:
             continue
-        number = merged.get(id(line))
-        if number is None:
+        if i not in labels:
             out.append(line)
             continue
+        number = lines[labels[i]]
         lead = number.text if number.text[-1] in ".)" else f"{BULLET} {number.text}"
         out.append(
             OcrLine(
