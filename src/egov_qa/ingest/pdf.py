@@ -780,6 +780,11 @@ def picture_boxes(page) -> list[tuple[float, float, float, float]]:
     return sorted(_merged(boxes), key=lambda box: (-box[3], box[0]))
 
 
+def _shared(low: float, high: float, other_low: float, other_high: float) -> float:
+    """How much of one axis two spans share; the gap between them, negative, when they share none."""
+    return min(high, other_high) - max(low, other_low)
+
+
 def _merged(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
     """Boxes that overlap by half the smaller one's area joined into one (a picture in its frame,
     a screenshot in layers), so that what they show is read once."""
@@ -789,8 +794,7 @@ def _merged(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float,
         joined = False
         for i, j in itertools.combinations(range(len(boxes)), 2):
             a, b = boxes[i], boxes[j]
-            width = min(a[2], b[2]) - max(a[0], b[0])
-            height = min(a[3], b[3]) - max(a[1], b[1])
+            width, height = _shared(a[0], a[2], b[0], b[2]), _shared(a[1], a[3], b[1], b[3])
             smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
             if width > 0 and height > 0 and width * height >= 0.5 * smaller:
                 boxes[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
@@ -828,8 +832,8 @@ def _printed_over(line: Line, printed: list[Line]) -> bool:
     area = max((line.right - line.left) * line.height, 1e-6)
     covered = 0.0
     for other in printed:
-        width = min(line.right, other.right) - max(line.left, other.left)
-        height = min(line.top, other.top) - max(line.bottom, other.bottom)
+        width = _shared(line.left, line.right, other.left, other.right)
+        height = _shared(line.bottom, line.top, other.bottom, other.top)
         if width > 0 and height > 0:
             covered += width * height
     return covered >= PRINTED_OVER_SHARE * area
@@ -845,7 +849,7 @@ def join_words(lines: list[Line], gap_heights: float = WORD_GAP_HEIGHTS) -> list
     joined: list[Line] = []
     for piece in sorted(lines, key=lambda line: line.left):
         for i, line in enumerate(joined):
-            overlap = min(line.top, piece.top) - max(line.bottom, piece.bottom)
+            overlap = _shared(line.bottom, line.top, piece.bottom, piece.top)
             height = max(line.height, piece.height)
             gap = piece.left - line.right
             if overlap > 0.5 * min(line.height, piece.height) and -0.5 * height < gap < gap_heights * height:
