@@ -329,6 +329,8 @@ def test_train_fits_on_image_only_copies_held_out_with_their_decks(tmp_path, mon
         "beta": "beta (image-only copy)",
     }
     assert copies["sets"]["alpha"]["image"]["n"] == 6 and copies["pooled"]["image"]["n"] == 12
+    assert all("answer_ratio_band" in row for row in [*copies["sets"].values(), copies["pooled"]])
+    assert "copy / deck, band" in printed
     assert "Image-only copies" in printed and "Image-only copies" in (tmp_path / "reports" / "reader.md").read_text()
 
     # A second fit reads the same copies (no new file, so no new OCR).
@@ -708,3 +710,16 @@ class TestReranking:
         # The scorer's logit is what tells the right candidate here: its weight is the largest.
         coef = dict(zip(RERANK_FEATURES, with_scores.reranker.coef, strict=True))
         assert max(coef, key=lambda k: abs(coef[k])) in {"scorer_score", "scorer_gap"}
+
+
+def test_a_copys_band_ratio_sums_right_answers_over_the_band_on_both_curves():
+    from egov_qa.training import fit
+
+    def figures(rights):
+        return {"curve": [{"threshold": t / 20, "right": r} for t, r in enumerate(rights)]}
+
+    # Thresholds 0.00, 0.05, ..., 0.30: the band (0.10, 0.20) holds the third to the fifth.
+    deck, copy = figures([9, 9, 8, 6, 4, 2, 1]), figures([9, 8, 6, 5, 4, 1, 0])
+    assert fit.band_ratio(copy, deck, band=(0.10, 0.20)) == pytest.approx((6 + 5 + 4) / (8 + 6 + 4))
+    assert fit.band_ratio(copy, figures([0] * 7), band=(0.10, 0.20)) is None
+    assert fit.band_ratio({}, deck, band=(0.10, 0.20)) == 0.0  # a copy without a curve answers nothing

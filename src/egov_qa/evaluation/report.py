@@ -449,24 +449,30 @@ def copies_markdown(meta: dict) -> list[str]:
     copies = meta.get("image_copies")
     if not copies:
         return []
+    low, high = copies.get("band") or (0.0, 0.0)
     lines = [
         "## Image-only copies",
         "",
         "Each PDF deck's pages rendered as pictures (no text layer, read by OCR), asked the deck's "
-        "questions and scored by the reader fit without that deck (copies are never fit on).",
+        "questions and scored by the reader fit without that deck (copies are never fit on). "
+        "Copy / deck is right answers at the reader's held-out threshold; the band column sums "
+        f"right answers over the thresholds {low:.2f} to {high:.2f} on both curves, a figure that "
+        "does not move with one deck's held-out threshold.",
         "",
-        "| eval set | n | answer (deck) | answer (copy) | copy / deck | citation (copy) | abstention (copy) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| eval set | n | answer (deck) | answer (copy) | copy / deck | copy / deck, band "
+        "| citation (copy) | abstention (copy) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     sets = (meta.get("leave_one_deck_out") or {}).get("sets") or {}
-    rows = [(name, sets[name], row["image"], row["answer_ratio"]) for name, row in copies["sets"].items()]
+    rows = [(name, sets[name], row["image"], row) for name, row in copies["sets"].items()]
     pooled = copies["pooled"]
-    rows.append(("pooled", pooled["text"], pooled["image"], pooled["answer_ratio"]))
-    for name, text, image, share in rows:
+    rows.append(("pooled", pooled["text"], pooled["image"], pooled))
+    for name, text, image, record in rows:
+        share, band = (record.get(key) for key in ("answer_ratio", "answer_ratio_band"))
         lines.append(
             f"| {_md_escape(name)} | {image['n']} | {_fmt(text['answer_accuracy'])} | {_fmt(image['answer_accuracy'])} "
-            f"| {'-' if share is None else f'{share:.2f}'} | {_fmt(image['citation_accuracy'])} "
-            f"| {_fmt(image['abstention_accuracy'])} |"
+            f"| {'-' if share is None else f'{share:.3f}'} | {'-' if band is None else f'{band:.3f}'} "
+            f"| {_fmt(image['citation_accuracy'])} | {_fmt(image['abstention_accuracy'])} |"
         )
     return [*lines, ""]
 

@@ -56,6 +56,10 @@ REGULARIZATION = 1.0
 # What a wrong answer costs, against the 1 a right answer or a right abstention gains: as much
 # as a right answer gains, so a missed answer is never worse than a wrong one (see above).
 WRONG_ANSWER_COST = 1.0
+# The thresholds over which a copy's right answers are also compared with its deck's: those the
+# decks' own held-out thresholds fall in. One deck's held-out threshold moves by a tenth between
+# fits (it is chosen inside the other decks), and its row with it; the band does not.
+RATIO_BAND = (0.40, 0.60)
 
 
 # Evidence the deck lacks what the question asks (a term, a number, a name, the detail asked
@@ -434,7 +438,8 @@ def within_set(asked: list[Asked], suite: str, folds: int = 5) -> dict:
 
 def image_copies_record(held_out: dict, copied: dict[str, str]) -> dict | None:
     """Each image-only copy's figures beside its deck's, both left out of the reader's fit, and the
-    two pooled: right answers on the copies over right answers on the decks (``answer_ratio``)."""
+    two pooled: right answers on the copies over right answers on the decks (``answer_ratio``), and
+    the same over the thresholds of :data:`RATIO_BAND` (``answer_ratio_band``)."""
     from egov_qa.evaluation.report import pool
 
     pairs = {copy: deck for copy, deck in copied.items() if copy in held_out and deck in held_out}
@@ -447,11 +452,33 @@ def image_copies_record(held_out: dict, copied: dict[str, str]) -> dict | None:
     sets = {}
     for copy, deck in sorted(pairs.items(), key=lambda pair: pair[1]):
         text, image = held_out[deck], held_out[copy]
-        sets[deck] = {"copy": copy, "image": brief(image), "answer_ratio": ratio(image, text)}
+        sets[deck] = {
+            "copy": copy,
+            "image": brief(image),
+            "answer_ratio": ratio(image, text),
+            "answer_ratio_band": band_ratio(image, text),
+        }
     text = pool([held_out[deck] for deck in pairs.values()])
     image = pool([held_out[copy] for copy in pairs])
-    pooled = {"text": brief(text), "image": brief(image), "answer_ratio": ratio(image, text)}
-    return {"sets": sets, "pooled": pooled}
+    pooled = {
+        "text": brief(text),
+        "image": brief(image),
+        "answer_ratio": ratio(image, text),
+        "answer_ratio_band": band_ratio(image, text),
+    }
+    return {"sets": sets, "pooled": pooled, "band": list(RATIO_BAND)}
+
+
+def band_ratio(image: dict, text: dict, band: tuple[float, float] = RATIO_BAND) -> float | None:
+    """Right answers on a copy over its deck's, each summed over the thresholds of ``band`` on their
+    threshold curves (None without curves, or when the deck answers nothing right there)."""
+
+    def right(figures: dict) -> int:
+        return sum(
+            row["right"] for row in figures.get("curve") or [] if band[0] - 1e-9 <= row["threshold"] <= band[1] + 1e-9
+        )
+
+    return right(image) / right(text) if right(text) > 0 else None
 
 
 def ratio(image: dict, text: dict) -> float | None:
