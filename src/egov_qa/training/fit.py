@@ -478,7 +478,8 @@ def band_ratio(image: dict, text: dict, band: tuple[float, float] = RATIO_BAND) 
             row["right"] for row in figures.get("curve") or [] if band[0] - 1e-9 <= row["threshold"] <= band[1] + 1e-9
         )
 
-    return right(image) / right(text) if right(text) > 0 else None
+    on_deck = right(text)
+    return right(image) / on_deck if on_deck > 0 else None
 
 
 def ratio(image: dict, text: dict) -> float | None:
