@@ -388,6 +388,41 @@ def test_icons_read_as_marks_or_characters_are_no_lines(monkeypatch):
     assert all(is_icon(text) for text in ("?", "→", "口", "…", "–?"))
 
 
+def ctc_steps(*steps):
+    """Recognizer output for one line: at each step, the probabilities of (blank, "a", "b", space)."""
+    import numpy as np
+
+    return np.array([steps], dtype=np.float32)
+
+
+def test_the_recognizer_weighs_the_space_it_would_drop():
+    from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
+
+    decode = CTCLabelDecode(character=["a", "b"])
+    # Between "a" and "b" the space is the second likeliest character, under the blank.
+    steps = ctc_steps((0.1, 0.9, 0.0, 0.0), (0.8, 0.0, 0.0, 0.2), (0.1, 0.0, 0.9, 0.0))
+    assert decode(steps)[0][0] == "ab"
+    weighted = ocr_module.SpaceWeighted(decode, decode.character.index(" "), 10.0)
+    text, confidence = weighted(steps)[0]
+    assert text == "a b" and 0 < confidence <= 1
+    # A space the model gives next to nothing stays out.
+    assert weighted(ctc_steps((0.1, 0.9, 0.0, 0.0), (0.98, 0.0, 0.0, 0.02), (0.1, 0.0, 0.9, 0.0)))[0][0] == "ab"
+
+
+def test_the_engine_reads_with_spaces_weighed_or_says_it_cannot(monkeypatch, caplog):
+    engine = ocr_module._reader()
+    assert isinstance(engine.text_rec.postprocess_op, ocr_module.SpaceWeighted)
+    assert engine.text_rec.postprocess_op.weight == ocr_module.SPACE_WEIGHT
+    assert f"space_weight={ocr_module.SPACE_WEIGHT}" in ocr_module.ENGINE_SETTINGS  # readings kept apart
+
+    class Other:
+        """An engine of another make, without a decoder to weigh."""
+
+    with caplog.at_level("WARNING"):
+        ocr_module._weigh_spaces(Other(), 10.0)
+    assert "spaces are read with its own weights" in caplog.text
+
+
 class Forgetful(dict):
     """A memory that keeps nothing."""
 
