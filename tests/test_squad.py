@@ -94,3 +94,20 @@ def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelLoadError, match="make train-scorer"):
         AnswerScorer(tmp_path)
+
+
+def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_question():
+    from egov_qa.training.scorer import without_answer
+
+    articles = {"Super_Bowl_50": [PARAGRAPH, OTHER]}
+    settings = ScorerSettings(same_paragraph=0, other_paragraph=0, near_misses=0)
+    made = pairs(articles, ["Super_Bowl_50"], settings)
+    assert {p.line for p in made if not p.answers} == {"The game was played in.", "won Super Bowl 50 in 2016."}
+    off = pairs(articles, ["Super_Bowl_50"], ScorerSettings(**{**settings.__dict__, "answers_removed": False}))
+    assert all(p.answers for p in off)
+    line = "The system, called KONEPS, was launched in 2002."
+    at = line.index("KONEPS")
+    assert without_answer(line, at, at + 6) == "The system, called, was launched in 2002."
+    # An answer that is most of its line, or leaves too little, makes no negative.
+    assert without_answer("It opened in 2002.", 13, 17) is None
+    assert without_answer("Seoul.", 0, 5) is None

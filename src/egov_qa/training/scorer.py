@@ -7,9 +7,11 @@ line (a logit per token each). It is trained on public data only, the SQuAD 1.1 
 for it:
 
 - positives: the sentence holding a question's answer, with the answer's span;
-- negatives: other sentences of the paragraph, a sentence of another paragraph, and the
+- negatives: other sentences of the paragraph, a sentence of another paragraph, the
   answer sentence asked with a question whose name or number was changed to one the
-  paragraph lacks (a near miss).
+  paragraph lacks (a near miss), and the answer sentence with its answer taken out: a
+  line that says the question again without answering it, as a slide's heading or
+  lead-in does.
 
 Some articles are kept out (:func:`egov_qa.evaluation.squad.held_out`) and measured: the
 answer sentence chosen within each paragraph, how well the answer logit ranks a question
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +54,7 @@ class ScorerSettings:
     same_paragraph: int = 2  # other sentences of the paragraph per question
     other_paragraph: int = 1  # sentences of other paragraphs per question
     near_misses: int = 1  # altered questions per question
+    answers_removed: bool = True  # the answer sentence without its answer, as a negative
     span_weight: float = 0.5
     seed: int = 0
     threads: int = 2
@@ -70,6 +74,16 @@ class Pair:
 
 def title_of(article: str) -> str:
     return article.replace("_", " ")
+
+
+def without_answer(line: str, start: int, end: int) -> str | None:
+    """``line`` with its answer (characters ``start`` to ``end``) taken out, or None when the answer is
+    most of the line or too little of it is left to read as a line of its own."""
+    if end - start > len(line) / 2:
+        return None
+    left = " ".join(f"{line[:start]} {line[end:]}".split())
+    left = re.sub(r"\s+([,.;:)])", r"\1", left).replace("( ", "(").replace("()", "").strip(" ,;:")
+    return left if len(left.split()) >= 4 else None
 
 
 def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], settings: ScorerSettings) -> list[Pair]:
@@ -105,6 +119,9 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
                     p = rng.choice(elsewhere)
                     s, e = rng.choice(squad.sentences(p.context))
                     made.append(Pair(question.text, heading, p.context[s:e], False))
+                unanswered = without_answer(line, offset, offset + len(answer))
+                if settings.answers_removed and unanswered is not None:
+                    made.append(Pair(question.text, heading, unanswered, False))
                 for _ in range(settings.near_misses):
                     changed = squad.altered(question.text, paragraph.context, pool, rng)
                     if changed:
