@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -103,7 +104,7 @@ def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_q
     settings = ScorerSettings(same_paragraph=0, other_paragraph=0, near_misses=0)
     made = pairs(articles, ["Super_Bowl_50"], settings)
     assert {p.line for p in made if not p.answers} == {"The game was played in.", "won Super Bowl 50 in 2016."}
-    off = pairs(articles, ["Super_Bowl_50"], ScorerSettings(**{**settings.__dict__, "answers_removed": False}))
+    off = pairs(articles, ["Super_Bowl_50"], dataclasses.replace(settings, answers_removed=False))
     assert all(p.answers for p in off)
     line = "The system, called KONEPS, was launched in 2002."
     at = line.index("KONEPS")

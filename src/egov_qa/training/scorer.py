@@ -119,8 +119,7 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
                     p = rng.choice(elsewhere)
                     s, e = rng.choice(squad.sentences(p.context))
                     made.append(Pair(question.text, heading, p.context[s:e], False))
-                unanswered = without_answer(line, offset, offset + len(answer))
-                if settings.answers_removed and unanswered is not None:
+                if settings.answers_removed and (unanswered := without_answer(line, offset, offset + len(answer))):
                     made.append(Pair(question.text, heading, unanswered, False))
                 for _ in range(settings.near_misses):
                     changed = squad.altered(question.text, paragraph.context, pool, rng)
