@@ -146,7 +146,6 @@ class SpaceWeighted:
 
     def __init__(self, decode, space: int, weight: float):
         self.decode, self.space, self.weight = decode, space, weight
-        self.character = decode.character
 
     def __call__(self, probabilities, *args, **kwargs):
         weighted = probabilities.astype("float64", copy=True)
