@@ -121,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the reader to rerank with the answer scorer (make train-scorer first)",
     )
     fit.add_argument(
+        "--scorer-from",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="the answer scorer to read with (default: the shipped one); implies --scorer",
+    )
+    fit.add_argument(
+        "--tune-scorer",
+        action="store_true",
+        help="train the answer scorer further on the eval sets, each fold's decks read by one trained "
+        "without them (needs its float weights: make train-scorer); implies --scorer",
+    )
+    fit.add_argument(
         "--no-tuning",
         action="store_true",
         help="fit the reader through the embedding model as published: no encoder tuning, nor its check",
@@ -343,12 +356,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         return embedder.load_embedder(name, tuning=tuning)
 
     scorer = None
-    if args.scorer:
+    scorer_dir = args.scorer_from or default_scorer_dir()
+    if args.scorer or args.scorer_from or args.tune_scorer:
         # Off by default: on decks left out, reranking with the scorer trained so far answered fewer
         # questions right than the reader alone (docs/reader.md, "The answer scorer").
         from egov_qa.answer.scorer import AnswerScorer
 
-        scorer = AnswerScorer(default_scorer_dir())
+        scorer = AnswerScorer(scorer_dir)
 
     def check(published, tuned):
         # Retrieval on the SQuAD articles the tuning never saw: a tuning that costs there is not shipped.
@@ -369,19 +383,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         from egov_qa.training.copies import image_copies
 
         asked_suites = suites + image_copies(suites, Path(index_root) / "copies", say)
-    tuned = ask_through_tuned(
-        asked_suites, index_root, encoder, say, scorer=scorer, check=check, tuning=not args.no_tuning
-    )
+    tuned = ask_through_tuned(asked_suites, index_root, encoder, say, check=check, tuning=not args.no_tuning)
+    asked = tuned.asked
+    if args.tune_scorer:
+        from egov_qa.training.scorer_tuning import fold_scored
+
+        asked = fold_scored(asked, tuned.folds, scorer_dir, Path(index_root) / "scorers", progress=say)
+    elif scorer is not None:
+        from egov_qa.training.fit import scored
+
+        say("reading every candidate with the answer scorer")
+        asked = scored(asked, scorer)
     tuning = tuned.tuning
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name
-    model = train(suites, tuned.asked, embedding_model, evals.parent, args.folds, say)
+    model = train(suites, asked, embedding_model, evals.parent, args.folds, say)
     if scorer is not None:
         from egov_qa.answer.scorer import SCORER_MODEL
         from egov_qa.files import file_sha256
 
         model.meta["scorer"] = {
-            "sha256": file_sha256(default_scorer_dir() / SCORER_MODEL),
+            "sha256": file_sha256(scorer_dir / SCORER_MODEL),
             "created": scorer.record.get("created"),
             "reranks": model.reranker is not None,
         }

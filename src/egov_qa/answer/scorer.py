@@ -21,6 +21,8 @@ SCORER_FORMAT = 1
 SCORER_MODEL = "scorer.onnx"
 SCORER_TOKENIZER = "scorer_tokenizer.json"
 SCORER_RECORD = "scorer.json"
+# The float weights it was exported from, kept beside it to fine-tune further (never read when asking).
+SCORER_WEIGHTS = "scorer.safetensors"
 # The longest span read off the start and end logits, in tokens.
 MAX_SPAN_TOKENS = 30
 

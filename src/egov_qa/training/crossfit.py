@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egov_qa.answer.pipeline import build_pipeline
-from egov_qa.answer.scorer import AnswerScorer
 from egov_qa.errors import EvalSetError
 from egov_qa.evaluation.scoring import Suite, holds_evidence, load_eval_set, plain, quotes_an_answer
 from egov_qa.index.embedder import Embedder, resolve_model
@@ -69,7 +68,6 @@ def ask_through_tuned(
     encoder: Callable[[Tuning | None], Embedder],
     progress: Callable[[str], None] = lambda message: None,
     settings: Settings | None = None,
-    scorer: AnswerScorer | None = None,
     check: Callable[[Embedder, Embedder], dict] | None = None,
     tuning: bool = True,
 ) -> Tuned:
@@ -77,10 +75,9 @@ def ask_through_tuned(
     folds (indexes in ``index_root/folds``), else through the model as published. With ``tuning``
     False nothing is tuned or checked: every set is asked through the model as published.
 
-    ``encoder`` gives the embedding model with a tuning applied (None: as published); ``scorer``,
-    when given, reads every candidate too (it never saw the eval sets: nothing to hold out);
-    ``check`` compares the published and the tuned encoder and returns a record whose ``cost``
-    is None when the tuning may ship.
+    ``encoder`` gives the embedding model with a tuning applied (None: as published); ``check``
+    compares the published and the tuned encoder and returns a record whose ``cost`` is None when
+    the tuning may ship.
     """
     base = encoder(None)
     base_model = getattr(base, "base", base.name)
@@ -131,5 +128,5 @@ def ask_through_tuned(
             # Questions are embedded as the assistant embeds them: by the index's ONNX export
             # of the encoder (its float rounding differs from torch's in near ties).
             asker = query_embedder(index, folder) or tuned
-            asked += ask_all(suite.name, items, build_pipeline(index, asker), scorer, suite.copy_of)
+            asked += ask_all(suite.name, items, build_pipeline(index, asker), suite.copy_of)
     return Tuned(asked, shipped, fold, verdict)

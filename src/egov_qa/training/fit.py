@@ -28,7 +28,7 @@ import ast
 import importlib.util
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,8 @@ class Asked:
     fallback_cite_ok: bool  # the best retrieved slide holds the evidence (cited when there is no candidate)
     scores: np.ndarray | None = None  # per candidate: the answer scorer's logit (None without a scorer)
     copy_of: str | None = None  # the set whose decks the asked corpus copies (see Suite.copy_of)
+    question: str = ""  # the question as the pipeline read it
+    texts: tuple[tuple[str, str], ...] = ()  # per candidate: its slide's title and its line
 
     @property
     def right(self) -> np.ndarray:
@@ -99,16 +101,9 @@ class Asked:
         return self.copy_of or self.suite
 
 
-def ask_all(
-    suite_name: str,
-    items: list[EvalItem],
-    pipeline: Pipeline,
-    scorer: AnswerScorer | None = None,
-    copy_of: str | None = None,
-) -> list[Asked]:
+def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline, copy_of: str | None = None) -> list[Asked]:
     """Ask every plain question of a set through ``pipeline``, read as serving reads it, and describe
-    its candidates (with the answer scorer's reading of each, when given one); ``copy_of`` names
-    the set whose decks the pipeline's corpus copies."""
+    its candidates; ``copy_of`` names the set whose decks the pipeline's corpus copies."""
     index = pipeline.index
     asked = []
     for item in plain(items):
@@ -118,13 +113,20 @@ def ask_all(
         answer_ok = [quotes_an_answer(item, index.units[c.unit_pos].text) for c in candidates]
         cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
         fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
-        scores = None
-        if scorer is not None:
-            pairs = [(index.slide_of(c.unit_pos).title, index.units[c.unit_pos].text) for c in candidates]
-            scores = np.array([s.logit for s in scorer.score(found.retrieval.question, pairs)], dtype=np.float64)
+        texts = tuple((index.slide_of(c.unit_pos).title, index.units[c.unit_pos].text) for c in candidates)
         answer_oks, cite_oks = np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool)
-        asked.append(Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, scores, copy_of))
+        asked.append(
+            Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, None, copy_of, retrieval.question, texts)
+        )
     return asked
+
+
+def scored(asked: list[Asked], scorer: AnswerScorer) -> list[Asked]:
+    """``asked`` with the answer scorer's logit of every candidate."""
+    return [
+        replace(a, scores=np.array([s.logit for s in scorer.score(a.question, list(a.texts))], dtype=np.float64))
+        for a in asked
+    ]
 
 
 def fit_linear(rows: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...] | None = None) -> Linear:

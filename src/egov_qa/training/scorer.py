@@ -35,7 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, AnswerScorer
+from egov_qa.answer.scorer import (
+    SCORER_FORMAT,
+    SCORER_MODEL,
+    SCORER_RECORD,
+    SCORER_TOKENIZER,
+    SCORER_WEIGHTS,
+    AnswerScorer,
+)
+from egov_qa.errors import ModelLoadError
 from egov_qa.evaluation import squad
 from egov_qa.files import file_sha256, package_version, write_atomic
 
@@ -191,8 +199,8 @@ def train_scorer(
     """Train the scorer on the pool's training articles, measure it on the held-out ones, and
     write the ONNX model, its tokenizer and its record into ``out_dir``. Returns the record."""
     import torch
+    from safetensors.torch import save_file
     from tokenizers import Tokenizer
-    from tqdm import tqdm
 
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
 
@@ -210,6 +218,41 @@ def train_scorer(
     tokenizer.enable_truncation(settings.max_tokens, strategy="only_second")
     tokenizer.enable_padding()
     model = _build_model(path, settings.frozen_layers)
+    seconds = _fit(model, tokenizer, found, settings)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _export(model, tokenizer, out_dir / SCORER_MODEL, settings.max_tokens)
+    save_file(model.state_dict(), str(out_dir / SCORER_WEIGHTS))
+    (out_dir / SCORER_TOKENIZER).write_text(Path(path, "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    record = {
+        "format": SCORER_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "base_model": DEFAULT_MODEL,
+        "settings": asdict(settings),
+        "trained_on": {
+            "data": squad.SQUAD_FILE,
+            "sha256": file_sha256(pool or squad.default_pool()),
+            "articles": sorted(training),
+            "pairs": len(found),
+            "positives": sum(p.answers for p in found),
+        },
+        "held_out_articles": sorted(kept_out),
+        "train_seconds": round(seconds),
+        "versions": {p: package_version(p) for p in ("egov-qa", "torch", "transformers", "onnxruntime")},
+    }
+    write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
+    scorer = AnswerScorer(out_dir)
+    record["held_out"] = measure(scorer, {t: articles[t] for t in sorted(kept_out)}, settings.seed)
+    write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings) -> float:
+    """Train ``model`` on ``found`` as ``settings`` say (AdamW, the rate falling linearly to zero);
+    returns the seconds it took. The model is left in evaluation mode."""
+    import torch
+    from tqdm import tqdm
+
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate)
     steps = settings.epochs * ((len(found) + settings.batch_size - 1) // settings.batch_size)
@@ -239,30 +282,58 @@ def train_scorer(
                 schedule.step()
                 bar.update(1)
     model.eval()
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> dict:
+    """The scorer in ``base_dir`` trained further on ``found`` (from its float weights), written into
+    ``out_dir`` like a scorer of its own; ``about`` says in its record what the pairs are. Returns the record.
+
+    Raises:
+        ModelLoadError: ``base_dir`` holds no scorer, or not its float weights.
+    """
+    import torch
+    from safetensors.torch import load_file, save_file
+    from tokenizers import Tokenizer
+
+    from egov_qa.index.embedder import resolve_model
+
+    base = AnswerScorer(base_dir).record
+    weights = Path(base_dir) / SCORER_WEIGHTS
+    if not weights.is_file():
+        raise ModelLoadError(
+            f"the answer scorer in {base_dir} lacks its float weights ({SCORER_WEIGHTS}), which fine-tuning "
+            "starts from: run `make train-scorer`"
+        )
+    if not found:
+        raise ValueError("no pairs to fine-tune the answer scorer on")
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(settings.threads)
+    path = resolve_model(base["base_model"])
+    tokenizer = Tokenizer.from_file(str(Path(base_dir) / SCORER_TOKENIZER))
+    tokenizer.enable_truncation(settings.max_tokens, strategy="only_second")
+    tokenizer.enable_padding()
+    model = _build_model(path, settings.frozen_layers)
+    model.load_state_dict(load_file(str(weights)))
+    seconds = _fit(model, tokenizer, found, settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _export(model, tokenizer, out_dir / SCORER_MODEL, settings.max_tokens)
-    (out_dir / SCORER_TOKENIZER).write_text(Path(path, "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    save_file(model.state_dict(), str(out_dir / SCORER_WEIGHTS))
+    tokens = (Path(base_dir) / SCORER_TOKENIZER).read_text(encoding="utf-8")
+    (out_dir / SCORER_TOKENIZER).write_text(tokens, encoding="utf-8")
     record = {
-        "format": SCORER_FORMAT,
+        **base,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "base_model": DEFAULT_MODEL,
-        "settings": asdict(settings),
-        "trained_on": {
-            "data": squad.SQUAD_FILE,
-            "sha256": file_sha256(pool or squad.default_pool()),
-            "articles": sorted(training),
+        "fine_tuned": {
+            "from": {"created": base.get("created"), "sha256": file_sha256(Path(base_dir) / SCORER_MODEL)},
+            "settings": asdict(settings),
             "pairs": len(found),
             "positives": sum(p.answers for p in found),
+            "train_seconds": round(seconds),
+            **about,
         },
-        "held_out_articles": sorted(kept_out),
-        "train_seconds": round(seconds),
-        "versions": {p: package_version(p) for p in ("egov-qa", "torch", "transformers", "onnxruntime")},
     }
-    write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
-    scorer = AnswerScorer(out_dir)
-    record["held_out"] = measure(scorer, {t: articles[t] for t in sorted(kept_out)}, settings.seed)
     write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
     return record
 

@@ -1,0 +1,96 @@
+"""The answer scorer trained further on the eval sets, fold by fold.
+
+Trained on Wikipedia prose, the scorer learned which sentence of a paragraph answers a
+question; slides say things otherwise (headings that repeat the question, lead-ins, table
+rows, fragments). So it is trained further on the eval sets: each question against the
+candidates the reader's ranker found for it, a candidate being right when it quotes an
+accepted answer from the slide holding the evidence (the questions the decks do not answer
+give only wrong ones). Image-only copies are never trained on, as the reader is never fit
+on them.
+
+Measured as the encoder's tuning is (:mod:`egov_qa.training.crossfit`): each fold's decks,
+and their copies, are read by a scorer trained without that fold's sets, so what the reader
+learns of its logits is what a deck nobody trained on would give. The scorer shipped is
+trained on every set.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from egov_qa.answer.features import FEATURES
+from egov_qa.answer.scorer import AnswerScorer
+from egov_qa.evaluation.scoring import EvalItem
+from egov_qa.training.fit import Asked, scored
+from egov_qa.training.scorer import Pair, ScorerSettings, fine_tune
+
+# Fewer passes at a lower rate than on the SQuAD pool: a few thousand pairs, starting from a
+# scorer that already reads questions and lines together.
+SETTINGS = ScorerSettings(epochs=2, learning_rate=3e-5)
+# Wrong candidates kept per question: a question has dozens, and training on all of them would
+# take hours on two cores. Kept first: the wrong lines of the slide that holds the evidence, then
+# the lines of the slides retrieval ranks highest (those the reader must tell apart).
+NEGATIVES = 7
+
+
+def answer_span(item: EvalItem, line: str) -> tuple[int, int] | None:
+    """Where the first accepted answer found in ``line`` lies in it (case aside), or None."""
+    lower = line.lower()
+    for accepted in item.answers:
+        at = lower.find(accepted.lower())
+        if accepted and at >= 0:
+            return at, at + len(accepted)
+    return None
+
+
+def hardest_wrong(asked: Asked, count: int = NEGATIVES) -> list[int]:
+    """The ``count`` wrong candidates of a question nearest to being right: on the slide holding
+    its evidence first, then on the slides and in the lines retrieval ranks highest."""
+    slide, unit = FEATURES.index("slide_rank"), FEATURES.index("unit_rank")
+    wrong = [i for i in range(len(asked.texts)) if not asked.right[i]]
+    wrong.sort(key=lambda i: (not asked.cite_ok[i], -asked.rows[i, slide], -asked.rows[i, unit], i))
+    return wrong[:count]
+
+
+def eval_pairs(asked: list[Asked], seed: int = 0, negatives: int = NEGATIVES) -> list[Pair]:
+    """The training pairs of ``asked`` (questions asked of decks, never of copies): each right
+    candidate with its answer's span, and the ``negatives`` hardest wrong ones; shuffled with ``seed``."""
+    made = []
+    for a in (a for a in asked if a.copy_of is None):
+        for i in [i for i in range(len(a.texts)) if a.right[i]] + hardest_wrong(a, negatives):
+            title, line = a.texts[i]
+            made.append(
+                Pair(a.question, title, line, bool(a.right[i]), answer_span(a.item, line) if a.right[i] else None)
+            )
+    random.Random(seed).shuffle(made)
+    return made
+
+
+def fold_scored(
+    asked: list[Asked],
+    folds: dict[str, int],
+    base: Path,
+    work: Path,
+    settings: ScorerSettings = SETTINGS,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[Asked]:
+    """``asked`` with each candidate read by a scorer trained further (from the one in ``base``) on
+    the sets of the other folds; ``folds`` gives each deck's fold; the scorers are kept in ``work``."""
+    settings = replace(settings, max_tokens=AnswerScorer(base).max_tokens)
+    found: list[Asked] = []
+    for number in sorted(set(folds.values())):
+        inside = [a for a in asked if folds[a.deck] == number]
+        others = eval_pairs([a for a in asked if folds[a.deck] != number], settings.seed)
+        if not others:
+            progress(f"no other fold to train the answer scorer on: fold {number} read by the scorer as trained")
+            found += scored(inside, AnswerScorer(base))
+            continue
+        progress(f"training the answer scorer further on {len(others)} pairs of the sets outside fold {number}")
+        folder = work / f"fold-{number}"
+        held = sorted({a.deck for a in inside})
+        fine_tune(base, folder, others, settings, {"eval_sets_left_out": held})
+        found += scored(inside, AnswerScorer(folder))
+    return found

@@ -1,0 +1,93 @@
+"""The answer scorer trained further on the eval sets, fold by fold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egov_qa.answer.features import FEATURES
+from egov_qa.evaluation.scoring import EvalItem
+from egov_qa.training.fit import Asked
+from egov_qa.training.scorer_tuning import answer_span, eval_pairs
+
+
+def _asked(suite, number, right, copy_of=None, answerable=True):
+    item = EvalItem(f"{suite}-{number}", "Who runs it?", ("the PMO",), "PMO", answerable, "other", False)
+    texts = (("Roles", "The PMO runs it"), ("Roles", "Who runs it?"), ("Other", "Agencies apply"))
+    ok = np.array([i == right for i in range(3)])
+    rows = np.zeros((3, len(FEATURES)))
+    return Asked(suite, item, rows, ok, ok | True, True, None, copy_of, "Who runs it?", texts)
+
+
+def test_the_span_is_the_accepted_answer_found_case_aside():
+    item = EvalItem("q", "Who?", ("the PMO", "PMO"), "PMO", True, "other", False)
+    assert answer_span(item, "The PMO runs it") == (0, 7)
+    assert answer_span(item, "Agencies apply") is None
+
+
+def test_every_candidate_of_a_deck_is_a_pair_and_copies_are_never_trained_on():
+    asked = [_asked("a", 0, 0), _asked("a", 1, None, answerable=False), _asked("a-copy", 2, 0, copy_of="a")]
+    pairs = eval_pairs(asked)
+    assert len(pairs) == 6
+    right = [p for p in pairs if p.answers]
+    assert [(p.line, p.span) for p in right] == [("The PMO runs it", (0, 7))]
+    # The heading that repeats the question is a wrong line, as are all lines of an unanswerable question.
+    assert all(p.span is None for p in pairs if not p.answers)
+    assert sorted(p.line for p in pairs if not p.answers) == sorted(
+        ["Who runs it?", "Agencies apply", "The PMO runs it", "Who runs it?", "Agencies apply"]
+    )
+
+
+def test_the_wrong_lines_kept_are_those_of_the_evidence_slide_then_the_best_retrieved():
+    from egov_qa.training.scorer_tuning import hardest_wrong
+
+    rows = np.zeros((5, len(FEATURES)))
+    rows[:, FEATURES.index("slide_rank")] = [0.5, 0.2, 1.0, 0.5, 0.1]
+    rows[:, FEATURES.index("unit_rank")] = [0.5, 0.9, 0.1, 0.3, 0.2]
+    right = np.array([True, False, False, False, False])
+    on_evidence = np.array([True, False, False, False, True])
+    item = EvalItem("q", "Who?", ("PMO",), "PMO", True, "other", False)
+    asked = Asked("s", item, rows, right, on_evidence, True, None, None, "Who?", (("t", "l"),) * 5)
+    # 4 is on the evidence slide; then 2 (the best slide), 3 (the next), 1 (the worst slide).
+    assert hardest_wrong(asked, 3) == [4, 2, 3]
+    assert hardest_wrong(asked, 9) == [4, 2, 3, 1]
+
+
+@pytest.mark.model
+def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer
+
+    from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, SCORER_WEIGHTS
+    from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
+    from egov_qa.training import scorer as training
+    from egov_qa.training.scorer_tuning import SETTINGS, fold_scored
+
+    # A scorer as `train-scorer` writes one, untrained: its heads start at random.
+    base = tmp_path / "base"
+    base.mkdir()
+    path = Path(resolve_model(DEFAULT_MODEL))
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    model = training._build_model(str(path), 6)
+    training._export(model, tokenizer, base / SCORER_MODEL, 32)
+    save_file(model.state_dict(), str(base / SCORER_WEIGHTS))
+    (base / SCORER_TOKENIZER).write_text((path / "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    settings = {"max_tokens": 32}
+    record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": settings}
+    (base / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")
+
+    asked = [_asked("a", 0, 0), _asked("b", 1, 0), _asked("b-copy", 2, 0, copy_of="b")]
+    quick = type(SETTINGS)(epochs=1, batch_size=4, frozen_layers=6, max_tokens=8)
+    found = fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    assert [a.suite for a in found] == ["a", "b", "b-copy"]
+    assert all(a.scores is not None and a.scores.shape == (3,) for a in found)
+    for number, left_out in ((0, ["a"]), (1, ["b"])):
+        written = json.loads((tmp_path / "work" / f"fold-{number}" / SCORER_RECORD).read_text(encoding="utf-8"))
+        assert written["fine_tuned"]["eval_sets_left_out"] == left_out
+        assert written["fine_tuned"]["pairs"] == 3  # the other fold's deck only: never its copy
+        assert written["settings"]["max_tokens"] == 32  # as the scorer it starts from reads
+    # A copy is read by the scorer of its deck's fold.
+    assert np.allclose(found[1].scores, found[2].scores)
