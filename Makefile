@@ -48,7 +48,7 @@ train: $(STAMP)
 	$(BIN)/egov-qa train
 
 # The answer scorer, trained on the SQuAD pool in evals/squad/ (public data; about half an hour
-# on 2 cores). Run it before `make train`, which fits the reader with the scorer it finds.
+# on 2 cores), into data/scorer/. `egov-qa train --scorer` or `--tune-scorer` fits the reader with it.
 train-scorer: $(STAMP)
 	$(BIN)/egov-qa train-scorer
 

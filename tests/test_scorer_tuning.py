@@ -64,7 +64,7 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, SCORER_WEIGHTS
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
     from egov_qa.training import scorer as training
-    from egov_qa.training.scorer_tuning import SETTINGS, fold_scored
+    from egov_qa.training.scorer_tuning import SETTINGS, fold_scored, trained_further
 
     # A scorer as `train-scorer` writes one, untrained: its heads start at random.
     base = tmp_path / "base"
@@ -91,3 +91,30 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
         assert written["settings"]["max_tokens"] == 32  # as the scorer it starts from reads
     # A copy is read by the scorer of its deck's fold.
     assert np.allclose(found[1].scores, found[2].scores)
+    # A rerun on the same pairs keeps the fold scorers; other pairs train again.
+    model = tmp_path / "work" / "fold-0" / SCORER_MODEL
+    stamp = model.stat().st_mtime_ns
+    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    assert model.stat().st_mtime_ns == stamp
+    fold_scored([*asked[:2], _asked("b", 3, 1)], {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    assert model.stat().st_mtime_ns != stamp
+    # The scorer a reader reads with is trained on every set's pairs.
+    every = trained_further(base, tmp_path / "every", asked, quick)
+    written = json.loads((every / SCORER_RECORD).read_text(encoding="utf-8"))
+    assert written["fine_tuned"]["eval_sets"] == ["a", "b"] and written["fine_tuned"]["pairs"] == 6
+
+
+def test_a_scorer_is_installed_beside_its_reader_without_its_float_weights(tmp_path):
+    from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, SCORER_WEIGHTS, install
+    from egov_qa.paths import default_scorer_dir, scorer_dir_for
+
+    source = tmp_path / "trained"
+    source.mkdir()
+    for name in (SCORER_MODEL, SCORER_TOKENIZER, SCORER_RECORD, SCORER_WEIGHTS):
+        (source / name).write_bytes(name.encode())
+    target = scorer_dir_for(tmp_path / "out" / "reader.json")
+    assert target == tmp_path / "out" / "scorer"
+    assert scorer_dir_for(None) == default_scorer_dir()
+    install(source, target)
+    assert sorted(p.name for p in target.iterdir()) == sorted([SCORER_MODEL, SCORER_TOKENIZER, SCORER_RECORD])
+    assert (target / SCORER_MODEL).read_bytes() == SCORER_MODEL.encode()

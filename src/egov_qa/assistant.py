@@ -23,7 +23,7 @@ from egov_qa.index.store import Index, IndexBuilder
 from egov_qa.index.stores import IndexStore, LocalStore, open_store
 from egov_qa.ingest.loader import DeckLoader
 from egov_qa.ingest.splitter import UnitSplitter
-from egov_qa.paths import default_corpus_dir, default_reader_path, default_scorer_dir, index_dir_for
+from egov_qa.paths import default_corpus_dir, default_reader_path, index_dir_for, scorer_dir_for
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,12 @@ class Assistant:
         self._generation = self.store.generation()
         self._checked = time.monotonic()
         asker = embedder or self.store.question_embedder(self.index) or self.builder.embedder
+        reader_path = None
         if not isinstance(reader, ReaderModel):
-            reader = load_reader_model(Path(reader) if reader else default_reader_path(), asker.name)
+            reader_path = Path(reader) if reader else default_reader_path()
+            reader = load_reader_model(reader_path, asker.name)
         # The answer scorer loads only for a reader that reranks with it (onnxruntime, no torch).
-        scorer = AnswerScorer(default_scorer_dir()) if reader.reranker is not None else None
+        scorer = AnswerScorer(scorer_dir_for(reader_path)) if reader.reranker is not None else None
         self.pipeline: Pipeline = build_pipeline(self.index, asker, reader, threshold, question_reader, scorer=scorer)
 
     @property

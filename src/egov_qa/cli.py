@@ -118,14 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--scorer",
         action="store_true",
-        help="fit the reader to rerank with the answer scorer (make train-scorer first)",
+        help="fit the reader to rerank with the answer scorer in data/scorer/ (make train-scorer first)",
     )
     fit.add_argument(
         "--scorer-from",
         type=Path,
         metavar="DIR",
         default=None,
-        help="the answer scorer to read with (default: the shipped one); implies --scorer",
+        help="the answer scorer to read with (default: data/scorer/); implies --scorer",
     )
     fit.add_argument(
         "--tune-scorer",
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train-scorer", help="train the answer scorer on the SQuAD pool (public data; about half an hour on 2 cores)"
     )
     scorer.add_argument(
-        "--out", type=Path, metavar="DIR", default=None, help="where to write it (default: the shipped one)"
+        "--out", type=Path, metavar="DIR", default=None, help="where to write it (default: data/scorer/)"
     )
     scorer.add_argument(
         "--questions", type=int, default=None, help="train on at most this many questions (a smoke run)"
@@ -333,10 +333,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         TUNING_FILE,
         default_corpus_dir,
         default_reader_path,
-        default_scorer_dir,
         default_tuning_path,
         evals_dir,
         index_dir_for,
+        scorer_dir_for,
+        squad_scorer_dir,
     )
     from egov_qa.training.crossfit import ask_through_tuned
     from egov_qa.training.fit import eval_set_hashes, train
@@ -356,7 +357,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return embedder.load_embedder(name, tuning=tuning)
 
     scorer = None
-    scorer_dir = args.scorer_from or default_scorer_dir()
+    scorer_dir = args.scorer_from or squad_scorer_dir()
+    reader_path = args.out or default_reader_path()
     if args.scorer or args.scorer_from or args.tune_scorer:
         # Off by default: on decks left out, reranking with the scorer trained so far answered fewer
         # questions right than the reader alone (docs/reader.md, "The answer scorer").
@@ -386,9 +388,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     tuned = ask_through_tuned(asked_suites, index_root, encoder, say, check=check, tuning=not args.no_tuning)
     asked = tuned.asked
     if args.tune_scorer:
-        from egov_qa.training.scorer_tuning import fold_scored
+        from egov_qa.training.scorer_tuning import fold_scored, trained_further
 
-        asked = fold_scored(asked, tuned.folds, scorer_dir, Path(index_root) / "scorers", progress=say)
+        work = Path(index_root) / "scorers"
+        asked = fold_scored(asked, tuned.folds, scorer_dir, work, progress=say)
+        say("training the answer scorer further on every set: the one the reader will read with")
+        scorer_dir = trained_further(scorer_dir, work / "every-set", asked)
     elif scorer is not None:
         from egov_qa.training.fit import scored
 
@@ -399,12 +404,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     embedding_model = tuning.model_name if tuning else encoder(None).name
     model = train(suites, asked, embedding_model, evals.parent, args.folds, say)
     if scorer is not None:
-        from egov_qa.answer.scorer import SCORER_MODEL
+        from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD
         from egov_qa.files import file_sha256
 
         model.meta["scorer"] = {
             "sha256": file_sha256(scorer_dir / SCORER_MODEL),
-            "created": scorer.record.get("created"),
+            "trained_on_eval_sets": args.tune_scorer,
+            "created": json.loads((scorer_dir / SCORER_RECORD).read_text(encoding="utf-8")).get("created"),
             "reranks": model.reranker is not None,
         }
     model.meta["encoder"] = {
@@ -424,7 +430,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         # No tuning ships: the model is used as published (a stale tuning file would be applied).
         encoder_path.unlink(missing_ok=True)
         saved_encoder = "none (the model as published)"
-    saved = model.save(args.out or default_reader_path())
+    if scorer is not None:
+        from egov_qa.answer.scorer import install
+
+        install(scorer_dir, scorer_dir_for(reader_path))
+    saved = model.save(reader_path)
     paths = report.write_reader_report(model.meta, args.report or evals / "reports")
     print(report.render_reader(model.meta, model.threshold))
     print(f"\nreader: {saved}; encoder: {saved_encoder}; report: {paths['md']}")
@@ -438,12 +448,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_train_scorer(args: argparse.Namespace) -> int:
-    from egov_qa.paths import default_scorer_dir
+    from egov_qa.paths import squad_scorer_dir
     from egov_qa.training.scorer import ScorerSettings, train_scorer
 
     if args.questions is not None and args.questions < 1:
         raise EgovQAError(f"--questions must be at least 1, not {args.questions}")
-    out = args.out or default_scorer_dir()
+    out = args.out or squad_scorer_dir()
     record = train_scorer(out, ScorerSettings(questions=args.questions), progress=lambda m: log.warning("%s", m))
     print(json.dumps(record["held_out"], indent=1))
     print(f"scorer: {out} ({record['train_seconds']} s of training)")

@@ -20,6 +20,7 @@ READER_ENV = "EGOV_QA_READER"
 TUNING_ENV = "EGOV_QA_ENCODER"
 READER_FILE = "reader.json"
 TUNING_FILE = "encoder.json"
+SCORER_DIR = "scorer"
 
 
 CACHE_ENV = "EGOV_QA_CACHE"
@@ -81,8 +82,19 @@ def default_reader_path() -> Path:
 
 
 def default_scorer_dir() -> Path:
-    """The answer scorer shipped in the package (written by ``egov-qa train-scorer``)."""
-    return model_file("scorer")
+    """The answer scorer shipped in the package, beside the shipped reader (written by ``egov-qa train``)."""
+    return model_file(SCORER_DIR)
+
+
+def scorer_dir_for(reader: Path | None) -> Path:
+    """The answer scorer a reader saved at ``reader`` reads with: the folder beside it (None: the shipped one)."""
+    return Path(reader).parent / SCORER_DIR if reader is not None else default_scorer_dir()
+
+
+def squad_scorer_dir() -> Path:
+    """The answer scorer trained on the SQuAD pool alone (``egov-qa train-scorer``), which ``egov-qa
+    train --scorer`` reads with or trains further: the project's ``data/scorer/``, never shipped."""
+    return project_dir("data") / SCORER_DIR
 
 
 def default_tuning_path() -> Path:

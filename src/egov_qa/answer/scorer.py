@@ -27,6 +27,18 @@ SCORER_WEIGHTS = "scorer.safetensors"
 MAX_SPAN_TOKENS = 30
 
 
+def install(source: Path, target: Path) -> None:
+    """Copy the scorer in ``source`` (its model, tokenizer and record: not its float weights) into
+    ``target``, each file replaced whole."""
+    from egov_qa.files import write_atomic
+
+    if Path(source).resolve() == Path(target).resolve():
+        return
+    Path(target).mkdir(parents=True, exist_ok=True)
+    for name in (SCORER_MODEL, SCORER_TOKENIZER, SCORER_RECORD):
+        write_atomic(Path(target) / name, (Path(source) / name).read_bytes())
+
+
 def second_text(title: str, line: str) -> str:
     """What the scorer reads beside the question: the heading, then the line."""
     return f"{title}. {line}" if title else line

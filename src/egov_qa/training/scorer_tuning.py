@@ -16,14 +16,17 @@ trained on every set.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, astuple, replace
 from pathlib import Path
 
 from egov_qa.answer.features import FEATURES
-from egov_qa.answer.scorer import AnswerScorer
+from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer
 from egov_qa.evaluation.scoring import EvalItem
+from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
 from egov_qa.training.scorer import Pair, ScorerSettings, fine_tune
 
@@ -78,7 +81,8 @@ def fold_scored(
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[Asked]:
     """``asked`` with each candidate read by a scorer trained further (from the one in ``base``) on
-    the sets of the other folds; ``folds`` gives each deck's fold; the scorers are kept in ``work``."""
+    the sets of the other folds; ``folds`` gives each deck's fold; the scorers are kept in ``work``
+    (and kept as they are by a rerun on the same pairs)."""
     settings = replace(settings, max_tokens=AnswerScorer(base).max_tokens)
     found: list[Asked] = []
     for number in sorted(set(folds.values())):
@@ -89,8 +93,35 @@ def fold_scored(
             found += scored(inside, AnswerScorer(base))
             continue
         progress(f"training the answer scorer further on {len(others)} pairs of the sets outside fold {number}")
-        folder = work / f"fold-{number}"
-        held = sorted({a.deck for a in inside})
-        fine_tune(base, folder, others, settings, {"eval_sets_left_out": held})
+        folder = _trained(base, work / f"fold-{number}", others, settings, {"eval_sets_left_out": held(inside)})
         found += scored(inside, AnswerScorer(folder))
     return found
+
+
+def held(asked: list[Asked]) -> list[str]:
+    """The decks ``asked`` was asked of (a copy's deck for a copy)."""
+    return sorted({a.deck for a in asked})
+
+
+def trained_further(base: Path, folder: Path, asked: list[Asked], settings: ScorerSettings = SETTINGS) -> Path:
+    """The scorer in ``base`` trained further on every set of ``asked`` into ``folder``: the one a
+    reader fit on :func:`fold_scored` logits reads with. Returns ``folder``."""
+    settings = replace(settings, max_tokens=AnswerScorer(base).max_tokens)
+    return _trained(base, folder, eval_pairs(asked, settings.seed), settings, {"eval_sets": held(asked)})
+
+
+def _trained(base: Path, folder: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> Path:
+    """``folder`` holding ``base`` trained further on ``found``: kept as it is when a scorer trained from
+    the same scorer, settings and pairs is already there (its record's digest of them), else trained."""
+    inputs = json.dumps(
+        [file_sha256(Path(base) / SCORER_MODEL), asdict(settings), [astuple(p) for p in found]], sort_keys=True
+    )
+    digest = hashlib.sha256(inputs.encode("utf-8")).hexdigest()
+    try:
+        record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
+        if record["fine_tuned"]["inputs_sha256"] == digest and (folder / SCORER_MODEL).is_file():
+            return folder
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    fine_tune(base, folder, found, settings, {**about, "inputs_sha256": digest})
+    return folder
