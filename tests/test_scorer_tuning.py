@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,14 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     from safetensors.torch import save_file
     from tokenizers import Tokenizer
 
-    from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, SCORER_TOKENIZER, SCORER_WEIGHTS
+    from egov_qa.answer.scorer import (
+        SCORER_FORMAT,
+        SCORER_MODEL,
+        SCORER_RECORD,
+        SCORER_TOKENIZER,
+        SCORER_WEIGHTS,
+        AnswerScorer,
+    )
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
     from egov_qa.training import scorer as training
     from egov_qa.training.scorer_tuning import SETTINGS, fold_scored, trained_further
@@ -78,6 +86,11 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     settings = {"max_tokens": 32}
     record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": settings}
     (base / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")
+
+    # Read on every core up to 8, as the question embedder is; or on as many as asked.
+    options = AnswerScorer(base).session.get_session_options()
+    assert options.intra_op_num_threads == min(os.cpu_count() or 1, 8)
+    assert AnswerScorer(base, threads=1).session.get_session_options().intra_op_num_threads == 1
 
     asked = [_asked("a", 0, 0), _asked("b", 1, 0), _asked("b-copy", 2, 0, copy_of="b")]
     quick = type(SETTINGS)(epochs=1, batch_size=4, frozen_layers=6, max_tokens=8)
