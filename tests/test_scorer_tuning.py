@@ -59,17 +59,7 @@ def test_the_wrong_lines_kept_are_those_of_the_evidence_slide_then_the_best_retr
 
 @pytest.mark.model
 def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
-    from safetensors.torch import save_file
-    from tokenizers import Tokenizer
-
-    from egov_qa.answer.scorer import (
-        SCORER_FORMAT,
-        SCORER_MODEL,
-        SCORER_RECORD,
-        SCORER_TOKENIZER,
-        SCORER_WEIGHTS,
-        AnswerScorer,
-    )
+    from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, AnswerScorer
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
     from egov_qa.training import scorer as training
     from egov_qa.training.scorer_tuning import SETTINGS, fold_scored, trained_further
@@ -78,11 +68,7 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
     path = Path(resolve_model(DEFAULT_MODEL))
-    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-    model = training._build_model(str(path), 6)
-    training._export(model, tokenizer, base / SCORER_MODEL, 32)
-    save_file(model.state_dict(), str(base / SCORER_WEIGHTS))
-    (base / SCORER_TOKENIZER).write_text((path / "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    training._save(training._build_model(str(path), 6), path / "tokenizer.json", base, 32)
     settings = {"max_tokens": 32}
     record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": settings}
     (base / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")

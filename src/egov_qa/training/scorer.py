@@ -29,7 +29,7 @@ import logging
 import random
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,8 +199,6 @@ def train_scorer(
     """Train the scorer on the pool's training articles, measure it on the held-out ones, and
     write the ONNX model, its tokenizer and its record into ``out_dir``. Returns the record."""
     import torch
-    from safetensors.torch import save_file
-    from tokenizers import Tokenizer
 
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
 
@@ -214,16 +212,11 @@ def train_scorer(
     found = pairs(articles, training, settings)
     say(f"training the answer scorer on {len(found)} pairs from {len(training)} articles")
     path = resolve_model(DEFAULT_MODEL)
-    tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
-    tokenizer.enable_truncation(settings.max_tokens, strategy="only_second")
-    tokenizer.enable_padding()
+    tokens = Path(path) / "tokenizer.json"
     model = _build_model(path, settings.frozen_layers)
-    seconds = _fit(model, tokenizer, found, settings)
+    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _export(model, tokenizer, out_dir / SCORER_MODEL, settings.max_tokens)
-    save_file(model.state_dict(), str(out_dir / SCORER_WEIGHTS))
-    (out_dir / SCORER_TOKENIZER).write_text(Path(path, "tokenizer.json").read_text(encoding="utf-8"), encoding="utf-8")
+    _save(model, tokens, out_dir, settings.max_tokens)
     record = {
         "format": SCORER_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -293,12 +286,13 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
         ModelLoadError: ``base_dir`` holds no scorer, or not its float weights.
     """
     import torch
-    from safetensors.torch import load_file, save_file
-    from tokenizers import Tokenizer
+    from safetensors.torch import load_file
 
     from egov_qa.index.embedder import resolve_model
 
     base = AnswerScorer(base_dir).record
+    # It reads as much of a line as the scorer it starts from.
+    settings = replace(settings, max_tokens=int(base["settings"]["max_tokens"]))
     weights = Path(base_dir) / SCORER_WEIGHTS
     if not weights.is_file():
         raise ModelLoadError(
@@ -309,19 +303,12 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
         raise ValueError("no pairs to fine-tune the answer scorer on")
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads)
-    path = resolve_model(base["base_model"])
-    tokenizer = Tokenizer.from_file(str(Path(base_dir) / SCORER_TOKENIZER))
-    tokenizer.enable_truncation(settings.max_tokens, strategy="only_second")
-    tokenizer.enable_padding()
-    model = _build_model(path, settings.frozen_layers)
+    tokens = Path(base_dir) / SCORER_TOKENIZER
+    model = _build_model(resolve_model(base["base_model"]), settings.frozen_layers)
     model.load_state_dict(load_file(str(weights)))
-    seconds = _fit(model, tokenizer, found, settings)
+    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _export(model, tokenizer, out_dir / SCORER_MODEL, settings.max_tokens)
-    save_file(model.state_dict(), str(out_dir / SCORER_WEIGHTS))
-    tokens = (Path(base_dir) / SCORER_TOKENIZER).read_text(encoding="utf-8")
-    (out_dir / SCORER_TOKENIZER).write_text(tokens, encoding="utf-8")
+    _save(model, tokens, out_dir, settings.max_tokens)
     record = {
         **base,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -336,6 +323,27 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     }
     write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _tokenizer(file: Path, max_tokens: int) -> Any:
+    """The tokenizer in ``file``, cutting the line (never the question) at ``max_tokens``, padding batches."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(file))
+    tokenizer.enable_truncation(max_tokens, strategy="only_second")
+    tokenizer.enable_padding()
+    return tokenizer
+
+
+def _save(model, tokenizer_file: Path, out_dir: Path, max_tokens: int) -> None:
+    """Write ``model`` into ``out_dir`` as a scorer's files, its record aside: the int8 ONNX export,
+    the tokenizer in ``tokenizer_file``, and the float weights to train it further from."""
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _export(model, _tokenizer(tokenizer_file, max_tokens), out_dir / SCORER_MODEL, max_tokens)
+    save_file(model.state_dict(), str(out_dir / SCORER_WEIGHTS))
+    (out_dir / SCORER_TOKENIZER).write_text(Path(tokenizer_file).read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def _export(model, tokenizer, path: Path, max_tokens: int) -> None:

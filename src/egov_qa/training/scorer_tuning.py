@@ -20,7 +20,7 @@ import hashlib
 import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, astuple, replace
+from dataclasses import asdict, astuple
 from pathlib import Path
 
 from egov_qa.answer.features import FEATURES
@@ -83,7 +83,6 @@ def fold_scored(
     """``asked`` with each candidate read by a scorer trained further (from the one in ``base``) on
     the sets of the other folds; ``folds`` gives each deck's fold; the scorers are kept in ``work``
     (and kept as they are by a rerun on the same pairs)."""
-    settings = replace(settings, max_tokens=AnswerScorer(base).max_tokens)
     found: list[Asked] = []
     for number in sorted(set(folds.values())):
         inside = [a for a in asked if folds[a.deck] == number]
@@ -106,7 +105,6 @@ def held(asked: list[Asked]) -> list[str]:
 def trained_further(base: Path, folder: Path, asked: list[Asked], settings: ScorerSettings = SETTINGS) -> Path:
     """The scorer in ``base`` trained further on every set of ``asked`` into ``folder``: the one a
     reader fit on :func:`fold_scored` logits reads with. Returns ``folder``."""
-    settings = replace(settings, max_tokens=AnswerScorer(base).max_tokens)
     return _trained(base, folder, eval_pairs(asked, settings.seed), settings, {"eval_sets": held(asked)})
 
 
