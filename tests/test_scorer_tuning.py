@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -94,6 +95,9 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     model = tmp_path / "work" / "fold-0" / SCORER_MODEL
     stamp = model.stat().st_mtime_ns
     fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    assert model.stat().st_mtime_ns == stamp
+    # Also when the settings ask for another length: the scorer reads as its base does, so nothing changed.
+    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", dataclasses.replace(quick, max_tokens=16))
     assert model.stat().st_mtime_ns == stamp
     fold_scored([*asked[:2], _asked("b", 3, 1)], {"a": 0, "b": 1}, base, tmp_path / "work", quick)
     assert model.stat().st_mtime_ns != stamp

@@ -278,6 +278,12 @@ def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings) -> float
     return time.perf_counter() - started
 
 
+def continued(settings: ScorerSettings, base: dict) -> ScorerSettings:
+    """``settings`` as fine-tuning from the scorer with record ``base`` uses them: reading as much of
+    a line as that scorer does."""
+    return replace(settings, max_tokens=int(base["settings"]["max_tokens"]))
+
+
 def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> dict:
     """The scorer in ``base_dir`` trained further on ``found`` (from its float weights), written into
     ``out_dir`` like a scorer of its own; ``about`` says in its record what the pairs are. Returns the record.
@@ -291,8 +297,7 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     from egov_qa.index.embedder import resolve_model
 
     base = AnswerScorer(base_dir).record
-    # It reads as much of a line as the scorer it starts from.
-    settings = replace(settings, max_tokens=int(base["settings"]["max_tokens"]))
+    settings = continued(settings, base)
     weights = Path(base_dir) / SCORER_WEIGHTS
     if not weights.is_file():
         raise ModelLoadError(

@@ -28,7 +28,7 @@ from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer
 from egov_qa.evaluation.scoring import EvalItem
 from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
-from egov_qa.training.scorer import Pair, ScorerSettings, fine_tune
+from egov_qa.training.scorer import Pair, ScorerSettings, continued, fine_tune
 
 # Fewer passes at a lower rate than on the SQuAD pool: a few thousand pairs, starting from a
 # scorer that already reads questions and lines together.
@@ -111,6 +111,11 @@ def trained_further(base: Path, folder: Path, asked: list[Asked], settings: Scor
 def _trained(base: Path, folder: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> Path:
     """``folder`` holding ``base`` trained further on ``found``: kept as it is when a scorer trained from
     the same scorer, settings and pairs is already there (its record's digest of them), else trained."""
+    # The settings as training uses them, so that the digest names what a scorer was trained with.
+    try:
+        settings = continued(settings, json.loads((Path(base) / SCORER_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # fine_tune says what is wrong with the base
     inputs = json.dumps(
         [file_sha256(Path(base) / SCORER_MODEL), asdict(settings), [astuple(p) for p in found]], sort_keys=True
     )
