@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 import pytest
@@ -95,6 +96,19 @@ def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelLoadError, match="make train-scorer"):
         AnswerScorer(tmp_path)
+
+
+def test_the_shipped_scorer_reads_a_question_longer_than_it_reads_by_cutting_it():
+    from egov_qa.answer.scorer import AnswerScorer
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir())
+    assert scorer._question("What was the budget?") == "What was the budget?"
+    long = "What was the budget" + " and the fund" * 100 + "?"
+    cut = scorer._question(long)
+    assert long.startswith(cut) and len(scorer.question_tokens.encode(cut).ids) <= scorer.max_tokens // 2 + 2
+    found = scorer.score(long, [("Budget", "Budget grew to 7 units in 2011"), ("Notes", "Notes")])
+    assert len(found) == 2 and all(math.isfinite(f.logit) for f in found)
 
 
 def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_question():

@@ -84,14 +84,25 @@ class AnswerScorer:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
         self.max_tokens = int(self.record["settings"]["max_tokens"])
+        # The pair is cut in the line; a question too long to leave room for one is cut first.
+        self.question_tokens = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
+        self.question_tokens.no_truncation()
+        self.question_tokens.no_padding()
         self.tokenizer.enable_truncation(self.max_tokens, strategy="only_second")
         self.tokenizer.enable_padding()
         self._lock = threading.Lock()
+
+    def _question(self, question: str) -> str:
+        """``question``, cut after its first half of :attr:`max_tokens` tokens when longer."""
+        keep = self.max_tokens // 2
+        offsets = self.question_tokens.encode(question, add_special_tokens=False).offsets
+        return question[: offsets[keep - 1][1]] if len(offsets) > keep else question
 
     def score(self, question: str, candidates: list[tuple[str, str]]) -> list[Scored]:
         """The scorer's reading of each (heading, line) candidate for ``question``, in order."""
         if not candidates:
             return []
+        question = self._question(question)
         with self._lock:  # the tokenizer's padding settings are shared state
             encodings = self.tokenizer.encode_batch([(question, second_text(t, line)) for t, line in candidates])
         feeds = {
