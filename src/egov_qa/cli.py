@@ -360,8 +360,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     scorer_dir = args.scorer_from or squad_scorer_dir()
     reader_path = args.out or default_reader_path()
     if args.scorer or args.scorer_from or args.tune_scorer:
-        # Off by default: the shipped reader is not yet fit with the scorer, which adds a second model
-        # to every question (docs/reader.md, "The answer scorer").
+        # Off by default: it needs the scorer `train-scorer` makes (half an hour). `make train` fits the
+        # shipped reader with it (docs/reader.md, "The answer scorer").
         from egov_qa.answer.scorer import AnswerScorer
 
         scorer = AnswerScorer(scorer_dir)
