@@ -649,7 +649,8 @@ class FakeScorer:
         from egov_qa.answer.scorer import Scored
 
         self.seen.append(list(pairs))
-        return [Scored(5.0 if "2008" in line else -5.0, None) for _, line in pairs]
+        # Its span: the line's first two words.
+        return [Scored(5.0, (0, 10)) if "2008" in line else Scored(-5.0, None) for _, line in pairs]
 
 
 def reranking_model(threshold: float = 0.5) -> ReaderModel:
@@ -682,6 +683,22 @@ class TestReranking:
         assert [a.unit.id for a in answers] == ["b", "a"]
         assert scorer.seen == [[("T", UNITS[0].text), ("T", UNITS[1].text)]]
         assert answers[0].confidence == pytest.approx(1 / (1 + np.exp(-5.0)))
+
+    def test_the_key_span_is_the_rules_typed_value_else_the_scorers(self):
+        def best(text):
+            return Reader(reranking_model(), scorer=FakeScorer()).run(analyze(text), [candidate(1, 0.9)], UNITS)[0]
+
+        # A date the rules find stays their exact slice; with none asked for, the scorer's span.
+        assert best("When did tax filing move online?").span == (27, 31)
+        assert best("What moved online?").span == (0, 10)
+
+    def test_the_scorers_span_is_whole_words_without_the_commas_and_spaces_around(self):
+        from egov_qa.answer.scorer import whole_words
+
+        line = "Tax filing, online since 2008"
+        assert whole_words(line, (1, 6)) == (0, 10)
+        assert whole_words(line, (4, 11)) == (4, 10)
+        assert whole_words(line, (10, 12)) is None
 
     def test_the_file_keeps_the_reranker(self, tmp_path):
         path = reranking_model().save(tmp_path / "r.json")

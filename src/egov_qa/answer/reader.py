@@ -14,7 +14,8 @@ threshold chosen on held-out decks too.
 With an answer scorer (:mod:`egov_qa.answer.scorer`), the ranker's first
 :data:`RERANK_DEPTH` candidates are read again, question and line together, and a
 second logistic model (``reranker``) reorders them from the ranker's score and the
-scorer's; the confidence then also reads the scorer's view of the best candidate.
+scorer's; the confidence then also reads the scorer's view of the best candidate. Where the
+typed-span rules find no number, date or table cell, the key span is the scorer's.
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ class Reader:
             return []
         rows = np.array([c.features for c in candidates], dtype=np.float64)
         logits = self.model.logits(rows)
-        scores = None
+        scores, spans = None, None
         if self.scorer is not None and self.model.reranker is not None:
             top = first_candidates(logits)
             heads = titles or [""] * len(candidates)
@@ -322,6 +323,7 @@ class Reader:
                 question.text, [(heads[int(i)], units[candidates[int(i)].unit_pos].text) for i in top]
             )
             scores = np.array([r.logit for r in read])
+            spans = [r.span for r in read]
             candidates = [candidates[int(i)] for i in top]
             rows, logits = rows[top], self.model.reranker(rerank_rows(logits[top], scores))
         order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
@@ -329,7 +331,10 @@ class Reader:
         for i in order:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
+            # A number, date or table cell the rules find stays their exact slice; else the scorer's span.
             span = key_span(question, unit.text, unit.cells, unit.start)
+            if span is None and spans is not None:
+                span = spans[int(i)]
             confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers

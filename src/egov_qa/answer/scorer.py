@@ -112,10 +112,27 @@ class AnswerScorer:
         }
         answer, start, end = self.session.run(None, feeds)
         found = []
-        for row, ((title, _), encoding) in enumerate(zip(candidates, encodings, strict=True)):
-            shift = len(second_text(title, ""))
-            found.append(Scored(float(answer[row]), _span(encoding, start[row], end[row], shift)))
+        for row, ((title, line), encoding) in enumerate(zip(candidates, encodings, strict=True)):
+            span = _span(encoding, start[row], end[row], len(second_text(title, "")))
+            found.append(Scored(float(answer[row]), whole_words(line, span) if span else None))
         return found
+
+
+def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """``span`` of ``line`` widened to the whole words it cuts into (a token may be part of a word),
+    without the spaces, commas, colons and semicolons at its ends; None if nothing is left."""
+    lo, hi = span
+    while lo < hi and (line[lo].isspace() or line[lo] in ",;:"):
+        lo += 1
+    while hi > lo and (line[hi - 1].isspace() or line[hi - 1] in ",;:"):
+        hi -= 1
+    if hi <= lo:
+        return None
+    while lo > 0 and line[lo - 1].isalnum():
+        lo -= 1
+    while hi < len(line) and line[hi].isalnum():
+        hi += 1
+    return lo, hi
 
 
 def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int) -> tuple[int, int] | None:
