@@ -368,6 +368,9 @@ def builds(table: Table, args: argparse.Namespace) -> None:
         deck = sorted((ROOT / "evals" / "decks").iterdir())[0]
         for path in deck.iterdir():
             shutil.copy(path, corpus)
+        # A build untimed first reads the deck's pictures by OCR into the cache, where both timed
+        # builds find them: they time the index, not the first OCR.
+        run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "ocr")], env=env)
         added = run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "c")], env=env)
         whole = run([sys.executable, "-c", BUILD_SHIPPED, str(corpus), str(work_dir / "d")], env=env)
         table.row("one deck added to an indexed corpus", added[0], "s", whole[0])
