@@ -114,6 +114,17 @@ class TestPageMarks:
         first = marks.quote[0]
         assert first[0] <= span[0] and span[2] <= first[2] and first[1] <= span[1] + 1
 
+    def test_a_key_fact_as_long_as_its_line_leaves_the_quotes_edge_showing(self, corpus):
+        import numpy as np
+
+        from egov_qa.app.page_image import QUOTE_EDGE, SPAN_EDGE
+
+        image = render_page(corpus, "oscal.pdf", 3)
+        quote = "Help the OSCAL community identify development needs"
+        drawn = np.asarray(draw_marks(image, find_marks(corpus, "oscal.pdf", 3, quote, quote)), dtype=int)
+        for color in (QUOTE_EDGE, SPAN_EDGE):
+            assert (np.abs(drawn - np.array(color[:3])).max(axis=2) <= 30).sum() > 50
+
     def test_words_not_on_the_page_give_no_marks(self, corpus):
         assert find_marks(corpus, "oscal.pdf", 3, "Nothing like this is printed here") is None
         assert find_marks(corpus, "../oscal.pdf", 3, "Goals") is None

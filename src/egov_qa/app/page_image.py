@@ -256,14 +256,14 @@ def draw_marks(image, marks: PageMarks):
     scale_y = image.height / ((top - bottom) or 1.0)
     pad = max(2, round(2 * scale_x))
 
-    def pixels(box: Box) -> tuple[int, int, int, int]:
+    def pixels(box: Box, margin: int = pad) -> tuple[int, int, int, int]:
         # PDF points grow upwards from the crop box's corner; pixels grow downwards.
         x0, y0, x1, y1 = box
         return (
-            round((x0 - left) * scale_x) - pad,
-            round((top - y1) * scale_y) - pad,
-            round((x1 - left) * scale_x) + pad,
-            round((top - y0) * scale_y) + pad,
+            round((x0 - left) * scale_x) - margin,
+            round((top - y1) * scale_y) - margin,
+            round((x1 - left) * scale_x) + margin,
+            round((top - y0) * scale_y) + margin,
         )
 
     base = image.convert("RGBA")
@@ -273,5 +273,6 @@ def draw_marks(image, marks: PageMarks):
     for box in marks.quote:
         draw.rectangle(pixels(box), fill=QUOTE_FILL, outline=QUOTE_EDGE, width=width)
     for box in marks.span:
-        draw.rectangle(pixels(box), outline=SPAN_EDGE, width=width + 1)
+        # Inside the quote's box, so that a key fact as long as a printed line leaves its edge showing.
+        draw.rectangle(pixels(box, pad - width), outline=SPAN_EDGE, width=width + 1)
     return Image.alpha_composite(base, overlay).convert("RGB")
