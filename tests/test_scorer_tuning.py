@@ -74,10 +74,11 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": settings}
     (base / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")
 
-    # Read on every core up to 8, as the question embedder is; or on as many as asked.
-    options = AnswerScorer(base).session.get_session_options()
-    assert options.intra_op_num_threads == min(os.cpu_count() or 1, 8)
-    assert AnswerScorer(base, threads=1).session.get_session_options().intra_op_num_threads == 1
+    # Read on every core up to 8, as the question embedder is, one core a run; or on as many as asked.
+    every = AnswerScorer(base)
+    assert every.threads == min(os.cpu_count() or 1, 8)
+    assert every.session.get_session_options().intra_op_num_threads == 1
+    assert AnswerScorer(base, threads=1).threads == 1
 
     asked = [_asked("a", 0, 0), _asked("b", 1, 0), _asked("b-copy", 2, 0, copy_of="b")]
     quick = type(SETTINGS)(epochs=1, batch_size=4, frozen_layers=6, max_tokens=8)

@@ -111,6 +111,20 @@ def test_the_shipped_scorer_reads_a_question_longer_than_it_reads_by_cutting_it(
     assert len(found) == 2 and all(math.isfinite(f.logit) for f in found)
 
 
+def test_a_line_reads_the_same_whatever_else_is_read_with_it():
+    from egov_qa.answer.scorer import AnswerScorer
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir())
+    question = "When did the Broncos win Super Bowl 50?"
+    line = ("Super Bowl 50", "The Broncos won Super Bowl 50 in 2016.")
+    alone = scorer.score(question, [line])[0]
+    longest = ("Notes", "The game was played in Santa Clara, " * 6 + "in front of 71,088 people.")
+    for others in ([longest, line], [line, ("", "Denver")], [longest] * 5 + [line]):
+        read = [r for r, c in zip(scorer.score(question, others), others, strict=True) if c == line]
+        assert read and all(r == alone for r in read)
+
+
 def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_question():
     from egov_qa.training.scorer import without_answer
 

@@ -3,14 +3,14 @@
 A cross-encoder fine-tuned from all-MiniLM-L6-v2 on public QA data
 (:mod:`egov_qa.training.scorer`), run with onnxruntime: its answer logit says whether the
 line answers the question, and its start and end logits place the key span inside the line.
-It reads a handful of candidates per question in one batch.
+It reads a handful of candidates per question, one run each.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +58,12 @@ class Scored:
 
 class AnswerScorer:
     """Scores (heading, line) candidates for a question with the ONNX scorer in ``folder``, on
-    ``threads`` cores (None: as the question embedder, every core up to 8; ten candidates took
-    46 ms on one core and 27 ms on two, docs/reader.md).
+    ``threads`` cores (None: as the question embedder, every core up to 8).
+
+    Each candidate is read in a run of its own, unpadded, one core a run and as many runs at
+    once as there are cores: the int8 model quantizes its activations with one scale a run, so
+    a batch would let the other candidates move a line's score, and ten candidates read this way
+    took 22 ms on two cores where one batch on both took 46 (docs/speed.md).
 
     Raises:
         ModelLoadError: the folder lacks the model, its tokenizer or its record.
@@ -76,7 +80,7 @@ class AnswerScorer:
                 raise ValueError(f"format {self.record.get('format')!r}, not {SCORER_FORMAT}")
             self.tokenizer = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+            options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             self.session = onnxruntime.InferenceSession(
                 str(folder / SCORER_MODEL), options, providers=["CPUExecutionProvider"]
@@ -88,9 +92,10 @@ class AnswerScorer:
         self.question_tokens = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
         self.question_tokens.no_truncation()
         self.question_tokens.no_padding()
+        self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_tokens, strategy="only_second")
-        self.tokenizer.enable_padding()
-        self._lock = threading.Lock()
+        self.threads = threads or min(os.cpu_count() or 1, 8)
+        self._runs = ThreadPoolExecutor(self.threads, thread_name_prefix="scorer") if self.threads > 1 else None
 
     def _question(self, question: str) -> str:
         """``question``, cut after its first half of :attr:`max_tokens` tokens when longer."""
@@ -103,19 +108,23 @@ class AnswerScorer:
         if not candidates:
             return []
         question = self._question(question)
-        with self._lock:  # the tokenizer's padding settings are shared state
-            encodings = self.tokenizer.encode_batch([(question, second_text(t, line)) for t, line in candidates])
+        encodings = self.tokenizer.encode_batch([(question, second_text(t, line)) for t, line in candidates])
+        outputs = self._runs.map(self._run, encodings) if self._runs else map(self._run, encodings)
+        found = []
+        for (title, line), encoding, (answer, start, end) in zip(candidates, encodings, outputs, strict=True):
+            span = _span(encoding, start, end, len(second_text(title, "")))
+            found.append(Scored(answer, whole_words(line, span) if span else None))
+        return found
+
+    def _run(self, encoding) -> tuple[float, np.ndarray, np.ndarray]:
+        """One encoded pair's answer logit and start and end logits, in a run of its own."""
         feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
         }
         answer, start, end = self.session.run(None, feeds)
-        found = []
-        for row, ((title, line), encoding) in enumerate(zip(candidates, encodings, strict=True)):
-            span = _span(encoding, start[row], end[row], len(second_text(title, "")))
-            found.append(Scored(float(answer[row]), whole_words(line, span) if span else None))
-        return found
+        return float(answer[0]), start[0], end[0]
 
 
 def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
