@@ -61,6 +61,8 @@ def test_ask_without_a_question_asks_one_about_the_corpus(dirs, capsys):
         (["ask", "what?", "--top-k", "0"], "--top-k must be at least 1"),
         # Invalid UTF-8 on a command line reaches Python as lone surrogates.
         (["ask", os.fsdecode(b"budget \xff?")], "not valid text"),
+        # Refused before anything is trained or written.
+        (["train-scorer", "--device", "tpu9"], "cannot train on device 'tpu9'"),
     ],
 )
 def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):

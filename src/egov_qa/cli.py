@@ -155,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     scorer.add_argument(
         "--questions", type=int, default=None, help="train on at most this many questions (a smoke run)"
     )
+    scorer.add_argument(
+        "--device", default="cpu", help="torch device to train on: cpu (default), or cuda where there is a GPU"
+    )
+    scorer.add_argument(
+        "--search",
+        action="store_true",
+        help="first choose the settings: train each candidate on part of the training articles and read "
+        "it on the rest (docs/reader.md; hours on 2 cores, minutes on a GPU)",
+    )
     scorer.set_defaults(func=cmd_train_scorer)
 
     squad = commands.add_parser(
@@ -453,11 +462,37 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
 
     if args.questions is not None and args.questions < 1:
         raise EgovQAError(f"--questions must be at least 1, not {args.questions}")
+    _check_device(args.device)
     out = args.out or squad_scorer_dir()
-    record = train_scorer(out, ScorerSettings(questions=args.questions), progress=lambda m: log.warning("%s", m))
+
+    def say(message: str) -> None:
+        log.warning("%s", message)
+
+    settings, chosen_by = ScorerSettings(questions=args.questions), None
+    if args.search:
+        from dataclasses import replace
+
+        from egov_qa.training.scorer_search import CANDIDATES, search
+
+        candidates = {name: replace(s, questions=args.questions) for name, s in CANDIDATES.items()}
+        chosen_by = search(args.device, candidates, progress=say)
+        best = chosen_by["candidates"][0]["candidate"]
+        settings = candidates[best]
+        say(f"chosen: {best}")
+    record = train_scorer(out, settings, progress=say, device=args.device, chosen_by=chosen_by)
     print(json.dumps(record["held_out"], indent=1))
     print(f"scorer: {out} ({record['train_seconds']} s of training)")
     return 0
+
+
+def _check_device(device: str) -> None:
+    """Refuse a torch device this machine lacks before anything is trained."""
+    import torch
+
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        raise EgovQAError(f"cannot train on device {device!r} ({exc}): use --device cpu") from exc
 
 
 def cmd_squad(args: argparse.Namespace) -> int:

@@ -71,14 +71,14 @@ class AnswerScorer:
 
     def __init__(self, folder: Path, threads: int | None = None) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         folder = Path(folder)
         try:
             self.record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
             if self.record.get("format") != SCORER_FORMAT:
                 raise ValueError(f"format {self.record.get('format')!r}, not {SCORER_FORMAT}")
-            self.tokenizer = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
+            self.max_tokens = int(self.record["settings"]["max_tokens"])
+            self.tokenizer, self.question_tokens = pair_tokenizers(folder / SCORER_TOKENIZER, self.max_tokens)
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
@@ -87,13 +87,6 @@ class AnswerScorer:
             )
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
-        self.max_tokens = int(self.record["settings"]["max_tokens"])
-        # The pair is cut in the line; a question too long to leave room for one is cut first.
-        self.question_tokens = Tokenizer.from_file(str(folder / SCORER_TOKENIZER))
-        self.question_tokens.no_truncation()
-        self.question_tokens.no_padding()
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.max_tokens, strategy="only_second")
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self._runs = ThreadPoolExecutor(self.threads, thread_name_prefix="scorer") if self.threads > 1 else None
 
@@ -125,6 +118,20 @@ class AnswerScorer:
         }
         answer, start, end = self.session.run(None, feeds)
         return float(answer[0]), start[0], end[0]
+
+
+def pair_tokenizers(file: Path, max_tokens: int):
+    """The tokenizers in ``file`` a scorer reads with: one for (question, line) pairs, cut in the
+    line at ``max_tokens``, unpadded; one for the question alone, uncut (a question too long to
+    leave room for a line is cut first, see :meth:`AnswerScorer._question`)."""
+    from tokenizers import Tokenizer
+
+    pairs, questions = Tokenizer.from_file(str(file)), Tokenizer.from_file(str(file))
+    pairs.no_padding()
+    pairs.enable_truncation(max_tokens, strategy="only_second")
+    questions.no_truncation()
+    questions.no_padding()
+    return pairs, questions
 
 
 def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:

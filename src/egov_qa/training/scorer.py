@@ -194,10 +194,17 @@ def _build_model(path: str, frozen_layers: int) -> Any:
 
 
 def train_scorer(
-    out_dir: Path, settings: ScorerSettings | None = None, pool: Path | None = None, progress=None
+    out_dir: Path,
+    settings: ScorerSettings | None = None,
+    pool: Path | None = None,
+    progress=None,
+    device: str = "cpu",
+    chosen_by: dict | None = None,
 ) -> dict:
-    """Train the scorer on the pool's training articles, measure it on the held-out ones, and
-    write the ONNX model, its tokenizer and its record into ``out_dir``. Returns the record."""
+    """Train the scorer on the pool's training articles (on torch's ``device``: "cpu", or "cuda"
+    where there is a GPU), measure it on the held-out ones, and write the ONNX model, its
+    tokenizer and its record into ``out_dir``. Returns the record, which keeps ``chosen_by``: the
+    settings search that chose ``settings`` (:mod:`egov_qa.training.scorer_search`), if any."""
     import torch
 
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
@@ -214,7 +221,7 @@ def train_scorer(
     path = resolve_model(DEFAULT_MODEL)
     tokens = Path(path) / "tokenizer.json"
     model = _build_model(path, settings.frozen_layers)
-    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings)
+    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings, device)
     out_dir = Path(out_dir)
     _save(model, tokens, out_dir, settings.max_tokens)
     record = {
@@ -231,6 +238,8 @@ def train_scorer(
         },
         "held_out_articles": sorted(kept_out),
         "train_seconds": round(seconds),
+        "device": device_name(device),
+        **({"chosen_by": chosen_by} if chosen_by else {}),
         "versions": {p: package_version(p) for p in ("egov-qa", "torch", "transformers", "onnxruntime")},
     }
     write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
@@ -240,11 +249,21 @@ def train_scorer(
     return record
 
 
-def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings) -> float:
-    """Train ``model`` on ``found`` as ``settings`` say (AdamW, the rate falling linearly to zero);
-    returns the seconds it took. The model is left in evaluation mode."""
+def device_name(device: str) -> str:
+    """The hardware behind torch's ``device``, for a record: "cpu", or "cuda (NVIDIA H200)"."""
+    import torch
+
+    return f"cuda ({torch.cuda.get_device_name()})" if device.startswith("cuda") else device
+
+
+def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings, device: str = "cpu") -> float:
+    """Train ``model`` on ``found`` as ``settings`` say (AdamW, the rate falling linearly to zero)
+    on torch's ``device``; returns the seconds it took. The model is left on the CPU in
+    evaluation mode."""
     import torch
     from tqdm import tqdm
+
+    model.to(device)
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate)
@@ -257,17 +276,18 @@ def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings) -> float
             for at in range(0, len(found), settings.batch_size):
                 batch = found[at : at + settings.batch_size]
                 arrays, starts, ends = _encode(tokenizer, batch)
-                inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
+                inputs = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
                 answer, start, end = model(**inputs)
-                labels = torch.tensor([p.answers for p in batch], dtype=torch.float32)
+                labels = torch.tensor([p.answers for p in batch], dtype=torch.float32, device=device)
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(answer, labels)
-                has_span = torch.tensor([p.span is not None for p in batch])
+                has_span = torch.tensor([p.span is not None for p in batch], device=device)
                 if has_span.any():
                     masked = inputs["token_type_ids"] == 0
                     start = start.masked_fill(masked, -1e4)[has_span]
                     end = end.masked_fill(masked, -1e4)[has_span]
-                    span_loss = torch.nn.functional.cross_entropy(start, torch.from_numpy(starts)[has_span])
-                    span_loss = span_loss + torch.nn.functional.cross_entropy(end, torch.from_numpy(ends)[has_span])
+                    first, last = torch.from_numpy(starts).to(device), torch.from_numpy(ends).to(device)
+                    span_loss = torch.nn.functional.cross_entropy(start, first[has_span])
+                    span_loss = span_loss + torch.nn.functional.cross_entropy(end, last[has_span])
                     loss = loss + settings.span_weight * span_loss
                 optimizer.zero_grad()
                 loss.backward()
@@ -275,6 +295,7 @@ def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings) -> float
                 schedule.step()
                 bar.update(1)
     model.eval()
+    model.to("cpu")
     return time.perf_counter() - started
 
 
