@@ -9,13 +9,13 @@ It reads a handful of candidates per question, one run each.
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from egov_qa.cores import ask_threads
 from egov_qa.errors import ModelLoadError
 
 SCORER_FORMAT = 1
@@ -87,7 +87,7 @@ class AnswerScorer:
             )
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
-        self.threads = threads or min(os.cpu_count() or 1, 8)
+        self.threads = ask_threads(threads)
         self._runs = ThreadPoolExecutor(self.threads, thread_name_prefix="scorer") if self.threads > 1 else None
 
     def _question(self, question: str) -> str:

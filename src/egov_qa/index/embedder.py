@@ -24,6 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
+from egov_qa.cores import ask_threads
 from egov_qa.errors import ModelLoadError
 from egov_qa.index.tuning import PROJECT_TUNING, Tuning, project_tuning
 
@@ -326,7 +327,7 @@ class OnnxEmbedder:
 
             self._tokenizer = Tokenizer.from_file(str(self.folder / ONNX_TOKENIZER))
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+            options.intra_op_num_threads = ask_threads(threads)
             options.log_severity_level = 3
             # Threads that spin between runs steal the cores from everything else
             # on a busy machine, and a question is one short run: let them sleep.
