@@ -2,7 +2,7 @@
 
 Imports only go downward: the app and the CLI above the assistant, the assistant above
 answering, answering above the index, the index above ingestion, and the records
-(documents, errors, text, files, paths) at the bottom. Evaluation sits above the
+(documents, errors, text, files, paths, cores) at the bottom. Evaluation sits above the
 assistant it measures, and training above evaluation. No module imports itself back
 through others.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "egov_qa"
-RECORDS = {"documents", "errors", "text", "files", "paths"}
+RECORDS = {"documents", "errors", "text", "files", "paths", "cores"}
 LAYERS = {
     "records": 0,
     "ingest": 1,
