@@ -63,7 +63,8 @@ class AnswerExtractor:
         candidates = self.features.candidates(question, retrieval)
         # Slide titles are read with each line by the answer scorer only: none without one.
         titles = [self.index.slide_of(c.unit_pos).title for c in candidates] if self.reader.scorer else None
-        ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles)
+        quotes = [self.index.quote(c.unit_pos).text for c in candidates]
+        ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles, quotes=quotes)
         if not ranked:
             return self._abstain(question, retrieval, top_k, 0.0, "No slide matches the question.")
         best = ranked[0]
@@ -79,24 +80,25 @@ class AnswerExtractor:
             else:
                 reason = f"The closest slides talk about {self._topics(retrieval, closest)}, but none answers it."
             return self._abstain(question, retrieval, top_k, best.confidence, reason, closest)
-        unit = best.unit
+        unit, quote = best.unit, self.index.quote(best.unit_pos)
         slide = self.index.slide_of(best.unit_pos)
         span = None
         if best.span is not None:
             start, end = best.span[0] + unit.start, best.span[1] + unit.start
             span = Span(start, end, slide.text[start:end])
-        citations = [self._cite(slide, self._relative_score(retrieval, slide), unit)]
+        citations = [self._cite(slide, self._relative_score(retrieval, slide), unit, quote)]
         citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
-        return Answer(question.text, unit.text, False, best.confidence, tuple(citations), span, question.answer_type)
+        return Answer(question.text, quote.text, False, best.confidence, tuple(citations), span, question.answer_type)
 
-    def _cite(self, slide: Slide, score: float, unit: Unit | None = None) -> Citation:
+    def _cite(self, slide: Slide, score: float, unit: Unit | None = None, quote: Span | None = None) -> Citation:
+        """A citation of ``slide``, marking ``quote`` (the quoted ``unit``) when there is one."""
         return Citation(
             slide.source,
             slide.number,
             slide.title,
             slide.text,
-            unit.start if unit else None,
-            unit.end if unit else None,
+            quote.start if quote else None,
+            quote.end if quote else None,
             round(score, 4),
             unit is not None and unit.kind == "notes",
             unit.origin if unit else "",

@@ -306,25 +306,27 @@ class Reader:
         units: list[Unit],
         top_k: int | None = None,
         titles: Sequence[str] | None = None,
+        quotes: Sequence[str] | None = None,
     ) -> list[ReadAnswer]:
         """Rank ``candidates`` (units by position in ``units``) as answers to ``question``, best first.
 
-        ``titles`` are the candidates' slide titles, which the scorer reads with each line.
+        ``titles`` are the candidates' slide titles, which the scorer reads with each line;
+        ``quotes`` what each is quoted with (:meth:`egov_qa.index.store.Index.quote`; by
+        default its unit's text), which the scorer reads and the key span is found in.
         """
         if not candidates:
             return []
+        texts = list(quotes) if quotes is not None else [units[c.unit_pos].text for c in candidates]
         rows = np.array([c.features for c in candidates], dtype=np.float64)
         logits = self.model.logits(rows)
         scores, spans = None, None
         if self.scorer is not None and self.model.reranker is not None:
             top = first_candidates(logits)
             heads = titles or [""] * len(candidates)
-            read = self.scorer.score(
-                question.text, [(heads[int(i)], units[candidates[int(i)].unit_pos].text) for i in top]
-            )
+            read = self.scorer.score(question.text, [(heads[int(i)], texts[int(i)]) for i in top])
             scores = np.array([r.logit for r in read])
             spans = [r.span for r in read]
-            candidates = [candidates[int(i)] for i in top]
+            candidates, texts = [candidates[int(i)] for i in top], [texts[int(i)] for i in top]
             rows, logits = rows[top], self.model.reranker(rerank_rows(logits[top], scores))
         order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
         answers = []
@@ -332,7 +334,7 @@ class Reader:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
             # A number, date or table cell the rules find stays their exact slice; else the scorer's span.
-            span = key_span(question, unit.text, unit.cells, unit.start)
+            span = key_span(question, texts[int(i)], unit.cells, unit.start)
             if span is None and spans is not None:
                 span = spans[int(i)]
             confidence = self.model.probability(logits, rows, int(i), scores)

@@ -32,10 +32,11 @@ import bm25s
 import faiss
 import numpy as np
 
-from egov_qa.documents import Block, Cell, Slide, Unit
+from egov_qa.documents import Block, Cell, Slide, Span, Unit
 from egov_qa.errors import IndexInvalidError, IndexWriteError
 from egov_qa.files import file_sha256, package_version
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
+from egov_qa.index.quotes import quote_end
 from egov_qa.ingest.loader import DeckLoader, LoadResult, source_name
 from egov_qa.ingest.splitter import UnitSplitter
 from egov_qa.text import terms, word_forms
@@ -150,9 +151,19 @@ class Index:
         self.slide_units: list[list[int]] = [[] for _ in self.slides]
         for i, slide_pos in enumerate(self.unit_slide):
             self.slide_units[slide_pos].append(i)
+        self.quote_ends = [
+            quote_end(unit, self.units[i + 1] if i + 1 < len(self.units) else None, self.slide_of(i).text)
+            for i, unit in enumerate(self.units)
+        ]
 
     def slide_of(self, unit_pos: int) -> Slide:
         return self.slides[int(self.unit_slide[unit_pos])]
+
+    def quote(self, unit_pos: int) -> Span:
+        """What the unit at ``unit_pos`` is quoted with (:mod:`egov_qa.index.quotes`), in its slide's text."""
+        unit, slide = self.units[unit_pos], self.slide_of(unit_pos)
+        end = self.quote_ends[unit_pos]
+        return Span(unit.start, end, slide.text[unit.start : end] if end != unit.end else unit.text)
 
 
 class IndexBuilder:

@@ -110,10 +110,11 @@ def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline, copy_of:
         found = pipeline.candidates(item.question)
         candidates, retrieval = found.candidates, found.retrieval
         rows = np.array([c.features for c in candidates], dtype=np.float64).reshape(len(candidates), len(FEATURES))
-        answer_ok = [quotes_an_answer(item, index.units[c.unit_pos].text) for c in candidates]
+        quotes = [index.quote(c.unit_pos).text for c in candidates]
+        answer_ok = [quotes_an_answer(item, quote) for quote in quotes]
         cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
         fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
-        texts = tuple((index.slide_of(c.unit_pos).title, index.units[c.unit_pos].text) for c in candidates)
+        texts = tuple((index.slide_of(c.unit_pos).title, quote) for c, quote in zip(candidates, quotes, strict=True))
         answer_oks, cite_oks = np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool)
         asked.append(
             Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, None, copy_of, retrieval.question, texts)
