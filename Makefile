@@ -49,7 +49,7 @@ eval-all: $(STAMP)
 train: $(STAMP) data/scorer/scorer.safetensors
 	$(BIN)/egov-qa train --tune-scorer
 
-# The answer scorer, trained on the SQuAD pool in evals/squad/ (public data; about half an hour
+# The answer scorer, trained on the SQuAD pool in evals/squad/ (public data; about an hour
 # on 2 cores), into data/scorer/, with the float weights `train --tune-scorer` starts from.
 train-scorer: $(STAMP)
 	$(BIN)/egov-qa train-scorer

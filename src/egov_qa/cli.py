@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
-        "train-scorer", help="train the answer scorer on the SQuAD pool (public data; about half an hour on 2 cores)"
+        "train-scorer", help="train the answer scorer on the SQuAD pool (public data; about an hour on 2 cores)"
     )
     scorer.add_argument(
         "--out", type=Path, metavar="DIR", default=None, help="where to write it (default: data/scorer/)"
@@ -369,7 +369,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     scorer_dir = args.scorer_from or squad_scorer_dir()
     reader_path = args.out or default_reader_path()
     if args.scorer or args.scorer_from or args.tune_scorer:
-        # Off by default: it needs the scorer `train-scorer` makes (half an hour). `make train` fits the
+        # Off by default: it needs the scorer `train-scorer` makes (an hour). `make train` fits the
         # shipped reader with it (docs/reader.md, "The answer scorer").
         from egov_qa.answer.scorer import AnswerScorer
 

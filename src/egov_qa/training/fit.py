@@ -500,6 +500,7 @@ FEATURE_CODE = (
     "egov_qa.answer.spans",
     "egov_qa.answer.features",
     "egov_qa.answer.pipeline",
+    "egov_qa.index.quotes",
 )
 
 

@@ -52,13 +52,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScorerSettings:
-    """How the scorer is trained. Chosen to fit two CPU cores in well under two hours; see docs/reader.md."""
+    """How the scorer is trained: about an hour on two CPU cores; see docs/reader.md."""
 
     max_tokens: int = 80
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 5e-5
-    frozen_layers: int = 2  # the embeddings and this many lower layers stay as published
+    frozen_layers: int = 0  # the embeddings and this many lower layers stay as published
     same_paragraph: int = 2  # other sentences of the paragraph per question
     other_paragraph: int = 1  # sentences of other paragraphs per question
     near_misses: int = 1  # altered questions per question

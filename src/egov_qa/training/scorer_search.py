@@ -29,8 +29,8 @@ DEV_EVERY = 4
 
 # Longer training, with and without the lower layers frozen, more negatives, a heavier span loss.
 CANDIDATES: dict[str, ScorerSettings] = {
-    "1 epoch, 2 layers frozen": ScorerSettings(),
-    "2 epochs": ScorerSettings(epochs=2, frozen_layers=0),
+    "1 epoch, 2 layers frozen": ScorerSettings(epochs=1, frozen_layers=2),
+    "2 epochs": ScorerSettings(),
     "3 epochs": ScorerSettings(epochs=3, frozen_layers=0),
     "3 epochs, rate 1e-4": ScorerSettings(epochs=3, frozen_layers=0, learning_rate=1e-4),
     "3 epochs, span weight 1": ScorerSettings(epochs=3, frozen_layers=0, span_weight=1.0),
