@@ -462,15 +462,3 @@ def test_a_40000_character_line_does_not_stall(unit, deadline):
     # how the work grows, not how fast it is.
     short_time = min(find_everything(unit * (LONG // 10 // len(unit))) for _ in range(3))
     assert long_time < 40 * short_time + 0.25
-
-
-def test_among_several_values_of_the_kind_asked_the_one_the_scorer_reads_wins():
-    question = analyze("How many people use the portal?")
-    line = "The portal, launched with 350 staff, is used by 30 million people."
-    by_rules = key_span(question, line)
-    assert line[by_rules[0] : by_rules[1]] == "30 million"
-    staff = line.index("350")
-    chosen = key_span(question, line, read=(staff, staff + len("350 staff")))
-    assert line[chosen[0] : chosen[1]] == "350 staff"
-    # A reading that falls on none of the values leaves the rules' choice.
-    assert key_span(question, line, read=(0, 10)) == by_rules

@@ -333,12 +333,10 @@ class Reader:
         for i in order:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
-            # A number, date or table cell the rules find stays their exact slice (the one the scorer's
-            # span falls on, among several); else the scorer's span.
-            scorer_span = spans[int(i)] if spans is not None else None
-            span = key_span(question, texts[int(i)], unit.cells, unit.start, scorer_span)
-            if span is None:
-                span = scorer_span
+            # A number, date or table cell the rules find stays their exact slice; else the scorer's span.
+            span = key_span(question, texts[int(i)], unit.cells, unit.start)
+            if span is None and spans is not None:
+                span = spans[int(i)]
             confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers

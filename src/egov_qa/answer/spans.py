@@ -379,11 +379,7 @@ def change_sides(text: str) -> dict[str, list[tuple[int, int]]]:
 
 
 def key_span(
-    question: Question,
-    unit_text: str,
-    cells: tuple[Cell, ...] = (),
-    unit_start: int = 0,
-    read: tuple[int, int] | None = None,
+    question: Question, unit_text: str, cells: tuple[Cell, ...] = (), unit_start: int = 0
 ) -> tuple[int, int] | None:
     """The tight answer inside a unit, as offsets into ``unit_text``; None if there is none.
 
@@ -391,9 +387,8 @@ def key_span(
     the question asks for one side of a change ("now", "before"), that side; a
     question for a value (not a year) that names neither side nor a time gets the new
     side ("How many awards did it win?" of "Before: 0 | After: 5"); else the
-    whole unit. Among several spans, the one the answer scorer's reading ``read``
-    overlaps most wins; when it overlaps none (or there is none), the one nearest
-    what the question names.
+    whole unit. Among several spans, the one nearest what the question names
+    wins.
 
     Args:
         question: the analyzed question.
@@ -405,7 +400,7 @@ def key_span(
     if cell is not None:
         lo, hi = cell.start - unit_start, cell.end - unit_start
         kept = typed_spans(question, unit_text, lo, hi)
-        return _chosen(kept, unit_text, question, read) if kept else (lo, hi)
+        return _nearest(kept, unit_text, question) if kept else (lo, hi)
     kept = []
     direction = question.direction
     if direction is None and question.answer_type not in (None, "year") and not question.numbers:
@@ -423,19 +418,7 @@ def key_span(
                 break
     if not kept:
         kept = typed_spans(question, unit_text)
-    return _chosen(kept, unit_text, question, read) if kept else None
-
-
-def _chosen(
-    spans: list[tuple[int, int]], text: str, question: Question, read: tuple[int, int] | None
-) -> tuple[int, int]:
-    """Among ``spans``, the one ``read`` overlaps most; else the one nearest what the question names."""
-    if read is not None and len(spans) > 1:
-        overlaps = [max(0, min(hi, read[1]) - max(lo, read[0])) for lo, hi in spans]
-        best = max(range(len(spans)), key=overlaps.__getitem__)
-        if overlaps[best]:
-            return spans[best]
-    return _nearest(spans, text, question)
+    return _nearest(kept, unit_text, question) if kept else None
 
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
