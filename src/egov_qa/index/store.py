@@ -151,19 +151,18 @@ class Index:
         self.slide_units: list[list[int]] = [[] for _ in self.slides]
         for i, slide_pos in enumerate(self.unit_slide):
             self.slide_units[slide_pos].append(i)
-        self.quote_ends = [
-            quote_end(unit, self.units[i + 1] if i + 1 < len(self.units) else None, self.slide_of(i).text)
-            for i, unit in enumerate(self.units)
-        ]
 
     def slide_of(self, unit_pos: int) -> Slide:
         return self.slides[int(self.unit_slide[unit_pos])]
 
     def quote(self, unit_pos: int) -> Span:
-        """What the unit at ``unit_pos`` is quoted with (:mod:`egov_qa.index.quotes`), in its slide's text."""
+        """What the unit at ``unit_pos`` is quoted with (:mod:`egov_qa.index.quotes`), in its slide's text.
+
+        Found when asked, for the few candidates of a question: not for every unit as the index loads."""
         unit, slide = self.units[unit_pos], self.slide_of(unit_pos)
-        end = self.quote_ends[unit_pos]
-        return Span(unit.start, end, slide.text[unit.start : end] if end != unit.end else unit.text)
+        after = self.units[unit_pos + 1] if unit_pos + 1 < len(self.units) else None
+        end = quote_end(unit, after, slide.text)
+        return Span(unit.start, end, slide.text[unit.start : end])
 
 
 class IndexBuilder:
