@@ -692,6 +692,27 @@ class TestReranking:
         assert best("When did tax filing move online?").span == (27, 31)
         assert best("What moved online?").span == (0, 10)
 
+    def test_a_name_is_the_scorers_span_where_the_rules_find_one_too_but_a_year_stays_theirs(self):
+        from egov_qa.answer.scorer import Scored
+        from egov_qa.answer.spans import key_span
+
+        line = "NIA and the Ministry of the Interior ran it from 2008"
+        units = [Unit("n", "d.md", 1, 0, len(line), line, "bullet")]
+        ministry = (line.index("the Ministry"), line.index(" ran"))
+
+        class ReadsTheMinistry:
+            def score(self, question, pairs):
+                return [Scored(5.0, ministry) for _ in pairs]
+
+        def span(text):
+            reader = Reader(reranking_model(), scorer=ReadsTheMinistry())
+            return reader.run(analyze(text), [candidate(0, 0.9)], units)[0].span
+
+        # The rules find a name of their own, wider than the scorer's reading: the scorer's wins.
+        assert key_span(analyze("Which ministry ran it?"), line) not in (None, ministry)
+        assert span("Which ministry ran it?") == ministry
+        assert span("When was it run?") == (line.index("2008"), len(line))
+
     def test_the_scorers_span_is_whole_words_without_the_commas_and_spaces_around(self):
         from egov_qa.answer.scorer import whole_words
 

@@ -14,8 +14,9 @@ threshold chosen on held-out decks too.
 With an answer scorer (:mod:`egov_qa.answer.scorer`), the ranker's first
 :data:`RERANK_DEPTH` candidates are read again, question and line together, and a
 second logistic model (``reranker``) reorders them from the ranker's score and the
-scorer's; the confidence then also reads the scorer's view of the best candidate. Where the
-typed-span rules find no number, date or table cell, the key span is the scorer's.
+scorer's; the confidence then also reads the scorer's view of the best candidate. The key span
+is the scorer's where the typed-span rules find nothing and for a name (:func:`reads_span`); a
+number, date or table cell the rules find stays their exact slice.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import numpy as np
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
 from egov_qa.answer.scorer import AnswerScorer
-from egov_qa.answer.spans import key_span
-from egov_qa.documents import Unit
+from egov_qa.answer.spans import key_span, named_cell
+from egov_qa.documents import Cell, Unit
 from egov_qa.errors import ReaderModelError
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATUR
 RERANK_FEATURES = ("ranker_score", "ranker_gap", "scorer_score", "scorer_gap")
 SCORER_CONFIDENCE = ("best_scorer", "scorer_margin")
 RERANK_DEPTH = 10
+# The kinds of answer whose key span is the scorer's even where the typed-span rules find one.
+SCORER_SPAN_TYPES = ("name",)
 _TOP = [FEATURES.index(f) for f in TOP_FEATURES]
 _QUESTION = [FEATURES.index(f) for f in QUESTION_FEATURES]
 NO_RUNNER_UP_MARGIN = 10.0
@@ -93,6 +96,16 @@ def confidence_row(logits: np.ndarray, rows: np.ndarray, at: int | None = None) 
 def confidence_features(reranked: bool) -> tuple[str, ...]:
     """The confidence model's inputs: with a reranker, the scorer's view of the best candidate too."""
     return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
+
+
+def reads_span(question: Question, cells: tuple[Cell, ...] = ()) -> bool:
+    """Whether the answer scorer's span beats the typed-span rules for ``question``: a number, date,
+    share, rank or named table cell stays the rules' exact slice; a name is the scorer's.
+
+    Measured on the eval sets' answerable questions, each read by a scorer trained without its
+    deck (docs/reader.md, "The key span"): names are where the rules pick the wrong one of several.
+    """
+    return question.answer_type in SCORER_SPAN_TYPES and named_cell(question, cells) is None
 
 
 def first_candidates(logits: np.ndarray) -> np.ndarray:
@@ -333,10 +346,10 @@ class Reader:
         for i in order:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
-            # A number, date or table cell the rules find stays their exact slice; else the scorer's span.
             span = key_span(question, texts[int(i)], unit.cells, unit.start)
-            if span is None and spans is not None:
-                span = spans[int(i)]
+            scorer_span = spans[int(i)] if spans is not None else None
+            if scorer_span is not None and (span is None or reads_span(question, unit.cells)):
+                span = scorer_span
             confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers
