@@ -280,7 +280,8 @@ class FeatureMaker:
         asked_terms = frozenset(question.terms)
         cells = {pos: named_cell(question, self.index.units[pos].cells) is not None for pos in positions}
         # A line is read with what it is quoted with: a lead-in with the line it introduces.
-        typed = {pos: cells[pos] or bool(typed_spans(question, self.index.quote(pos).text)) for pos in positions}
+        quoted = {pos: self.index.quote(pos).text for pos in positions}
+        typed = {pos: cells[pos] or bool(typed_spans(question, quoted[pos])) for pos in positions}
         typed_slides = {int(self.index.unit_slide[pos]) for pos, held in typed.items() if held}
         common["type_anywhere"] = float(asks and bool(typed_slides))
         slide_missing: dict[int, float] = {}
@@ -291,7 +292,7 @@ class FeatureMaker:
         }
         # A table's cells take the unit its slide states once ("Unit: KRW 100 million", "in $M").
         detail = {
-            pos: holds_detail(question, self.index.quote(pos).text)
+            pos: holds_detail(question, quoted[pos])
             or (bool(self.index.units[pos].cells) and detail_slides[int(self.index.unit_slide[pos])])
             for pos in positions
         }
