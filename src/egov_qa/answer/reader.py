@@ -346,10 +346,12 @@ class Reader:
         for i in order:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
-            span = key_span(question, texts[int(i)], unit.cells, unit.start)
             scorer_span = spans[int(i)] if spans is not None else None
-            if scorer_span is not None and (span is None or reads_span(question, unit.cells)):
+            span: tuple[int, int] | None
+            if scorer_span is not None and reads_span(question, unit.cells):
                 span = scorer_span
+            else:
+                span = key_span(question, texts[int(i)], unit.cells, unit.start) or scorer_span
             confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers
