@@ -104,3 +104,21 @@ def test_the_index_and_the_assistant_quote_a_lead_in_with_its_line(tmp_path, fak
     cited = answer.citations[0]
     assert answer.answer == cited.text[cited.start : cited.end]
     assert answer.answer in {quote.text, "January 11, 2023"}
+
+
+def test_the_line_before_a_unit_is_the_one_above_it_on_its_slide_never_the_title_or_another_slide(
+    tmp_path, fake_embedder
+):
+    from egov_qa.index.store import IndexBuilder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "deck.md").write_text(MEETINGS_DECK, encoding="utf-8")
+    index = IndexBuilder(fake_embedder).build(corpus)
+    texts = [u.text for u in index.units]
+    lead_in = texts.index("Our next virtual meeting will be on")
+    assert index.before(texts.index("January 11, 2023")) == "Our next virtual meeting will be on"
+    assert index.before(texts.index("Bring your questions.")) == "January 11, 2023"
+    # The first line under the title has none: the title is read with every line already.
+    assert index.before(lead_in) == ""
+    assert all(index.before(at) == "" for at in range(len(texts)) if index.units[at].slide != index.units[at - 1].slide)

@@ -643,14 +643,14 @@ class FakeScorer:
 
     def __init__(self) -> None:
         self.record = {"created": "test"}
-        self.seen: list[list[tuple[str, str]]] = []
+        self.seen: list[list[tuple[str, ...]]] = []
 
     def score(self, question, pairs):
         from egov_qa.answer.scorer import Scored
 
         self.seen.append(list(pairs))
         # Its span: the line's first two words.
-        return [Scored(5.0, (0, 10)) if "2008" in line else Scored(-5.0, None) for _, line in pairs]
+        return [Scored(5.0, (0, 10)) if "2008" in read[1] else Scored(-5.0, None) for read in pairs]
 
 
 def reranking_model(threshold: float = 0.5) -> ReaderModel:
@@ -674,14 +674,20 @@ class TestReranking:
             Reader(reranking_model())
 
     def test_the_scorer_reorders_the_rankers_first_candidates_and_sets_the_confidence(self):
+        from egov_qa.answer.scorer import Reading
+
         scorer = FakeScorer()
         question = analyze("When did tax filing move online?")
+        readings = [Reading("T", UNITS[0].text), Reading("T", UNITS[1].text, UNITS[0].text)]
         # The ranker prefers line a (dense 0.9); the scorer reads line b as the answer.
         answers = Reader(reranking_model(), scorer=scorer).run(
-            question, [candidate(0, 0.9), candidate(1, 0.2)], UNITS, top_k=2, titles=["T", "T"]
+            question, [candidate(0, 0.9), candidate(1, 0.2)], UNITS, top_k=2, readings=readings
         )
         assert [a.unit.id for a in answers] == ["b", "a"]
-        assert scorer.seen == [[("T", UNITS[0].text), ("T", UNITS[1].text)]]
+        assert scorer.seen == [readings]
+        # Without readings, the scorer reads each line alone.
+        Reader(reranking_model(), scorer=scorer).run(question, [candidate(0, 0.9)], UNITS)
+        assert scorer.seen[-1] == [Reading("", UNITS[0].text)]
         assert answers[0].confidence == pytest.approx(1 / (1 + np.exp(-5.0)))
 
     def test_the_key_span_is_the_rules_typed_value_else_the_scorers(self):

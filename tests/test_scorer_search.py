@@ -69,7 +69,7 @@ def test_each_candidate_is_trained_and_read_on_the_dev_articles_best_first(tmp_p
     pool = small_pool(tmp_path / "pool.json.gz")
     candidates = {
         "short": ScorerSettings(questions=4, batch_size=4),
-        "longer": ScorerSettings(questions=8, batch_size=4, epochs=2, frozen_layers=0),
+        "longer": ScorerSettings(questions=8, batch_size=4, epochs=2, frozen_layers=0, line_before=True),
     }
     found = search("cpu", candidates, pool=pool)
     articles = squad.load_articles(pool)

@@ -90,6 +90,79 @@ def test_training_pairs_hold_the_answer_sentence_its_span_and_negatives():
     assert all(p.title == "Super Bowl 50" for p in made)
 
 
+def test_with_the_line_before_each_line_is_read_after_the_sentence_before_it_in_its_paragraph():
+    articles = {"Super_Bowl_50": [PARAGRAPH, OTHER]}
+    settings = ScorerSettings(same_paragraph=2, other_paragraph=1, near_misses=1, line_before=True)
+    made = pairs(articles, ["Super_Bowl_50"], settings)
+    sentences = [CONTEXT[s:e] for s, e in squad.sentences(CONTEXT)] + [OTHER.context]
+    ahead = {line: sentences[i - 1] if 0 < i < 3 else "" for i, line in enumerate(sentences)}
+    assert {p.line: p.before for p in made if p.line in ahead} == ahead
+    # The answer sentence without its answer, and its near miss, are read after the same sentence.
+    removed = [p for p in made if p.line == "The game was played in."]
+    assert removed and all(p.before == sentences[0] for p in removed)
+    off = pairs(articles, ["Super_Bowl_50"], ScorerSettings())
+    assert all(p.before == "" for p in off)
+
+
+def test_the_line_before_is_read_last_and_cut_so_that_a_long_pair_loses_it_first():
+    from egov_qa.answer.scorer import BEFORE_CHARS, line_before, second_text
+
+    assert second_text("Budget", "It grew.") == "Budget. It grew."
+    assert second_text("Budget", "It grew.", "Spending:") == "Budget. It grew. [SEP] Spending:"
+    assert second_text("", "It grew.", "Spending:") == "It grew. [SEP] Spending:"
+    long = "The fund " + "grew again " * 20
+    cut = line_before(long)
+    assert len(cut) <= BEFORE_CHARS and long.startswith(cut) and not cut.endswith(" ")
+    assert line_before("  Spending\n by year: ") == "Spending by year:"
+
+
+def test_a_span_past_the_answer_the_line_lost_to_the_cut_is_not_learned():
+    from egov_qa.paths import default_scorer_dir
+    from egov_qa.training.scorer import Pair, _encode, _tokenizer
+
+    tokenizer = _tokenizer(default_scorer_dir() / "scorer_tokenizer.json", 24)
+    line = "The fund " + "grew again " * 20 + "in 2011"
+    batch = [
+        Pair("When did it grow?", "Fund", line, True, (line.index("2011"), len(line))),
+        Pair("Where was it played?", "Game", "Played in Santa Clara", True, (10, 21), "A line before"),
+    ]
+    arrays, starts, ends, spanned = _encode(tokenizer, batch)
+    assert spanned.tolist() == [False, True]
+    ids = arrays["input_ids"][1][starts[1] : ends[1] + 1].tolist()
+    assert tokenizer.decode(ids) == "santa clara"
+
+
+def test_the_scorer_never_reads_its_span_off_the_line_before():
+    import numpy as np
+
+    from egov_qa.answer.scorer import _span, pair_tokenizers, second_text
+    from egov_qa.paths import default_scorer_dir
+
+    tokenizer, _ = pair_tokenizers(default_scorer_dir() / "scorer_tokenizer.json", 80)
+    line, before = "Played in Santa Clara", "The Broncos won in 2016"
+    encoding = tokenizer.encode("Who won?", second_text("Game", line, before))
+    start, end = np.zeros(len(encoding.ids)), np.zeros(len(encoding.ids))
+    # The logits peak on "Broncos", in the line before: the span stays inside the line.
+    at = encoding.tokens.index("broncos")
+    start[at] = end[at] = 10.0
+    lo, hi = _span(encoding, start, end, len(second_text("Game", "")), len(line))
+    assert 0 <= lo < hi <= len(line)
+
+
+def test_a_scorer_trained_without_the_line_before_is_given_none():
+    from egov_qa.answer.scorer import AnswerScorer, Reading
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir())
+    question = "Where was the game played?"
+    plain = Reading("Super Bowl 50", "The game was played in Santa Clara.")
+    after = plain._replace(before="The Broncos won Super Bowl 50 in 2016.")
+    scorer.reads_before = False
+    assert scorer.score(question, [after]) == scorer.score(question, [plain])
+    scorer.reads_before = True
+    assert scorer.score(question, [after])[0].logit != scorer.score(question, [plain])[0].logit
+
+
 def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
     from egov_qa.answer.scorer import AnswerScorer
     from egov_qa.errors import ModelLoadError

@@ -15,6 +15,7 @@ from egov_qa.answer.features import FeatureMaker
 from egov_qa.answer.question import Question, analyze
 from egov_qa.answer.reader import Reader
 from egov_qa.answer.retriever import Retrieval
+from egov_qa.answer.scorer import Reading
 from egov_qa.documents import Answer, Citation, Slide, Span, Unit
 from egov_qa.index.store import Index
 
@@ -61,10 +62,15 @@ class AnswerExtractor:
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
         candidates = self.features.candidates(question, retrieval)
-        # Slide titles are read with each line by the answer scorer only: none without one.
-        titles = [self.index.slide_of(c.unit_pos).title for c in candidates] if self.reader.scorer else None
         quotes = [self.index.quote(c.unit_pos).text for c in candidates]
-        ranked = self.reader.run(question, candidates, self.index.units, top_k=1, titles=titles, quotes=quotes)
+        # Slide titles and the lines before are read with each line by the answer scorer only.
+        readings = None
+        if self.reader.scorer:
+            readings = [
+                Reading(self.index.slide_of(c.unit_pos).title, quote, self.index.before(c.unit_pos))
+                for c, quote in zip(candidates, quotes, strict=True)
+            ]
+        ranked = self.reader.run(question, candidates, self.index.units, top_k=1, quotes=quotes, readings=readings)
         if not ranked:
             return self._abstain(question, retrieval, top_k, 0.0, "No slide matches the question.")
         best = ranked[0]

@@ -32,7 +32,7 @@ import numpy as np
 
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
-from egov_qa.answer.scorer import AnswerScorer
+from egov_qa.answer.scorer import AnswerScorer, Reading
 from egov_qa.answer.spans import key_span, named_cell
 from egov_qa.documents import Cell, Unit
 from egov_qa.errors import ReaderModelError
@@ -318,14 +318,14 @@ class Reader:
         candidates: list[Candidate],
         units: list[Unit],
         top_k: int | None = None,
-        titles: Sequence[str] | None = None,
         quotes: Sequence[str] | None = None,
+        readings: Sequence[Reading] | None = None,
     ) -> list[ReadAnswer]:
         """Rank ``candidates`` (units by position in ``units``) as answers to ``question``, best first.
 
-        ``titles`` are the candidates' slide titles, which the scorer reads with each line;
-        ``quotes`` what each is quoted with (:meth:`egov_qa.index.store.Index.quote`; by
-        default its unit's text), which the scorer reads and the key span is found in.
+        ``quotes`` are what each is quoted with (:meth:`egov_qa.index.store.Index.quote`; by
+        default its unit's text), which the key span is found in; ``readings`` how the scorer
+        reads each (its slide's title, its quote and the line before it; by default the quote alone).
         """
         if not candidates:
             return []
@@ -335,8 +335,9 @@ class Reader:
         scores, spans = None, None
         if self.scorer is not None and self.model.reranker is not None:
             top = first_candidates(logits)
-            heads = titles or [""] * len(candidates)
-            read = self.scorer.score(question.text, [(heads[int(i)], texts[int(i)]) for i in top])
+            read = self.scorer.score(
+                question.text, [readings[int(i)] if readings else Reading("", texts[int(i)]) for i in top]
+            )
             scores = np.array([r.logit for r in read])
             spans = [r.span for r in read]
             candidates, texts = [candidates[int(i)] for i in top], [texts[int(i)] for i in top]

@@ -1,4 +1,5 @@
-"""The answer scorer: reads a question and one candidate line (with its slide's title) together.
+"""The answer scorer: reads a question and one candidate line (with its slide's title and the line
+before it) together.
 
 A cross-encoder fine-tuned from all-MiniLM-L6-v2 on public QA data
 (:mod:`egov_qa.training.scorer`), run with onnxruntime: its answer logit says whether the
@@ -9,9 +10,11 @@ It reads a handful of candidates per question, one run each.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,6 +29,8 @@ SCORER_RECORD = "scorer.json"
 SCORER_WEIGHTS = "scorer.safetensors"
 # The longest span read off the start and end logits, in tokens.
 MAX_SPAN_TOKENS = 30
+# How much of the line before a candidate the scorer reads, in characters (whole words).
+BEFORE_CHARS = 60
 
 
 def install(source: Path, target: Path) -> None:
@@ -40,9 +45,30 @@ def install(source: Path, target: Path) -> None:
         write_atomic(Path(target) / name, (Path(source) / name).read_bytes())
 
 
-def second_text(title: str, line: str) -> str:
-    """What the scorer reads beside the question: the heading, then the line."""
-    return f"{title}. {line}" if title else line
+def second_text(title: str, line: str, before: str = "") -> str:
+    """What the scorer reads beside the question: the heading, the line, and after a separator the
+    line before it on its slide (last, so that a long pair loses it before the line)."""
+    text = f"{title}. {line}" if title else line
+    return f"{text} [SEP] {before}" if before else text
+
+
+def line_before(text: str) -> str:
+    """The part of the line before a candidate the scorer reads: its first :data:`BEFORE_CHARS`
+    characters, cut at a space."""
+    text = " ".join(text.split())
+    if len(text) <= BEFORE_CHARS:
+        return text
+    cut = text.rfind(" ", 0, BEFORE_CHARS + 1)
+    return text[: cut if cut > 0 else BEFORE_CHARS]
+
+
+class Reading(NamedTuple):
+    """One candidate as the scorer reads it: its slide's title, the line, and the line before it on
+    the slide ("" where there is none, or the one before is the title)."""
+
+    title: str
+    line: str
+    before: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +104,8 @@ class AnswerScorer:
             if self.record.get("format") != SCORER_FORMAT:
                 raise ValueError(f"format {self.record.get('format')!r}, not {SCORER_FORMAT}")
             self.max_tokens = int(self.record["settings"]["max_tokens"])
+            # A scorer trained before it read the line before a candidate is given none.
+            self.reads_before = bool(self.record["settings"].get("line_before", False))
             self.tokenizer, self.question_tokens = pair_tokenizers(folder / SCORER_TOKENIZER, self.max_tokens)
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
@@ -96,17 +124,23 @@ class AnswerScorer:
         offsets = self.question_tokens.encode(question, add_special_tokens=False).offsets
         return question[: offsets[keep - 1][1]] if len(offsets) > keep else question
 
-    def score(self, question: str, candidates: list[tuple[str, str]]) -> list[Scored]:
-        """The scorer's reading of each (heading, line) candidate for ``question``, in order."""
+    def score(self, question: str, candidates: Sequence[tuple[str, ...]]) -> list[Scored]:
+        """The scorer's reading of each candidate for ``question``, in order: a :class:`Reading`, or a
+        (title, line) pair."""
         if not candidates:
             return []
         question = self._question(question)
-        encodings = self.tokenizer.encode_batch([(question, second_text(t, line)) for t, line in candidates])
+        read = [Reading(*c) for c in candidates]
+        if not self.reads_before:
+            read = [r._replace(before="") for r in read]
+        encodings = self.tokenizer.encode_batch(
+            [(question, second_text(r.title, r.line, line_before(r.before))) for r in read]
+        )
         outputs = self._runs.map(self._run, encodings) if self._runs else map(self._run, encodings)
         found = []
-        for (title, line), encoding, (answer, start, end) in zip(candidates, encodings, outputs, strict=True):
-            span = _span(encoding, start, end, len(second_text(title, "")))
-            found.append(Scored(answer, whole_words(line, span) if span else None))
+        for r, encoding, (answer, start, end) in zip(read, encodings, outputs, strict=True):
+            span = _span(encoding, start, end, len(second_text(r.title, "")), len(r.line))
+            found.append(Scored(answer, whole_words(r.line, span) if span else None))
         return found
 
     def _run(self, encoding) -> tuple[float, np.ndarray, np.ndarray]:
@@ -151,12 +185,13 @@ def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
     return lo, hi
 
 
-def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int) -> tuple[int, int] | None:
-    """The best start-end pair of tokens inside the line (not its heading), as character offsets."""
+def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int, length: int) -> tuple[int, int] | None:
+    """The best start-end pair of tokens inside the line (not its heading, nor the line before it),
+    as character offsets; the line is ``length`` characters from ``shift`` of the second text."""
     inside = [
         i
-        for i, (seq, (a, _)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True))
-        if seq == 1 and a >= shift
+        for i, (seq, (a, b)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True))
+        if seq == 1 and a >= shift and b <= shift + length
     ]
     if not inside:
         return None

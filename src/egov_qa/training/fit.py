@@ -45,7 +45,7 @@ from egov_qa.answer.reader import (
     rerank_rows,
     scorer_row,
 )
-from egov_qa.answer.scorer import AnswerScorer
+from egov_qa.answer.scorer import AnswerScorer, Reading
 from egov_qa.documents import content_hash
 from egov_qa.evaluation.scoring import SHIPPED, EvalItem, Suite, fold_of, holds_evidence, plain, quotes_an_answer, share
 from egov_qa.files import file_sha256, package_version
@@ -89,7 +89,7 @@ class Asked:
     scores: np.ndarray | None = None  # per candidate: the answer scorer's logit (None without a scorer)
     copy_of: str | None = None  # the set whose decks the asked corpus copies (see Suite.copy_of)
     question: str = ""  # the question as the pipeline read it
-    texts: tuple[tuple[str, str], ...] = ()  # per candidate: its slide's title and its line
+    texts: tuple[Reading, ...] = ()  # per candidate: its slide's title, its line and the line before it
 
     @property
     def right(self) -> np.ndarray:
@@ -114,7 +114,10 @@ def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline, copy_of:
         answer_ok = [quotes_an_answer(item, quote) for quote in quotes]
         cite_ok = [holds_evidence(item, index.slide_of(c.unit_pos).text) for c in candidates]
         fallback = bool(retrieval.slides) and holds_evidence(item, retrieval.slides[0].slide.text)
-        texts = tuple((index.slide_of(c.unit_pos).title, quote) for c, quote in zip(candidates, quotes, strict=True))
+        texts = tuple(
+            Reading(index.slide_of(c.unit_pos).title, quote, index.before(c.unit_pos))
+            for c, quote in zip(candidates, quotes, strict=True)
+        )
         answer_oks, cite_oks = np.array(answer_ok, dtype=bool), np.array(cite_ok, dtype=bool)
         asked.append(
             Asked(suite_name, item, rows, answer_oks, cite_oks, fallback, None, copy_of, retrieval.question, texts)

@@ -6,6 +6,9 @@ line (a logit per token each). It is trained on public data only, the SQuAD 1.1 
 (:mod:`egov_qa.evaluation.squad`), and never sees the eval sets, so every deck is held out
 for it:
 
+Each line is read with its article's title; with ``line_before``, also with the sentence before
+it in its paragraph, as a candidate is then read with the line before it on its slide.
+
 - positives: the sentence holding a question's answer, with the answer's span;
 - negatives: other sentences of the paragraph, a sentence of another paragraph, the
   answer sentence asked with a question whose name or number was changed to one the
@@ -42,6 +45,7 @@ from egov_qa.answer.scorer import (
     SCORER_TOKENIZER,
     SCORER_WEIGHTS,
     AnswerScorer,
+    Reading,
 )
 from egov_qa.errors import ModelLoadError
 from egov_qa.evaluation import squad
@@ -63,6 +67,7 @@ class ScorerSettings:
     other_paragraph: int = 1  # sentences of other paragraphs per question
     near_misses: int = 1  # altered questions per question
     answers_removed: bool = True  # the answer sentence without its answer, as a negative
+    line_before: bool = False  # each line read with the one before it (measured, not kept: docs/reader.md)
     span_weight: float = 0.5
     seed: int = 0
     threads: int = 2
@@ -71,13 +76,15 @@ class ScorerSettings:
 
 @dataclass(frozen=True)
 class Pair:
-    """A question and a line (with its heading): whether the line answers it, and the span's characters."""
+    """A question and a line (with its heading and the line before it): whether the line answers it,
+    and the span's characters."""
 
     question: str
     title: str
     line: str
     answers: bool
     span: tuple[int, int] | None = None
+    before: str = ""
 
 
 def title_of(article: str) -> str:
@@ -105,6 +112,7 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
         heading = title_of(title)
         for at, paragraph in enumerate(paragraphs):
             spans = squad.sentences(paragraph.context)
+            before = _befores(paragraph.context, spans, settings.line_before)
             for question in paragraph.questions:
                 if settings.questions is not None and used >= settings.questions:
                     break
@@ -118,30 +126,44 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
                 if line[offset : offset + len(answer)] != answer:
                     continue
                 used += 1
-                made.append(Pair(question.text, heading, line, True, (offset, offset + len(answer))))
-                others = [paragraph.context[s:e] for s, e in spans if (s, e) != found]
-                for other in rng.sample(others, k=min(settings.same_paragraph, len(others))):
-                    made.append(Pair(question.text, heading, other, False))
+                first = before[spans.index(found)]
+                made.append(Pair(question.text, heading, line, True, (offset, offset + len(answer)), first))
+                others = [(paragraph.context[s:e], before[i]) for i, (s, e) in enumerate(spans) if (s, e) != found]
+                for other, ahead in rng.sample(others, k=min(settings.same_paragraph, len(others))):
+                    made.append(Pair(question.text, heading, other, False, before=ahead))
                 elsewhere = [p for i, p in enumerate(paragraphs) if i != at]
                 for _ in range(settings.other_paragraph if elsewhere else 0):
                     p = rng.choice(elsewhere)
-                    s, e = rng.choice(squad.sentences(p.context))
-                    made.append(Pair(question.text, heading, p.context[s:e], False))
+                    inside = squad.sentences(p.context)
+                    i = rng.randrange(len(inside))
+                    s, e = inside[i]
+                    ahead = _befores(p.context, inside, settings.line_before)[i]
+                    made.append(Pair(question.text, heading, p.context[s:e], False, before=ahead))
                 if settings.answers_removed and (unanswered := without_answer(line, offset, offset + len(answer))):
-                    made.append(Pair(question.text, heading, unanswered, False))
+                    made.append(Pair(question.text, heading, unanswered, False, before=first))
                 for _ in range(settings.near_misses):
                     changed = squad.altered(question.text, paragraph.context, pool, rng)
                     if changed:
-                        made.append(Pair(changed, heading, line, False))
+                        made.append(Pair(changed, heading, line, False, before=first))
     rng.shuffle(made)
     return made
 
 
-def _encode(tokenizer, batch: list[Pair]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Token arrays for a batch, and each pair's span as token positions (0, 0 when it has none)."""
-    from egov_qa.answer.scorer import second_text
+def _befores(context: str, spans: list[tuple[int, int]], reads: bool = True) -> list[str]:
+    """The sentence before each of ``spans`` of ``context`` ("" for the first, and for all unless ``reads``)."""
+    return ["" if i == 0 or not reads else context[slice(*spans[i - 1])] for i in range(len(spans))]
 
-    encodings = tokenizer.encode_batch([(p.question, second_text(p.title, p.line)) for p in batch])
+
+def _encode(
+    tokenizer, batch: list[Pair], before: bool = True
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Token arrays for a batch (each line with the line before it where ``before``), each pair's
+    span as token positions (0, 0 when it has none), and whether each has a span left to learn (a
+    long line may be cut before its answer)."""
+    from egov_qa.answer.scorer import line_before, second_text
+
+    read = [second_text(p.title, p.line, line_before(p.before) if before else "") for p in batch]
+    encodings = tokenizer.encode_batch([(p.question, text) for p, text in zip(batch, read, strict=True)])
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     arrays = {
         "input_ids": ids,
@@ -149,6 +171,7 @@ def _encode(tokenizer, batch: list[Pair]) -> tuple[dict[str, np.ndarray], np.nda
         "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
     }
     starts, ends = np.zeros(len(batch), dtype=np.int64), np.zeros(len(batch), dtype=np.int64)
+    has_span = np.zeros(len(batch), dtype=bool)
     for row, (pair, encoding) in enumerate(zip(batch, encodings, strict=True)):
         if pair.span is None:
             continue
@@ -160,8 +183,8 @@ def _encode(tokenizer, batch: list[Pair]) -> tuple[dict[str, np.ndarray], np.nda
             if sequence == 1 and a < hi and b > lo
         ]
         if tokens:
-            starts[row], ends[row] = tokens[0], tokens[-1]
-    return arrays, starts, ends
+            starts[row], ends[row], has_span[row] = tokens[0], tokens[-1], True
+    return arrays, starts, ends, has_span
 
 
 def _build_model(path: str, frozen_layers: int) -> Any:
@@ -275,12 +298,12 @@ def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings, device: 
         for _ in range(settings.epochs):
             for at in range(0, len(found), settings.batch_size):
                 batch = found[at : at + settings.batch_size]
-                arrays, starts, ends = _encode(tokenizer, batch)
+                arrays, starts, ends, spanned = _encode(tokenizer, batch, settings.line_before)
                 inputs = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
                 answer, start, end = model(**inputs)
                 labels = torch.tensor([p.answers for p in batch], dtype=torch.float32, device=device)
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(answer, labels)
-                has_span = torch.tensor([p.span is not None for p in batch], device=device)
+                has_span = torch.from_numpy(spanned).to(device)
                 if has_span.any():
                     masked = inputs["token_type_ids"] == 0
                     start = start.masked_fill(masked, -1e4)[has_span]
@@ -301,8 +324,9 @@ def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings, device: 
 
 def continued(settings: ScorerSettings, base: dict) -> ScorerSettings:
     """``settings`` as fine-tuning from the scorer with record ``base`` uses them: reading as much of
-    a line as that scorer does."""
-    return replace(settings, max_tokens=int(base["settings"]["max_tokens"]))
+    a line, and the line before it or not, as that scorer does."""
+    read = base["settings"]
+    return replace(settings, max_tokens=int(read["max_tokens"]), line_before=bool(read.get("line_before", False)))
 
 
 def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> dict:
@@ -415,11 +439,13 @@ def measure(scorer: AnswerScorer, articles: dict[str, list[squad.Paragraph]], se
         for paragraph in paragraphs:
             spans = squad.sentences(paragraph.context)
             lines = [paragraph.context[s:e] for s, e in spans]
+            befores = _befores(paragraph.context, spans)
+            read = [Reading(heading, line, before) for line, before in zip(lines, befores, strict=True)]
             for question in paragraph.questions:
                 found = squad.answer_sentence(paragraph.context, question.starts[0])
                 if found is None:
                     continue
-                scored = scorer.score(question.text, [(heading, line) for line in lines])
+                scored = scorer.score(question.text, read)
                 best = int(np.argmax([s.logit for s in scored]))
                 total += 1
                 chosen += spans[best] == found
@@ -428,7 +454,7 @@ def measure(scorer: AnswerScorer, articles: dict[str, list[squad.Paragraph]], se
                 f1s.append(squad.f1(scored[at].span_text(lines[at]), question.answers))
                 changed = squad.altered(question.text, paragraph.context, pool, rng)
                 if changed:
-                    missed.append(scorer.score(changed, [(heading, lines[at])])[0].logit)
+                    missed.append(scorer.score(changed, [read[at]])[0].logit)
     return {
         "questions": total,
         "answer_sentence_chosen": chosen / total if total else 0.0,

@@ -35,6 +35,7 @@ CANDIDATES: dict[str, ScorerSettings] = {
     "3 epochs, rate 1e-4": ScorerSettings(epochs=3, frozen_layers=0, learning_rate=1e-4),
     "3 epochs, span weight 1": ScorerSettings(epochs=3, frozen_layers=0, span_weight=1.0),
     "4 epochs, more negatives": ScorerSettings(epochs=4, frozen_layers=0, same_paragraph=3, near_misses=2),
+    "2 epochs, the line before": ScorerSettings(line_before=True),
 }
 
 
@@ -42,9 +43,9 @@ class TorchReader(AnswerScorer):
     """Reads like :class:`AnswerScorer` (the same question cut, tokens and span), with a float
     model still in torch, on torch's ``device``: for measuring a model before it is exported."""
 
-    def __init__(self, model, tokenizer_file: Path, max_tokens: int, device: str) -> None:
+    def __init__(self, model, tokenizer_file: Path, max_tokens: int, device: str, reads_before: bool = False) -> None:
         self.model, self.device = model.to(device).eval(), device
-        self.max_tokens = max_tokens
+        self.max_tokens, self.reads_before = max_tokens, reads_before
         self.tokenizer, self.question_tokens = pair_tokenizers(tokenizer_file, max_tokens)
         self.threads, self._runs = 1, None
 
@@ -101,7 +102,7 @@ def search(
         model = _build_model(path, settings.frozen_layers)
         seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings, device)
         started = time.perf_counter()
-        reader = TorchReader(model, tokens, settings.max_tokens, device)
+        reader = TorchReader(model, tokens, settings.max_tokens, device, settings.line_before)
         measured = measure(reader, {t: articles[t] for t in dev}, settings.seed)
         model.to("cpu")
         rows.append(

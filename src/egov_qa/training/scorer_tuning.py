@@ -24,7 +24,7 @@ from dataclasses import asdict, astuple
 from pathlib import Path
 
 from egov_qa.answer.features import FEATURES
-from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer
+from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer, Reading
 from egov_qa.evaluation.scoring import EvalItem
 from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
@@ -64,10 +64,9 @@ def eval_pairs(asked: list[Asked], seed: int = 0, negatives: int = NEGATIVES) ->
     made = []
     for a in (a for a in asked if a.copy_of is None):
         for i in [i for i in range(len(a.texts)) if a.right[i]] + hardest_wrong(a, negatives):
-            title, line = a.texts[i]
-            made.append(
-                Pair(a.question, title, line, bool(a.right[i]), answer_span(a.item, line) if a.right[i] else None)
-            )
+            read = Reading(*a.texts[i])
+            span = answer_span(a.item, read.line) if a.right[i] else None
+            made.append(Pair(a.question, read.title, read.line, bool(a.right[i]), span, read.before))
     random.Random(seed).shuffle(made)
     return made
 
