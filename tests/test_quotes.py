@@ -83,14 +83,20 @@ Bring your questions.
 """
 
 
-def test_the_index_and_the_assistant_quote_a_lead_in_with_its_line(tmp_path, fake_embedder):
-    from egov_qa.assistant import Assistant
+def meetings_index(tmp_path, embedder):
+    """The meetings deck written into a corpus under ``tmp_path``, and its index."""
     from egov_qa.index.store import IndexBuilder
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "deck.md").write_text(MEETINGS_DECK, encoding="utf-8")
-    index = IndexBuilder(fake_embedder).build(corpus)
+    return corpus, IndexBuilder(embedder).build(corpus)
+
+
+def test_the_index_and_the_assistant_quote_a_lead_in_with_its_line(tmp_path, fake_embedder):
+    from egov_qa.assistant import Assistant
+
+    corpus, index = meetings_index(tmp_path, fake_embedder)
     texts = [u.text for u in index.units]
     lead_in = texts.index("Our next virtual meeting will be on")
     quote = index.quote(lead_in)
@@ -109,12 +115,7 @@ def test_the_index_and_the_assistant_quote_a_lead_in_with_its_line(tmp_path, fak
 def test_the_line_before_a_unit_is_the_one_above_it_on_its_slide_never_the_title_or_another_slide(
     tmp_path, fake_embedder
 ):
-    from egov_qa.index.store import IndexBuilder
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "deck.md").write_text(MEETINGS_DECK, encoding="utf-8")
-    index = IndexBuilder(fake_embedder).build(corpus)
+    _, index = meetings_index(tmp_path, fake_embedder)
     texts = [u.text for u in index.units]
     lead_in = texts.index("Our next virtual meeting will be on")
     assert index.before(texts.index("January 11, 2023")) == "Our next virtual meeting will be on"
