@@ -158,11 +158,10 @@ class Index:
     def before(self, unit_pos: int) -> str:
         """The text of the unit before ``unit_pos`` on its slide, which the answer scorer reads with it:
         "" for a slide's first unit, and where the one before only repeats the slide's title."""
-        slide = self.slide_of(unit_pos)
         if unit_pos == 0 or self.unit_slide[unit_pos - 1] != self.unit_slide[unit_pos]:
             return ""
         text = self.units[unit_pos - 1].text.strip()
-        return "" if text == slide.title.strip() else text
+        return "" if text == self.slide_of(unit_pos).title.strip() else text
 
     def quote(self, unit_pos: int) -> Span:
         """What the unit at ``unit_pos`` is quoted with (:mod:`egov_qa.index.quotes`), in its slide's text.
