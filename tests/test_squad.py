@@ -90,7 +90,7 @@ def test_training_pairs_hold_the_answer_sentence_its_span_and_negatives():
     assert all(p.title == "Super Bowl 50" for p in made)
 
 
-def test_with_the_line_before_each_line_is_read_after_the_sentence_before_it_in_its_paragraph():
+def test_each_training_line_carries_the_sentence_before_it_in_its_paragraph():
     articles = {"Super_Bowl_50": [PARAGRAPH, OTHER]}
     settings = ScorerSettings(same_paragraph=2, other_paragraph=1, near_misses=1, line_before=True)
     made = pairs(articles, ["Super_Bowl_50"], settings)
@@ -100,8 +100,20 @@ def test_with_the_line_before_each_line_is_read_after_the_sentence_before_it_in_
     # The answer sentence without its answer, and its near miss, are read after the same sentence.
     removed = [p for p in made if p.line == "The game was played in."]
     assert removed and all(p.before == sentences[0] for p in removed)
-    off = pairs(articles, ["Super_Bowl_50"], ScorerSettings())
-    assert all(p.before == "" for p in off)
+    # Every pair carries the line before; whether it is read is decided as the batch is encoded.
+    assert pairs(articles, ["Super_Bowl_50"], ScorerSettings()) == made
+
+
+def test_the_line_before_is_read_only_where_the_settings_say():
+    from egov_qa.paths import default_scorer_dir
+    from egov_qa.training.scorer import Pair, _encode, _tokenizer
+
+    tokenizer = _tokenizer(default_scorer_dir() / "scorer_tokenizer.json", 48)
+    batch = [Pair("Where was it played?", "Game", "Played in Santa Clara", True, (10, 21), "Broncos won")]
+    read, _, _, _ = _encode(tokenizer, batch, before=True)
+    plain, _, _, _ = _encode(tokenizer, batch, before=False)
+    assert "broncos" in tokenizer.decode(read["input_ids"][0].tolist())
+    assert "broncos" not in tokenizer.decode(plain["input_ids"][0].tolist())
 
 
 def test_the_line_before_is_read_last_and_cut_so_that_a_long_pair_loses_it_first():
@@ -126,7 +138,7 @@ def test_a_span_past_the_answer_the_line_lost_to_the_cut_is_not_learned():
         Pair("When did it grow?", "Fund", line, True, (line.index("2011"), len(line))),
         Pair("Where was it played?", "Game", "Played in Santa Clara", True, (10, 21), "A line before"),
     ]
-    arrays, starts, ends, spanned = _encode(tokenizer, batch)
+    arrays, starts, ends, spanned = _encode(tokenizer, batch, before=True)
     assert spanned.tolist() == [False, True]
     ids = arrays["input_ids"][1][starts[1] : ends[1] + 1].tolist()
     assert tokenizer.decode(ids) == "santa clara"

@@ -112,7 +112,7 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
         heading = title_of(title)
         for at, paragraph in enumerate(paragraphs):
             spans = squad.sentences(paragraph.context)
-            before = _befores(paragraph.context, spans, settings.line_before)
+            before = _befores(paragraph.context, spans)
             for question in paragraph.questions:
                 if settings.questions is not None and used >= settings.questions:
                     break
@@ -137,7 +137,7 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
                     inside = squad.sentences(p.context)
                     i = rng.randrange(len(inside))
                     s, e = inside[i]
-                    ahead = _befores(p.context, inside, settings.line_before)[i]
+                    ahead = _befores(p.context, inside)[i]
                     made.append(Pair(question.text, heading, p.context[s:e], False, before=ahead))
                 if settings.answers_removed and (unanswered := without_answer(line, offset, offset + len(answer))):
                     made.append(Pair(question.text, heading, unanswered, False, before=first))
@@ -149,15 +149,16 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
     return made
 
 
-def _befores(context: str, spans: list[tuple[int, int]], reads: bool = True) -> list[str]:
-    """The sentence before each of ``spans`` of ``context`` ("" for the first, and for all unless ``reads``)."""
-    return ["" if i == 0 or not reads else context[slice(*spans[i - 1])] for i in range(len(spans))]
+def _befores(context: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The sentence before each of ``spans`` of ``context`` ("" for the first)."""
+    return ["" if i == 0 else context[slice(*spans[i - 1])] for i in range(len(spans))]
 
 
 def _encode(
-    tokenizer, batch: list[Pair], before: bool = True
+    tokenizer, batch: list[Pair], before: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Token arrays for a batch (each line with the line before it where ``before``), each pair's
+    """Token arrays for a batch (each line with the line before it where ``before``: every pair
+    carries it, and this alone decides whether it is read), each pair's
     span as token positions (0, 0 when it has none), and whether each has a span left to learn (a
     long line may be cut before its answer)."""
     from egov_qa.answer.scorer import line_before, second_text
