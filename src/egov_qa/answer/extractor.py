@@ -63,11 +63,15 @@ class AnswerExtractor:
         question = analyze(retrieval.question)
         candidates = self.features.candidates(question, retrieval)
         quotes = [self.index.quote(c.unit_pos).text for c in candidates]
-        # Slide titles and the lines before are read with each line by the answer scorer only.
+        # Slide titles (and the lines before, where it was trained so) are read by the answer scorer only.
         readings = None
-        if self.reader.scorer:
+        if scorer := self.reader.scorer:
             readings = [
-                Reading(self.index.slide_of(c.unit_pos).title, quote, self.index.before(c.unit_pos))
+                Reading(
+                    self.index.slide_of(c.unit_pos).title,
+                    quote,
+                    self.index.before(c.unit_pos) if scorer.reads_before else "",
+                )
                 for c, quote in zip(candidates, quotes, strict=True)
             ]
         ranked = self.reader.run(question, candidates, self.index.units, top_k=1, quotes=quotes, readings=readings)
