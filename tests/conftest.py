@@ -11,6 +11,7 @@ import browser_support
 import numpy as np
 import pytest
 
+from egov_qa.ingest.loader import DeckLoader
 from egov_qa.text import terms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,3 +158,46 @@ def shipped_app(tmp_path_factory, shipped_index):
     yield url
     process.terminate()
     process.wait(timeout=30)
+
+
+OTHER_DECK = """\
+# Digital Identity
+
+- The national ID card was issued to 9 million people by 2015
+- Mobile ID launched in 2019
+
+---
+
+# Open Data
+
+- 4,200 datasets were published on the portal
+"""
+
+NEW_DECK = """\
+# Cloud Migration
+
+- 730 systems moved to the government cloud by 2022
+- Hosting costs fell by 35%
+"""
+
+
+class CountingLoader(DeckLoader):
+    """A loader that remembers which decks it read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def load_from(self, path: Path, corpus_dir: Path):
+        self.read.append(path.name)
+        return super().load_from(path, corpus_dir)
+
+
+@pytest.fixture
+def decks(tmp_path: Path) -> Path:
+    """A corpus of two small decks."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "agency.md").write_text(TINY_DECK, encoding="utf-8")
+    (corpus / "identity.md").write_text(OTHER_DECK, encoding="utf-8")
+    return corpus

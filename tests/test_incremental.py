@@ -5,44 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-from conftest import TINY_DECK, FakeEmbedder
+from conftest import NEW_DECK, OTHER_DECK, CountingLoader, FakeEmbedder
 
 from egov_qa.index.opener import build_index
 from egov_qa.index.store import IndexBuilder, load_index
-from egov_qa.ingest.loader import DeckLoader
-
-OTHER_DECK = """\
-# Digital Identity
-
-- The national ID card was issued to 9 million people by 2015
-- Mobile ID launched in 2019
-
----
-
-# Open Data
-
-- 4,200 datasets were published on the portal
-"""
-
-NEW_DECK = """\
-# Cloud Migration
-
-- 730 systems moved to the government cloud by 2022
-- Hosting costs fell by 35%
-"""
-
-
-class CountingLoader(DeckLoader):
-    """A loader that remembers which decks it read."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.read: list[str] = []
-
-    def load_from(self, path: Path, corpus_dir: Path):
-        self.read.append(path.name)
-        return super().load_from(path, corpus_dir)
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -55,15 +21,6 @@ class CountingEmbedder(FakeEmbedder):
     def embed(self, texts: list[str]) -> np.ndarray:
         self.texts.extend(texts)
         return super().embed(texts)
-
-
-@pytest.fixture
-def decks(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "agency.md").write_text(TINY_DECK, encoding="utf-8")
-    (corpus / "identity.md").write_text(OTHER_DECK, encoding="utf-8")
-    return corpus
 
 
 def _fresh(corpus: Path, index_dir: Path):

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_DECK, FakeEmbedder
-from test_incremental import NEW_DECK, OTHER_DECK, CountingLoader
+from conftest import NEW_DECK, OTHER_DECK, CountingLoader, FakeEmbedder
 
 from egov_qa.answer.retriever import HybridRetriever
 from egov_qa.assistant import Assistant
@@ -71,15 +70,6 @@ def store(request, tmp_path) -> IndexStore:
 
     # One server for the module: each test its own collections.
     return MilvusStore(request.getfixturevalue("milvus_server"), f"t_{tmp_path.name[-24:].replace('-', '_')}")
-
-
-@pytest.fixture
-def decks(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "agency.md").write_text(TINY_DECK, encoding="utf-8")
-    (corpus / "identity.md").write_text(OTHER_DECK, encoding="utf-8")
-    return corpus
 
 
 def _ranked(index, question: str, sources=None):
