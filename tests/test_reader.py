@@ -182,8 +182,10 @@ def unseen_recall(tuned_recall: float):
     return retrieval
 
 
-def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, monkeypatch, capsys):
-    given = []
+def faked_training(tmp_path, monkeypatch) -> tuple[list, list[str], Path]:
+    """``egov-qa train`` on the sets of :func:`write_evals` with a fake encoder and tuning: the
+    tunings the encoder was loaded with (as the command runs), its arguments, and the reader's path."""
+    given: list = []
 
     def load_embedder(name=None, tuning=None):
         given.append(tuning)
@@ -191,12 +193,17 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
 
     monkeypatch.setattr(embedder, "load_embedder", load_embedder)
     monkeypatch.setattr(crossfit, "tune", fake_tune)
-    monkeypatch.setattr(unseen, "retrieval", unseen_recall(0.81))
     evals = tmp_path / "evals"
     write_evals(evals)
     out = tmp_path / "reader.json"
     argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out)]
-    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    return given, [*argv, "--report", str(tmp_path / "reports")], out
+
+
+def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, monkeypatch, capsys):
+    given, argv, out = faked_training(tmp_path, monkeypatch)
+    monkeypatch.setattr(unseen, "retrieval", unseen_recall(0.81))
+    assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "alpha (left out)" in printed and "real decks, pooled (each left out)" in printed
 
@@ -221,22 +228,11 @@ def test_train_command_fits_a_reader_and_measures_each_deck_left_out(tmp_path, m
 
 
 def test_a_tuning_that_costs_unseen_retrieval_is_not_shipped_and_no_fold_is_tuned(tmp_path, monkeypatch, capsys):
-    given = []
-
-    def load_embedder(name=None, tuning=None):
-        given.append(tuning)
-        return FakeEmbedder()
-
-    monkeypatch.setattr(embedder, "load_embedder", load_embedder)
-    monkeypatch.setattr(crossfit, "tune", fake_tune)
+    given, argv, out = faked_training(tmp_path, monkeypatch)
     monkeypatch.setattr(unseen, "retrieval", unseen_recall(0.75))
-    evals = tmp_path / "evals"
-    write_evals(evals)
     stale = tmp_path / "encoder.json"
     fake_tune("m", None, [1]).save(stale)
-    out = tmp_path / "reader.json"
-    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out)]
-    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    assert cli.main(argv) == 0
     assert "encoder: none (the model as published)" in capsys.readouterr().out
     # Only the tuning on every set was made (to be checked); the folds were asked as published.
     assert [t.meta["examples"] for t in given if t is not None] == [24]
@@ -275,19 +271,8 @@ class TestUnseenRetrievalCheck:
 
 
 def test_train_without_tuning_asks_every_set_through_the_model_as_published(tmp_path, monkeypatch, capsys):
-    given = []
-
-    def load_embedder(name=None, tuning=None):
-        given.append(tuning)
-        return FakeEmbedder()
-
-    monkeypatch.setattr(embedder, "load_embedder", load_embedder)
-    monkeypatch.setattr(crossfit, "tune", fake_tune)
-    evals = tmp_path / "evals"
-    write_evals(evals)
-    out = tmp_path / "reader.json"
-    argv = ["--index", str(tmp_path / "i"), "train", "--evals", str(evals), "--out", str(out), "--no-tuning"]
-    assert cli.main([*argv, "--report", str(tmp_path / "reports")]) == 0
+    given, argv, out = faked_training(tmp_path, monkeypatch)
+    assert cli.main([*argv, "--no-tuning"]) == 0
     assert not [t for t in given if t is not None] and not (tmp_path / "encoder.json").exists()
     encoder = load_reader_model(out, FakeEmbedder.name).meta["encoder"]
     assert encoder["tuned"] is False and encoder["tuning_tried"] is False and encoder["unseen_retrieval"] is None
