@@ -125,6 +125,8 @@ def test_the_line_before_is_read_last_and_cut_so_that_a_long_pair_loses_it_first
     long = "The fund " + "grew again " * 20
     cut = line_before(long)
     assert len(cut) <= BEFORE_CHARS and long.startswith(cut) and not cut.endswith(" ")
+    # The one text training and serving both read: the line before cut there, whoever calls it.
+    assert second_text("Budget", "It grew.", long) == f"Budget. It grew. [SEP] {cut}"
     assert line_before("  Spending\n by year: ") == "Spending by year:"
 
 

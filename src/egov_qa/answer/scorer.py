@@ -46,9 +46,11 @@ def install(source: Path, target: Path) -> None:
 
 
 def second_text(title: str, line: str, before: str = "") -> str:
-    """What the scorer reads beside the question: the heading, the line, and after a separator the
-    line before it on its slide (last, so that a long pair loses it before the line)."""
+    """What the scorer reads beside the question, in training as in serving: the heading, the line,
+    and after a separator the part of the line before it that is read (:func:`line_before`; last,
+    so that a long pair loses it before the line)."""
     text = f"{title}. {line}" if title else line
+    before = line_before(before)
     return f"{text} [SEP] {before}" if before else text
 
 
@@ -131,10 +133,8 @@ class AnswerScorer:
             return []
         question = self._question(question)
         read = [Reading(*c) for c in candidates]
-        if not self.reads_before:
-            read = [r._replace(before="") for r in read]
         encodings = self.tokenizer.encode_batch(
-            [(question, second_text(r.title, r.line, line_before(r.before))) for r in read]
+            [(question, second_text(r.title, r.line, r.before if self.reads_before else "")) for r in read]
         )
         outputs = self._runs.map(self._run, encodings) if self._runs else map(self._run, encodings)
         found = []

@@ -161,9 +161,9 @@ def _encode(
     carries it, and this alone decides whether it is read), each pair's
     span as token positions (0, 0 when it has none), and whether each has a span left to learn (a
     long line may be cut before its answer)."""
-    from egov_qa.answer.scorer import line_before, second_text
+    from egov_qa.answer.scorer import second_text
 
-    read = [second_text(p.title, p.line, line_before(p.before) if before else "") for p in batch]
+    read = [second_text(p.title, p.line, p.before if before else "") for p in batch]
     encodings = tokenizer.encode_batch([(p.question, text) for p, text in zip(batch, read, strict=True)])
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     arrays = {
