@@ -58,21 +58,26 @@ def test_the_wrong_lines_kept_are_those_of_the_evidence_slide_then_the_best_retr
     assert hardest_wrong(asked, 9) == [4, 2, 3, 1]
 
 
-@pytest.mark.model
-def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
-    from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_MODEL, SCORER_RECORD, AnswerScorer
+def _untrained_scorer(folder: Path) -> Path:
+    """A scorer as `train-scorer` writes one, untrained: its heads start at random."""
+    from egov_qa.answer.scorer import SCORER_FORMAT, SCORER_RECORD
     from egov_qa.index.embedder import DEFAULT_MODEL, resolve_model
     from egov_qa.training import scorer as training
+
+    folder.mkdir(parents=True)
+    path = Path(resolve_model(DEFAULT_MODEL))
+    training._save(training._build_model(str(path), 6), path / "tokenizer.json", folder, 32)
+    record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": {"max_tokens": 32}}
+    (folder / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.model
+def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
+    from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer
     from egov_qa.training.scorer_tuning import SETTINGS, fold_scored, trained_further
 
-    # A scorer as `train-scorer` writes one, untrained: its heads start at random.
-    base = tmp_path / "base"
-    base.mkdir()
-    path = Path(resolve_model(DEFAULT_MODEL))
-    training._save(training._build_model(str(path), 6), path / "tokenizer.json", base, 32)
-    settings = {"max_tokens": 32}
-    record = {"format": SCORER_FORMAT, "created": "then", "base_model": DEFAULT_MODEL, "settings": settings}
-    (base / SCORER_RECORD).write_text(json.dumps(record), encoding="utf-8")
+    base = _untrained_scorer(tmp_path / "base")
 
     # Read on every core up to 8, as the question embedder is, one core a run; or on as many as asked.
     every = AnswerScorer(base)
@@ -122,3 +127,38 @@ def test_a_scorer_is_installed_beside_its_reader_without_its_float_weights(tmp_p
     install(source, target)
     assert sorted(p.name for p in target.iterdir()) == sorted([SCORER_MODEL, SCORER_TOKENIZER, SCORER_RECORD])
     assert (target / SCORER_MODEL).read_bytes() == SCORER_MODEL.encode()
+
+
+@pytest.mark.model
+def test_a_soup_is_the_mean_of_runs_that_differ_only_by_seed_and_order(tmp_path):
+    from safetensors.numpy import load_file
+
+    from egov_qa.answer.scorer import SCORER_RECORD, SCORER_WEIGHTS, AnswerScorer
+    from egov_qa.training.scorer import fine_tune
+    from egov_qa.training.scorer_tuning import SETTINGS, eval_pairs
+
+    base = _untrained_scorer(tmp_path / "base")
+    found = eval_pairs([_asked("a", 0, 0), _asked("b", 1, 2), _asked("c", 2, 1)])
+    quick = type(SETTINGS)(epochs=1, batch_size=2, frozen_layers=5, max_tokens=8, learning_rate=1e-3)
+    fine_tune(base, tmp_path / "single", found, quick, {})
+    record = fine_tune(base, tmp_path / "soup", found, dataclasses.replace(quick, soup=2), {})
+    assert record["fine_tuned"]["settings"]["soup"] == 2
+
+    def weights(folder):
+        return load_file(str(folder / SCORER_WEIGHTS))
+
+    single, soup = weights(tmp_path / "single"), weights(tmp_path / "soup")
+    runs = [weights(tmp_path / "soup" / "runs" / str(k)) for k in range(2)]
+    trained = "encoder.encoder.layer.5.output.dense.weight"  # a layer left free to train
+    # The first run is the single run; the second starts from the same weights but reads the pairs
+    # in another order with another seed, so it ends elsewhere; the soup is their mean.
+    assert np.array_equal(runs[0][trained], single[trained])
+    assert not np.allclose(runs[1][trained], runs[0][trained])
+    for name in (trained, "answer.weight", "span.bias"):
+        assert np.allclose(soup[name], (runs[0][name] + runs[1][name]) / 2, atol=1e-6)
+    assert AnswerScorer(tmp_path / "soup").record["fine_tuned"]["settings"]["soup"] == 2
+    seeds = [
+        json.loads((run / SCORER_RECORD).read_text())["fine_tuned"]["settings"]["seed"]
+        for run in (tmp_path / "soup" / "runs" / "0", tmp_path / "soup" / "runs" / "1")
+    ]
+    assert seeds == [0, 1]

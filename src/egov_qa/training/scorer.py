@@ -70,6 +70,9 @@ class ScorerSettings:
     line_before: bool = False  # each line read with the one before it (measured, not kept: docs/reader.md)
     span_weight: float = 0.5
     seed: int = 0
+    # Fine-tuning only: this many runs from the same scorer, each with its own seed and order of
+    # pairs (seed, seed + 1, ...), their weights averaged into one model (docs/reader.md)
+    soup: int = 1
     threads: int = 2
     questions: int | None = None  # at most this many training questions (None: all)
 
@@ -334,14 +337,13 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     """The scorer in ``base_dir`` trained further on ``found`` (from its float weights), written into
     ``out_dir`` like a scorer of its own; ``about`` says in its record what the pairs are. Returns the record.
 
+    With ``settings.soup`` above 1, that many runs are trained, each from the base with its own seed
+    and order of the pairs (the first as a single run would be), kept in ``out_dir/runs/``, and the
+    scorer in ``out_dir`` holds the mean of their weights: one model to read with, as fast as each.
+
     Raises:
         ModelLoadError: ``base_dir`` holds no scorer, or not its float weights.
     """
-    import torch
-    from safetensors.torch import load_file
-
-    from egov_qa.index.embedder import resolve_model
-
     base = AnswerScorer(base_dir).record
     settings = continued(settings, base)
     weights = Path(base_dir) / SCORER_WEIGHTS
@@ -352,14 +354,17 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
         )
     if not found:
         raise ValueError("no pairs to fine-tune the answer scorer on")
-    torch.manual_seed(settings.seed)
-    torch.set_num_threads(settings.threads)
-    tokens = Path(base_dir) / SCORER_TOKENIZER
-    model = _build_model(resolve_model(base["base_model"]), settings.frozen_layers)
-    model.load_state_dict(load_file(str(weights)))
-    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings)
     out_dir = Path(out_dir)
-    _save(model, tokens, out_dir, settings.max_tokens)
+    if settings.soup > 1:
+        runs = [out_dir / "runs" / str(k) for k in range(settings.soup)]
+        for k, run in enumerate(runs):
+            order = list(found)
+            if k:
+                random.Random(settings.seed + k).shuffle(order)
+            fine_tune(base_dir, run, order, replace(settings, seed=settings.seed + k, soup=1), about)
+        seconds = _soup(runs, out_dir, Path(base_dir) / SCORER_TOKENIZER, settings.max_tokens)
+    else:
+        seconds = _trained_once(base_dir, out_dir, base, found, settings)
     record = {
         **base,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -374,6 +379,46 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     }
     write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _trained_once(base_dir: Path, out_dir: Path, base: dict, found: list[Pair], settings: ScorerSettings) -> float:
+    """One run of :func:`fine_tune`, its scorer's files (not its record) written into ``out_dir``;
+    returns the seconds it took."""
+    import torch
+    from safetensors.torch import load_file
+
+    from egov_qa.index.embedder import resolve_model
+
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(settings.threads)
+    tokens = Path(base_dir) / SCORER_TOKENIZER
+    model = _build_model(resolve_model(base["base_model"]), settings.frozen_layers)
+    model.load_state_dict(load_file(str(Path(base_dir) / SCORER_WEIGHTS)))
+    seconds = _fit(model, _tokenizer(tokens, settings.max_tokens), found, settings)
+    _save(model, tokens, out_dir, settings.max_tokens)
+    return seconds
+
+
+def _soup(runs: list[Path], out_dir: Path, tokenizer_file: Path, max_tokens: int) -> float:
+    """Write into ``out_dir`` the scorer whose weights are the mean of the ``runs``' (scorers trained
+    from one base); returns the seconds their training took, from their records."""
+    import torch
+    from safetensors.torch import load_file
+
+    from egov_qa.index.embedder import resolve_model
+
+    states = [load_file(str(run / SCORER_WEIGHTS)) for run in runs]
+    # Integer buffers (token positions) are the same in every run: kept as the first has them.
+    mean = {
+        name: torch.stack([s[name] for s in states]).mean(0) if tensor.is_floating_point() else tensor
+        for name, tensor in states[0].items()
+    }
+    record = AnswerScorer(runs[0]).record
+    model = _build_model(resolve_model(record["base_model"]), 0)
+    model.load_state_dict(mean)
+    model.eval()
+    _save(model, tokenizer_file, out_dir, max_tokens)
+    return sum(AnswerScorer(run).record["fine_tuned"]["train_seconds"] for run in runs)
 
 
 def _tokenizer(file: Path, max_tokens: int) -> Any:
