@@ -140,8 +140,9 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
                     inside = squad.sentences(p.context)
                     i = rng.randrange(len(inside))
                     s, e = inside[i]
-                    ahead = _befores(p.context, inside)[i]
-                    made.append(Pair(question.text, heading, p.context[s:e], False, before=ahead))
+                    made.append(
+                        Pair(question.text, heading, p.context[s:e], False, before=_before(p.context, inside, i))
+                    )
                 if settings.answers_removed and (unanswered := without_answer(line, offset, offset + len(answer))):
                     made.append(Pair(question.text, heading, unanswered, False, before=first))
                 for _ in range(settings.near_misses):
@@ -152,9 +153,14 @@ def pairs(articles: dict[str, list[squad.Paragraph]], titles: list[str], setting
     return made
 
 
+def _before(context: str, spans: list[tuple[int, int]], at: int) -> str:
+    """The sentence of ``context`` before its ``at``-th of ``spans`` ("" for the first)."""
+    return context[slice(*spans[at - 1])] if at else ""
+
+
 def _befores(context: str, spans: list[tuple[int, int]]) -> list[str]:
     """The sentence before each of ``spans`` of ``context`` ("" for the first)."""
-    return ["" if i == 0 else context[slice(*spans[i - 1])] for i in range(len(spans))]
+    return [_before(context, spans, i) for i in range(len(spans))]
 
 
 def _encode(
