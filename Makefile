@@ -44,7 +44,7 @@ eval-all: $(STAMP)
 
 # The full retrain, as the shipped reader was made: the encoder tuning and its check, the answer
 # scorer trained further on the eval sets fold by fold, the reader, its record and reports, and the
-# README's held-out table (about 90 minutes on 2 cores; 25 once the scorers in index/scorers/ are
+# README's held-out table (about two hours on 2 cores; 25 minutes once the scorers in index/scorers/ are
 # there). The suite checks what it writes; it never reruns it.
 train: $(STAMP) data/scorer/scorer.safetensors
 	$(BIN)/egov-qa train --tune-scorer
