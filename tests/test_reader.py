@@ -638,13 +638,10 @@ class FakeScorer:
         return [Scored(5.0, (0, 10)) if "2008" in read[1] else Scored(-5.0, None) for read in pairs]
 
 
-def reranking_model(threshold: float = 0.5, weights: dict[str, float] | None = None, wide=False) -> ReaderModel:
-    """Reranks by the scorer's logit (or ``weights``); ``wide``: its reranker reads the features too,
-    as one fit since 2026-12-05 does; else the four inputs of one fit before."""
-    from egov_qa.answer.reader import RERANK_FEATURES, RERANK_INPUTS, confidence_features
+def reranking_model(threshold: float = 0.5) -> ReaderModel:
+    from egov_qa.answer.reader import RERANK_FEATURES, confidence_features
 
     names = confidence_features(True)
-    inputs = RERANK_INPUTS if wide else RERANK_FEATURES
     return ReaderModel(
         FEATURES,
         linear({"dense": 10.0}, FEATURES),
@@ -652,8 +649,7 @@ def reranking_model(threshold: float = 0.5, weights: dict[str, float] | None = N
         linear({"best_scorer": 1.0}, names),
         threshold,
         {},
-        linear(weights or {"scorer_score": 1.0}, inputs),
-        inputs,
+        linear({"scorer_score": 1.0}, RERANK_FEATURES),
     )
 
 
@@ -678,19 +674,6 @@ class TestReranking:
         Reader(reranking_model(), scorer=scorer).run(question, [candidate(0, 0.9)], UNITS)
         assert scorer.seen[-1] == [Reading("", UNITS[0].text)]
         assert answers[0].confidence == pytest.approx(1 / (1 + np.exp(-5.0)))
-
-    def test_a_reranker_fit_on_the_features_reads_them_among_the_first_candidates(self):
-        question = analyze("When did tax filing move online?")
-        candidates = [candidate(0, 0.9), candidate(1, 0.2)]
-        # The scorer reads line b as the answer; a wide reranker that weighs meaning more turns it back.
-        weights = {"scorer_score": 0.1, "dense": 5.0}
-        answers = Reader(reranking_model(weights=weights, wide=True), scorer=FakeScorer()).run(
-            question, candidates, UNITS, top_k=2
-        )
-        assert [a.unit.id for a in answers] == ["a", "b"]
-        # A reader fit before reads only its four inputs, whatever weights its file holds.
-        answers = Reader(reranking_model(), scorer=FakeScorer()).run(question, candidates, UNITS, top_k=2)
-        assert [a.unit.id for a in answers] == ["b", "a"]
 
     def test_the_key_span_is_the_rules_typed_value_else_the_scorers(self):
         def best(text):
@@ -729,28 +712,14 @@ class TestReranking:
         assert whole_words(line, (4, 11)) == (4, 10)
         assert whole_words(line, (10, 12)) is None
 
-    def test_the_file_keeps_the_reranker_and_what_it_reads(self, tmp_path):
-        from egov_qa.answer.reader import RERANK_FEATURES, RERANK_INPUTS
-
-        for wide in (False, True):
-            path = reranking_model(wide=wide).save(tmp_path / "r.json")
-            loaded = load_reader_model(path)
-            assert loaded == reranking_model(wide=wide) and loaded.reranker == reranking_model(wide=wide).reranker
-            assert loaded.rerank_features == (RERANK_INPUTS if wide else RERANK_FEATURES)
-            assert loaded.confidence_features[-2:] == ("best_scorer", "scorer_margin")
-        # A file written before the reranker could read the features names no inputs: the four.
-        data = reranking_model().to_dict()
-        del data["rerank_features"]
-        (tmp_path / "old.json").write_text(json.dumps(data))
-        assert load_reader_model(tmp_path / "old.json").rerank_features == RERANK_FEATURES
-        # Inputs this version does not compute, or weights that do not match them, are refused.
-        for inputs in ([*RERANK_FEATURES, "something_else"], list(RERANK_INPUTS)):
-            (tmp_path / "bad.json").write_text(json.dumps({**data, "rerank_features": inputs}))
-            with pytest.raises(ReaderModelError, match="reranker"):
-                load_reader_model(tmp_path / "bad.json")
+    def test_the_file_keeps_the_reranker(self, tmp_path):
+        path = reranking_model().save(tmp_path / "r.json")
+        loaded = load_reader_model(path)
+        assert loaded.reranker == reranking_model().reranker
+        assert loaded.confidence_features[-2:] == ("best_scorer", "scorer_margin")
 
     def test_fitting_learns_a_reranker_only_from_scorer_logits(self):
-        from egov_qa.answer.reader import RERANK_INPUTS
+        from egov_qa.answer.reader import RERANK_FEATURES
         from egov_qa.evaluation.scoring import EvalItem
         from egov_qa.training.fit import Asked, fit_reader
 
@@ -768,7 +737,7 @@ class TestReranking:
         without = fit_reader([Asked(a.suite, a.item, a.rows, a.answer_ok, a.cite_ok, True) for a in asked])
         assert with_scores.reranker is not None and without.reranker is None
         # The scorer's logit is what tells the right candidate here: its weight is the largest.
-        coef = dict(zip(RERANK_INPUTS, with_scores.reranker.coef, strict=True))
+        coef = dict(zip(RERANK_FEATURES, with_scores.reranker.coef, strict=True))
         assert max(coef, key=lambda k: abs(coef[k])) in {"scorer_score", "scorer_gap"}
 
 

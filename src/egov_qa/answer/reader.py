@@ -70,11 +70,8 @@ QUESTION_FEATURES = (
 )
 CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATURES), *QUESTION_FEATURES)
 # What the reranker reads of each of the ranker's first candidates, and what the confidence
-# adds with a scorer: the scorer's logit of the best candidate and its lead over the next. A
-# reader fit since 2026-12-05 reads each candidate's features too (RERANK_INPUTS): among the
-# first few, the features weigh otherwise than among all candidates (docs/reader.md).
+# adds with a scorer: the scorer's logit of the best candidate and its lead over the next.
 RERANK_FEATURES = ("ranker_score", "ranker_gap", "scorer_score", "scorer_gap")
-RERANK_INPUTS = (*RERANK_FEATURES, *FEATURES)
 SCORER_CONFIDENCE = ("best_scorer", "scorer_margin")
 RERANK_DEPTH = 10
 # The kinds of answer whose key span is the scorer's even where the typed-span rules find one.
@@ -116,11 +113,9 @@ def first_candidates(logits: np.ndarray) -> np.ndarray:
     return np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
 
 
-def rerank_rows(logits: np.ndarray, scores: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """The reranker's input for candidates with ranker ``logits`` and scorer ``scores``, and their
-    feature ``rows`` for a reranker that reads them (:data:`RERANK_INPUTS`)."""
-    columns = [logits, logits - logits.max(), scores, scores - scores.max()]
-    return np.column_stack(columns if rows is None else [*columns, rows])
+def rerank_rows(logits: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The reranker's input for candidates with ranker ``logits`` and scorer ``scores``."""
+    return np.column_stack([logits, logits - logits.max(), scores, scores - scores.max()])
 
 
 def scorer_row(scores: np.ndarray, at: int) -> np.ndarray:
@@ -181,14 +176,10 @@ class ReaderModel:
     threshold: float
     meta: dict = field(default_factory=dict, compare=False)
     reranker: Linear | None = None
-    rerank_features: tuple[str, ...] = RERANK_INPUTS
 
     def __post_init__(self) -> None:
-        if self.reranker is not None:
-            if self.rerank_features not in (RERANK_FEATURES, (*RERANK_FEATURES, *self.features)):
-                raise ReaderModelError("the reader's reranker reads inputs this version does not compute")
-            if len(self.reranker.coef) != len(self.rerank_features):
-                raise ReaderModelError("the reader's reranker weights are not one per rerank feature")
+        if self.reranker is not None and len(self.reranker.coef) != len(RERANK_FEATURES):
+            raise ReaderModelError("the reader's reranker weights are not one per rerank feature")
         if len(self.features) != len(self.ranker.coef):
             raise ReaderModelError("the reader's features and ranker weights differ in number")
         if len(self.confidence_features) != len(self.confidence.coef):
@@ -199,14 +190,6 @@ class ReaderModel:
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """The ranker's score of each row of candidate features."""
         return self.ranker(rows)
-
-    def rerank(self, logits: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The reranker's score of the ranker's first candidates: their ranker ``logits``, scorer
-        ``scores`` and feature ``rows`` (read only by a reranker fit on them)."""
-        if self.reranker is None:
-            raise ValueError("this reader has no reranker")
-        wide = len(self.rerank_features) > len(RERANK_FEATURES)
-        return self.reranker(rerank_rows(logits, scores, rows if wide else None))
 
     def probability(
         self, logits: np.ndarray, rows: np.ndarray, at: int | None = None, scores: np.ndarray | None = None
@@ -229,11 +212,7 @@ class ReaderModel:
             "confidence_features": list(self.confidence_features),
             "confidence": self.confidence.to_dict(),
             "threshold": self.threshold,
-            **(
-                {"reranker": self.reranker.to_dict(), "rerank_features": list(self.rerank_features)}
-                if self.reranker is not None
-                else {}
-            ),
+            **({"reranker": self.reranker.to_dict()} if self.reranker is not None else {}),
             **self.meta,
         }
 
@@ -243,7 +222,6 @@ class ReaderModel:
             if data.get("format") != READER_FORMAT:
                 raise ReaderModelError(f"format {data.get('format')!r}, this version reads {READER_FORMAT}")
             fixed = {"format", "features", "ranker", "confidence_features", "confidence", "threshold", "reranker"}
-            fixed.add("rerank_features")
             return cls(
                 tuple(str(f) for f in data["features"]),
                 Linear.from_dict(data["ranker"]),
@@ -252,11 +230,6 @@ class ReaderModel:
                 float(data["threshold"]),
                 {k: v for k, v in data.items() if k not in fixed},
                 Linear.from_dict(data["reranker"]) if data.get("reranker") else None,
-                # A reader fit before its reranker read the features names none: it reads the four.
-                tuple(
-                    str(f)
-                    for f in data.get("rerank_features", RERANK_FEATURES if data.get("reranker") else RERANK_INPUTS)
-                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReaderModelError(f"it is not a reader model ({type(exc).__name__}: {exc})") from exc
@@ -368,7 +341,7 @@ class Reader:
             scores = np.array([r.logit for r in read])
             spans = [r.span for r in read]
             candidates, texts = [candidates[int(i)] for i in top], [texts[int(i)] for i in top]
-            rows, logits = rows[top], self.model.rerank(logits[top], scores, rows[top])
+            rows, logits = rows[top], self.model.reranker(rerank_rows(logits[top], scores))
         order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
         answers = []
         for i in order:

@@ -202,7 +202,7 @@ def ranked(ranker: Linear, reranker: Linear | None, a: Asked) -> tuple[np.ndarra
     if reranker is None or a.scores is None:
         return np.arange(len(logits)), logits, None
     top = first_candidates(logits)
-    return top, reranker(rerank_rows(logits[top], a.scores[top], a.rows[top])), a.scores[top]
+    return top, reranker(rerank_rows(logits[top], a.scores[top])), a.scores[top]
 
 
 def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None) -> list[Outcome]:
@@ -224,8 +224,8 @@ def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None)
 
 def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
     """'This candidate is right', over the first :data:`RERANK_DEPTH` candidates of each question as
-    ranked by a ranker that did not see it (each group with the ranker fit without it), from their
-    ranker and scorer logits and their features; None when the questions carry no scorer logits."""
+    ranked by a ranker that did not see it (each group with the ranker fit without it); None when
+    the questions carry no scorer logits."""
     rows, labels = [], []
     for ranker, group in held_out:
         for a in group:
@@ -235,7 +235,7 @@ def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
                 continue
             logits = ranker(a.rows)
             top = first_candidates(logits)
-            rows.append(rerank_rows(logits[top], a.scores[top], a.rows[top]))
+            rows.append(rerank_rows(logits[top], a.scores[top]))
             labels.append(a.right[top])
     return fit_linear(np.vstack(rows), np.concatenate(labels)) if rows else None
 
