@@ -363,12 +363,14 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     out_dir = Path(out_dir)
     if settings.soup > 1:
         runs = [out_dir / "runs" / str(k) for k in range(settings.soup)]
+        seconds = 0.0
         for k, run in enumerate(runs):
             order = list(found)
             if k:
                 random.Random(settings.seed + k).shuffle(order)
-            fine_tune(base_dir, run, order, replace(settings, seed=settings.seed + k, soup=1), about)
-        seconds = _soup(runs, out_dir, Path(base_dir) / SCORER_TOKENIZER, settings.max_tokens)
+            done = fine_tune(base_dir, run, order, replace(settings, seed=settings.seed + k, soup=1), about)
+            seconds += done["fine_tuned"]["train_seconds"]
+        _soup(runs, out_dir, base_dir, base, settings.max_tokens)
     else:
         seconds = _trained_once(base_dir, out_dir, base, found, settings)
     record = {
@@ -405,9 +407,9 @@ def _trained_once(base_dir: Path, out_dir: Path, base: dict, found: list[Pair], 
     return seconds
 
 
-def _soup(runs: list[Path], out_dir: Path, tokenizer_file: Path, max_tokens: int) -> float:
+def _soup(runs: list[Path], out_dir: Path, base_dir: Path, base: dict, max_tokens: int) -> None:
     """Write into ``out_dir`` the scorer whose weights are the mean of the ``runs``' (scorers trained
-    from one base); returns the seconds their training took, from their records."""
+    from the one in ``base_dir``, whose record is ``base``)."""
     import torch
     from safetensors.torch import load_file
 
@@ -419,12 +421,10 @@ def _soup(runs: list[Path], out_dir: Path, tokenizer_file: Path, max_tokens: int
         name: torch.stack([s[name] for s in states]).mean(0) if tensor.is_floating_point() else tensor
         for name, tensor in states[0].items()
     }
-    record = AnswerScorer(runs[0]).record
-    model = _build_model(resolve_model(record["base_model"]), 0)
+    model = _build_model(resolve_model(base["base_model"]), 0)
     model.load_state_dict(mean)
     model.eval()
-    _save(model, tokenizer_file, out_dir, max_tokens)
-    return sum(AnswerScorer(run).record["fine_tuned"]["train_seconds"] for run in runs)
+    _save(model, Path(base_dir) / SCORER_TOKENIZER, out_dir, max_tokens)
 
 
 def _tokenizer(file: Path, max_tokens: int) -> Any:
