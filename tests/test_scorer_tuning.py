@@ -87,8 +87,13 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
 
     asked = [_asked("a", 0, 0), _asked("b", 1, 0), _asked("b-copy", 2, 0, copy_of="b")]
     quick = type(SETTINGS)(epochs=1, batch_size=4, frozen_layers=6, max_tokens=8)
-    found = fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    said: list[str] = []
+    found = fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick, progress=said.append)
     assert [a.suite for a in found] == ["a", "b", "b-copy"]
+    assert [m.split(",")[0] for m in said] == [
+        "training the answer scorer further on 3 pairs of the sets outside fold 0",
+        "training the answer scorer further on 3 pairs of the sets outside fold 1",
+    ]
     assert all(a.scores is not None and a.scores.shape == (3,) for a in found)
     for number, left_out in ((0, ["a"]), (1, ["b"])):
         written = json.loads((tmp_path / "work" / f"fold-{number}" / SCORER_RECORD).read_text(encoding="utf-8"))
@@ -100,8 +105,11 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     # A rerun on the same pairs keeps the fold scorers; other pairs train again.
     model = tmp_path / "work" / "fold-0" / SCORER_MODEL
     stamp = model.stat().st_mtime_ns
-    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick)
+    said.clear()
+    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick, progress=said.append)
     assert model.stat().st_mtime_ns == stamp
+    # Saying so: a rerun that trains nothing takes seconds, one that trains takes minutes.
+    assert len(said) == 2 and all(" is kept: " in m and "same base, settings and pairs" in m for m in said)
     # Also when the settings ask for another length: the scorer reads as its base does, so nothing changed.
     fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", dataclasses.replace(quick, max_tokens=16))
     assert model.stat().st_mtime_ns == stamp

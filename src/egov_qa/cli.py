@@ -401,8 +401,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         work = Path(index_root) / "scorers"
         asked = fold_scored(asked, tuned.folds, scorer_dir, work, progress=say)
-        say("training the answer scorer further on every set: the one the reader will read with")
-        scorer_dir = trained_further(scorer_dir, work / "every-set", asked)
+        scorer_dir = trained_further(scorer_dir, work / "every-set", asked, progress=say)
     elif scorer is not None:
         from egov_qa.training.fit import scored
 

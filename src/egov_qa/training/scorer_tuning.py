@@ -92,8 +92,9 @@ def fold_scored(
             progress(f"no other fold to train the answer scorer on: fold {number} read by the scorer as trained")
             found += scored(inside, AnswerScorer(base))
             continue
-        progress(f"training the answer scorer further on {len(others)} pairs of the sets outside fold {number}")
-        folder = _trained(base, work / f"fold-{number}", others, settings, {"eval_sets_left_out": held(inside)})
+        about = {"eval_sets_left_out": held(inside)}
+        what = f"{len(others)} pairs of the sets outside fold {number}"
+        folder = _trained(base, work / f"fold-{number}", others, settings, about, what, progress)
         found += scored(inside, AnswerScorer(folder))
     return found
 
@@ -103,15 +104,32 @@ def held(asked: list[Asked]) -> list[str]:
     return sorted({a.deck for a in asked})
 
 
-def trained_further(base: Path, folder: Path, asked: list[Asked], settings: ScorerSettings = SETTINGS) -> Path:
+def trained_further(
+    base: Path,
+    folder: Path,
+    asked: list[Asked],
+    settings: ScorerSettings = SETTINGS,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Path:
     """The scorer in ``base`` trained further on every set of ``asked`` into ``folder``: the one a
     reader fit on :func:`fold_scored` logits reads with. Returns ``folder``."""
-    return _trained(base, folder, eval_pairs(asked, settings.seed), settings, {"eval_sets": held(asked)})
+    found = eval_pairs(asked, settings.seed)
+    what = f"{len(found)} pairs of every set (the scorer the reader will read with)"
+    return _trained(base, folder, found, settings, {"eval_sets": held(asked)}, what, progress)
 
 
-def _trained(base: Path, folder: Path, found: list[Pair], settings: ScorerSettings, about: dict) -> Path:
-    """``folder`` holding ``base`` trained further on ``found``: kept as it is when a scorer trained from
-    the same scorer, settings and pairs is already there (its record's digest of them), else trained."""
+def _trained(
+    base: Path,
+    folder: Path,
+    found: list[Pair],
+    settings: ScorerSettings,
+    about: dict,
+    what: str,
+    progress: Callable[[str], None],
+) -> Path:
+    """``folder`` holding ``base`` trained further on ``found`` (``what`` they are, for ``progress``):
+    kept as it is when a scorer trained from the same scorer, settings and pairs is already there
+    (its record's digest of them), else trained."""
     # The settings as training uses them, so that the digest names what a scorer was trained with.
     try:
         settings = continued(settings, json.loads((Path(base) / SCORER_RECORD).read_text(encoding="utf-8")))
@@ -124,8 +142,13 @@ def _trained(base: Path, folder: Path, found: list[Pair], settings: ScorerSettin
     try:
         record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
         if record["fine_tuned"]["inputs_sha256"] == digest and (folder / SCORER_MODEL).is_file():
+            progress(
+                f"the answer scorer trained further on {what} is kept: {folder} has the same base, settings and pairs"
+            )
             return folder
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    runs = f", {settings.soup} runs averaged" if settings.soup > 1 else ""
+    progress(f"training the answer scorer further on {what}{runs}, into {folder}")
     fine_tune(base, folder, found, settings, {**about, "inputs_sha256": digest})
     return folder
