@@ -101,7 +101,7 @@ def test_each_training_line_carries_the_sentence_before_it_in_its_paragraph():
     removed = [p for p in made if p.line == "The game was played in."]
     assert removed and all(p.before == sentences[0] for p in removed)
     # Every pair carries the line before; whether it is read is decided as the batch is encoded.
-    assert pairs(articles, ["Super_Bowl_50"], ScorerSettings()) == made
+    assert pairs(articles, ["Super_Bowl_50"], dataclasses.replace(settings, line_before=False)) == made
 
 
 def test_the_line_before_is_read_only_where_the_settings_say():
