@@ -113,6 +113,12 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     # Also when the settings ask for another length: the scorer reads as its base does, so nothing changed.
     fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", dataclasses.replace(quick, max_tokens=16))
     assert model.stat().st_mtime_ns == stamp
+    # And when only how SQuAD pairs are drawn differs: training further never reads it.
+    from egov_qa.training.scorer import PAIR_SETTINGS
+
+    assert PAIR_SETTINGS <= set(dataclasses.asdict(quick))
+    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", dataclasses.replace(quick, near_misses=5))
+    assert model.stat().st_mtime_ns == stamp
     fold_scored([*asked[:2], _asked("b", 3, 1)], {"a": 0, "b": 1}, base, tmp_path / "work", quick)
     assert model.stat().st_mtime_ns != stamp
     # The scorer a reader reads with is trained on every set's pairs.

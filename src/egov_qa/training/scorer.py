@@ -78,6 +78,11 @@ class ScorerSettings:
     questions: int | None = None  # at most this many training questions (None: all)
 
 
+# The settings only :func:`pairs` reads (how the SQuAD pairs are drawn): training further on
+# pairs made elsewhere does not depend on them.
+PAIR_SETTINGS = frozenset({"same_paragraph", "other_paragraph", "near_misses", "answers_removed", "questions"})
+
+
 @dataclass(frozen=True)
 class Pair:
     """A question and a line (with its heading and the line before it): whether the line answers it,

@@ -28,7 +28,7 @@ from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer, Rea
 from egov_qa.evaluation.scoring import EvalItem
 from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
-from egov_qa.training.scorer import Pair, ScorerSettings, continued, fine_tune
+from egov_qa.training.scorer import PAIR_SETTINGS, Pair, ScorerSettings, continued, fine_tune
 
 # Fewer passes at a lower rate than on the SQuAD pool: a few thousand pairs, starting from a
 # scorer that already reads questions and lines together. Two runs averaged: a single run's
@@ -135,9 +135,8 @@ def _trained(
         settings = continued(settings, json.loads((Path(base) / SCORER_RECORD).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # fine_tune says what is wrong with the base
-    inputs = json.dumps(
-        [file_sha256(Path(base) / SCORER_MODEL), asdict(settings), [astuple(p) for p in found]], sort_keys=True
-    )
+    used = {name: value for name, value in asdict(settings).items() if name not in PAIR_SETTINGS}
+    inputs = json.dumps([file_sha256(Path(base) / SCORER_MODEL), used, [astuple(p) for p in found]], sort_keys=True)
     digest = hashlib.sha256(inputs.encode("utf-8")).hexdigest()
     try:
         record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
