@@ -34,7 +34,7 @@ CANDIDATES: dict[str, ScorerSettings] = {
     "3 epochs": ScorerSettings(epochs=3, frozen_layers=0),
     "3 epochs, rate 1e-4": ScorerSettings(epochs=3, frozen_layers=0, learning_rate=1e-4),
     "3 epochs, span weight 1": ScorerSettings(epochs=3, frozen_layers=0, span_weight=1.0),
-    "4 epochs, more negatives": ScorerSettings(epochs=4, frozen_layers=0, same_paragraph=3),
+    "4 epochs, more negatives": ScorerSettings(epochs=4, frozen_layers=0, same_paragraph=3, near_misses=2),
     "2 epochs, the line before": ScorerSettings(line_before=True),
 }
 
