@@ -208,3 +208,22 @@ def test_a_corpus_asked_about_without_an_index_gets_its_own_and_leaves_the_defau
     assert cli.main(["--corpus", str(tiny_corpus), "ask", "How many days does passport renewal take online?"]) == 0
     assert "Passport renewal takes 3 days online" in capsys.readouterr().out
     assert [p.name for p in (tmp_path / "index" / "corpora").iterdir()] == [own.name]
+
+
+def test_the_libraries_chatter_is_dropped_also_where_it_comes_through_the_root_logger():
+    import logging
+    from pathlib import Path
+
+    import onnxruntime
+
+    quantize = str(Path(onnxruntime.__file__).parent / "quantization" / "quantize.py")
+
+    def kept(name: str, level: int, pathname: str) -> bool:
+        return cli._quiet_libraries(logging.LogRecord(name, level, pathname, 1, "Please consider", None, None))
+
+    # onnxruntime's quantization advises on the root logger (`make train` exports a dozen scorers).
+    assert not kept("root", logging.WARNING, quantize)
+    assert kept("root", logging.ERROR, quantize)
+    assert kept("root", logging.WARNING, str(Path(cli.__file__)))
+    assert not kept("faiss.loader", logging.WARNING, str(Path(cli.__file__)))
+    assert kept("egov_qa.cli", logging.WARNING, str(Path(cli.__file__)))

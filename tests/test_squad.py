@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import random
 
@@ -228,13 +227,3 @@ def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_q
     # An answer that is most of its line, or leaves too little, makes no negative.
     assert without_answer("It opened in 2002.", 13, 17) is None
     assert without_answer("Seoul.", 0, 5) is None
-
-
-def test_quantizing_drops_onnxruntimes_advice_but_no_other_warning(caplog):
-    from egov_qa.training.scorer import quiet_quantization_advice
-
-    with quiet_quantization_advice():
-        logging.warning("Please consider to run pre-processing before quantization.")
-        logging.warning("a real problem")
-    logging.warning("Please consider this afterwards.")
-    assert [r.getMessage() for r in caplog.records] == ["a real problem", "Please consider this afterwards."]

@@ -580,11 +580,20 @@ def setup_logging(quiet: bool = False) -> None:
         handler.addFilter(_quiet_libraries)
 
 
-_NOISY = ("faiss", "bm25s", "sentence_transformers", "transformers", "httpx", "pypdf")
+_NOISY = ("faiss", "bm25s", "sentence_transformers", "transformers", "httpx", "pypdf", "onnxruntime")
 
 
 def _quiet_libraries(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.ERROR or record.name.split(".")[0] not in _NOISY
+    return record.levelno >= logging.ERROR or _library(record) not in _NOISY
+
+
+def _library(record: logging.LogRecord) -> str:
+    """The package a record comes from: its logger's, or, for a library that logs on the root
+    logger (onnxruntime's quantization advises so once per scorer `make train` exports), the
+    noisy package holding the file that logged it."""
+    if record.name != logging.getLogger().name:
+        return record.name.split(".")[0]
+    return next((part for part in Path(record.pathname).parts if part in _NOISY), "")
 
 
 def main(argv: list[str] | None = None) -> int:

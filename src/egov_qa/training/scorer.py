@@ -32,8 +32,6 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -482,26 +480,8 @@ def _export(model, tokenizer, path: Path, max_tokens: int) -> None:
         opset_version=17,
         dynamo=False,
     )
-    with quiet_quantization_advice():
-        quantize_dynamic(str(full), str(path), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(full), str(path), weight_type=QuantType.QInt8)
     full.unlink()
-
-
-@contextmanager
-def quiet_quantization_advice() -> Iterator[None]:
-    """Drop onnxruntime's advice, on the root logger, to pre-process a model before quantizing it:
-    the scorer is measured as quantized without it (docs/reader.md), and a URL about image models
-    in the middle of `make train` only puzzles."""
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Please consider")
-
-    root = logging.getLogger()
-    root.addFilter(keep)
-    try:
-        yield
-    finally:
-        root.removeFilter(keep)
 
 
 def measure(scorer: AnswerScorer, articles: dict[str, list[squad.Paragraph]], seed: int = 0) -> dict:
