@@ -89,13 +89,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.hash_password:
         return print_password_hash()
+    from egov_qa.cli import setup_logging, terminate_as_interrupt
+    from egov_qa.errors import Terminated
+
+    setup_logging()
+    # SIGTERM (`kill`, a service manager's stop) stops the chat as Ctrl+C does: the server closes
+    # and what the process made in the temporary folder (an index build's model export) goes.
+    try:
+        with terminate_as_interrupt():
+            return serve(args)
+    except Terminated:
+        print("egov-qa: stopped (SIGTERM)", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("egov-qa: interrupted", file=sys.stderr)
+        return 130
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the assistant, open the chat and serve it until stopped."""
     from egov_qa.app.chat import build_app, launch, listen_problem
     from egov_qa.app.login import parse_login
     from egov_qa.assistant import Assistant
-    from egov_qa.cli import setup_logging
     from egov_qa.index.stores import store_spec
 
-    setup_logging()
     try:
         login = parse_login(args.auth) if args.auth else None
     except EgovQAError as exc:

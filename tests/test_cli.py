@@ -2,6 +2,9 @@
 
 import json
 import os
+import signal
+import threading
+import time
 
 import pytest
 from conftest import FakeEmbedder
@@ -227,3 +230,29 @@ def test_the_libraries_chatter_is_dropped_also_where_it_comes_through_the_root_l
     assert kept("root", logging.WARNING, str(Path(cli.__file__)))
     assert not kept("faiss.loader", logging.WARNING, str(Path(cli.__file__)))
     assert kept("egov_qa.cli", logging.WARNING, str(Path(cli.__file__)))
+
+
+def test_sigterm_stops_a_command_as_an_interrupt_does(dirs, capsys, monkeypatch):
+    def terminated_while_building(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal is raised here, well before this ends
+        return 0
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "cmd_index", terminated_while_building)
+    assert cli.main([*dirs, "index"]) == 143
+    assert capsys.readouterr().err == "egov-qa: stopped (SIGTERM)\n"
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_is_left_alone_outside_the_main_thread():
+    seen = []
+
+    def inside():
+        with cli.terminate_as_interrupt():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    worker = threading.Thread(target=inside)
+    worker.start()
+    worker.join()
+    assert seen == [signal.getsignal(signal.SIGTERM)]

@@ -1,10 +1,15 @@
-"""The ONNX export cache, and an index build reusing the vectors of unchanged passages."""
+"""The ONNX export cache, an index build reusing the vectors of unchanged passages, and the
+temporary folder a build copies the export into."""
+
+import gc
+import tempfile
 
 import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
 from egov_qa import paths
+from egov_qa.errors import Terminated
 from egov_qa.index import export_cache
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport
 from egov_qa.index.opener import build_index
@@ -151,3 +156,58 @@ class TestTokenBatches:
         from egov_qa.index.embedder import token_batches
 
         assert token_batches([], most=8) == []
+
+
+class ExportingFake(FakeEmbedder):
+    """The fake embedder with an 'export' of two small files, embedding as the fake does."""
+
+    def export_onnx(self, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ONNX_MODEL).write_bytes(b"model bytes")
+        (folder / ONNX_TOKENIZER).write_text("{}")
+        return OnnxExport(("input_ids",), 128, 0, "[PAD]", 0.9999)
+
+
+class TestExportFolder:
+    """A build copies the export into a temporary folder; nothing may stay there once it is done."""
+
+    @pytest.fixture
+    def temporary(self, tmp_path, monkeypatch, cache):
+        from egov_qa.index import store
+
+        folder = tmp_path / "tmp"
+        folder.mkdir()
+        monkeypatch.setattr(tempfile, "tempdir", str(folder))
+        # The fake export is no model ONNX Runtime could open: the fake embeds in its place.
+        monkeypatch.setattr(store, "OnnxEmbedder", lambda path, name, export: FakeEmbedder())
+        return folder
+
+    def test_a_build_keeps_its_export_while_the_index_lives(self, tiny_corpus, temporary):
+        index = IndexBuilder(ExportingFake()).build(tiny_corpus)
+        assert index.query_model is not None and index.query_model.parent == temporary
+        assert (index.query_model / ONNX_MODEL).is_file()
+        del index
+        gc.collect()
+        assert not list(temporary.iterdir())
+
+    @pytest.mark.parametrize("stop", [KeyboardInterrupt, Terminated, MemoryError])
+    def test_an_interrupted_build_leaves_no_export(self, tiny_corpus, temporary, monkeypatch, stop):
+        from egov_qa.index import store
+
+        def interrupted(*args, **kwargs):
+            raise stop
+
+        monkeypatch.setattr(store, "embed_texts", interrupted)
+        with pytest.raises(stop):
+            IndexBuilder(ExportingFake()).build(tiny_corpus)
+        assert not list(temporary.iterdir())
+
+    def test_an_export_interrupted_while_copied_leaves_no_folder(self, tiny_corpus, temporary, monkeypatch):
+        def interrupted(embedder, folder):
+            (folder / ONNX_MODEL).write_bytes(b"half")
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(export_cache, "export_model", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            IndexBuilder(ExportingFake()).build(tiny_corpus)
+        assert not list(temporary.iterdir())

@@ -136,6 +136,38 @@ def test_app_on_a_busy_port_is_a_message(tiny_corpus, tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_app_stopped_by_sigterm_leaves_nothing_in_the_temporary_folder(tiny_corpus, tmp_path):
+    """A service manager stops the chat with SIGTERM: its index build's model export (some 90 MB)
+    goes with it, as it does on Ctrl+C."""
+    import socket
+
+    from conftest import ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    command = [sys.executable, str(ROOT / "app.py"), "--corpus", str(tiny_corpus), "--index", str(tmp_path / "i")]
+    env = {**os.environ, "TMPDIR": str(temporary), "HF_HUB_OFFLINE": "1", "EGOV_QA_DATA": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "chat at http" in line:
+                break
+        assert "chat at http" in lines[-1], "".join(lines)
+        assert list(temporary.glob("egov-qa-onnx-*")), "the build serves from an export in the temporary folder"
+        process.terminate()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert not list(temporary.glob("egov-qa-onnx-*"))
+
+
 def test_answers_from_a_real_pdf_deck_with_the_page_cited(tmp_path):
     import shutil
 

@@ -10,10 +10,14 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from egov_qa.errors import EgovQAError
+from egov_qa.errors import EgovQAError, Terminated
 from egov_qa.text import counted
 
 log = logging.getLogger("egov_qa")
@@ -596,13 +600,35 @@ def _library(record: logging.LogRecord) -> str:
     return next((part for part in Path(record.pathname).parts if part in _NOISY), "")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside, SIGTERM stops the process as Ctrl+C does: :class:`Terminated` (a KeyboardInterrupt) is
+    raised where it is, so ``finally`` blocks and exit handlers run. Python's own SIGTERM ends the
+    process on the spot, leaving what they would remove (an index build's model export, some 90 MB
+    in the temporary folder, each time a chat server is stopped). Only the main thread can set it;
+    elsewhere this does nothing. The previous handler is put back on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "quiet", False)
     setup_logging(quiet)
     try:
-        return args.func(args)
+        with terminate_as_interrupt():
+            return args.func(args)
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
         return 1
@@ -619,6 +645,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"egov-qa: error: {exc.strerror or exc}{where}: check the path and its permissions", file=sys.stderr)
         return 1
+    except Terminated:
+        print("egov-qa: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("egov-qa: interrupted", file=sys.stderr)
         return 130

@@ -39,3 +39,8 @@ class ReaderModelError(EgovQAError):
 
 class DeckUploadError(EgovQAError):
     """A deck that cannot be added to the corpus (its type, size, text or name); the message says why."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a service manager's stop), raised where the process is, as Ctrl+C raises
+    KeyboardInterrupt there (see ``cli.terminate_as_interrupt``)."""

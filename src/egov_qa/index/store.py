@@ -224,50 +224,56 @@ class IndexBuilder:
         units = [u for s in slides for u in self.splitter.split(s)]
         by_key = {(s.source, s.number): s for s in slides}
         query_model, export = self._export()
-        # The export agrees with the model it came from (checked on export) and
-        # embeds batches faster on a CPU, so it embeds the corpus too.
-        embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
-        known = reusable_vectors(previous, self.embedder.name, query_model)
-        texts = embedded_texts(slides, units)
-        vectors = embed_texts(embedder, texts, show_progress, known)
-        words_at = 2 * len(units) + len(slides)  # the vocabulary comes last
-        vocabulary = texts[words_at:]
-        unit_vecs = vectors[: len(units)]
-        slide_vecs = vectors[len(units) : len(units) + len(slides)]
-        text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) : words_at])
-        word_vecs = np.ascontiguousarray(vectors[words_at:])
-        dimension = int(vectors.shape[1])
-        manifest = {
-            **fingerprint,
-            "dimension": dimension,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": {
-                "egov_qa": package_version("egov-qa"),
-                "faiss": getattr(faiss, "__version__", None),
-                "bm25s": package_version("bm25s"),
-                "sentence_transformers": package_version("sentence-transformers"),
-                "onnxruntime": package_version("onnxruntime"),
-                "numpy": np.__version__,
-            },
-            "counts": {"slides": len(slides), "units": len(units), "words": len(vocabulary)},
-            "warnings": list(loaded.warnings),
-            # Each deck's warnings, so a later build that takes the deck over unread repeats them.
-            "deck_warnings": deck_warnings,
-            "query_model": export.to_dict() if export else None,
-        }
-        index = Index(
-            manifest,
-            slides,
-            units,
-            vector_index(unit_vecs),
-            vector_index(slide_vecs),
-            _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
-            _bm25([s.text for s in slides]),
-            text_vecs,
-            vocabulary,
-            word_vecs,
-            query_model,
-        )
+        try:
+            # The export agrees with the model it came from (checked on export) and
+            # embeds batches faster on a CPU, so it embeds the corpus too.
+            embedder = OnnxEmbedder(query_model, self.embedder.name, export) if query_model and export else self.embedder
+            known = reusable_vectors(previous, self.embedder.name, query_model)
+            texts = embedded_texts(slides, units)
+            vectors = embed_texts(embedder, texts, show_progress, known)
+            words_at = 2 * len(units) + len(slides)  # the vocabulary comes last
+            vocabulary = texts[words_at:]
+            unit_vecs = vectors[: len(units)]
+            slide_vecs = vectors[len(units) : len(units) + len(slides)]
+            text_vecs = np.ascontiguousarray(vectors[len(units) + len(slides) : words_at])
+            word_vecs = np.ascontiguousarray(vectors[words_at:])
+            dimension = int(vectors.shape[1])
+            manifest = {
+                **fingerprint,
+                "dimension": dimension,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "versions": {
+                    "egov_qa": package_version("egov-qa"),
+                    "faiss": getattr(faiss, "__version__", None),
+                    "bm25s": package_version("bm25s"),
+                    "sentence_transformers": package_version("sentence-transformers"),
+                    "onnxruntime": package_version("onnxruntime"),
+                    "numpy": np.__version__,
+                },
+                "counts": {"slides": len(slides), "units": len(units), "words": len(vocabulary)},
+                "warnings": list(loaded.warnings),
+                # Each deck's warnings, so a later build that takes the deck over unread repeats them.
+                "deck_warnings": deck_warnings,
+                "query_model": export.to_dict() if export else None,
+            }
+            index = Index(
+                manifest,
+                slides,
+                units,
+                vector_index(unit_vecs),
+                vector_index(slide_vecs),
+                _bm25([f"{by_key[(u.source, u.slide)].title} {u.text}" for u in units]),
+                _bm25([s.text for s in slides]),
+                text_vecs,
+                vocabulary,
+                word_vecs,
+                query_model,
+            )
+        except BaseException:
+            # A failed or interrupted build (Ctrl+C, SIGTERM) leaves no export behind.
+            if query_model is not None:
+                shutil.rmtree(query_model, ignore_errors=True)
+            raise
         if query_model is not None:
             weakref.finalize(index, shutil.rmtree, query_model, True)
         log.info("indexed %d slides, %d units in %.1fs", len(slides), len(units), time.perf_counter() - started)
@@ -322,7 +328,11 @@ class IndexBuilder:
         from egov_qa.index.export_cache import export_model
 
         folder = Path(tempfile.mkdtemp(prefix="egov-qa-onnx-"))
-        export = export_model(self.embedder, folder)
+        try:
+            export = export_model(self.embedder, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         if export is None:
             shutil.rmtree(folder, ignore_errors=True)
             return None, None
