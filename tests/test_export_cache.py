@@ -211,3 +211,16 @@ class TestExportFolder:
         with pytest.raises(KeyboardInterrupt):
             IndexBuilder(ExportingFake()).build(tiny_corpus)
         assert not list(temporary.iterdir())
+
+    def test_a_saved_index_shares_the_cached_export_instead_of_copying_it(
+        self, tiny_corpus, temporary, cache, tmp_path, model_folder
+    ):
+        embedder = ExportingFake()
+        embedder.name = str(model_folder)  # a model with a local folder, so its export is cached
+        first = build_index(IndexBuilder(embedder), tiny_corpus, tmp_path / "one")
+        second = build_index(IndexBuilder(embedder), tiny_corpus, tmp_path / "two")
+        cached = cache / export_cache.model_key(embedder.name) / ONNX_MODEL
+        inodes = {(folder / ONNX_MODEL).stat().st_ino for folder in (tmp_path / "one", tmp_path / "two", cached.parent)}
+        assert len(inodes) == 1
+        assert load_index(tmp_path / "two").manifest["files"][ONNX_MODEL]["bytes"] == len(b"model bytes")
+        del first, second

@@ -4,8 +4,8 @@ Exporting costs seconds: torch is imported, the model loaded, traced, fused and
 checked against itself. What comes out depends only on the model's files and the
 libraries that made it, so it is made once per model and kept in a cache folder
 (``$EGOV_QA_CACHE``, else ``$XDG_CACHE_HOME/egov-qa``, else ``~/.cache/egov-qa``);
-every later build copies it and embeds with ONNX Runtime alone. A cache that
-cannot be read or written only costs the export.
+every later build links it (or copies it, across file systems) and embeds with ONNX
+Runtime alone. A cache that cannot be read or written only costs the export.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxExport, resolve_model
 from egov_qa.errors import ModelLoadError
-from egov_qa.files import package_version
+from egov_qa.files import link_or_copy, package_version
 from egov_qa.paths import cache_dir
 
 
@@ -71,7 +71,7 @@ def export_model(embedder, folder: Path) -> OnnxExport | None:
         if export is not None:
             folder.mkdir(parents=True, exist_ok=True)
             for name in (ONNX_MODEL, ONNX_TOKENIZER):
-                shutil.copyfile(cached / name, folder / name)
+                link_or_copy(cached / name, folder / name)
             log.info("reused the ONNX export of %s from %s", embedder.name, cached)
             return export
     export = embedder.export_onnx(folder)
@@ -103,7 +103,7 @@ def _store(folder: Path, export: OnnxExport, cached: Path) -> None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cached.parent))
         for name in (ONNX_MODEL, ONNX_TOKENIZER):
-            shutil.copyfile(folder / name, staging / name)
+            link_or_copy(folder / name, staging / name)
         (staging / SETTINGS).write_text(json.dumps(export.to_dict(), indent=1), encoding="utf-8")
         os.replace(staging, cached)
         staging = None

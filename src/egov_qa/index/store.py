@@ -34,7 +34,7 @@ import numpy as np
 
 from egov_qa.documents import Block, Cell, Slide, Span, Unit
 from egov_qa.errors import IndexInvalidError, IndexWriteError
-from egov_qa.files import file_sha256, package_version
+from egov_qa.files import file_sha256, link_or_copy, package_version
 from egov_qa.index.embedder import ONNX_MODEL, ONNX_TOKENIZER, Embedder, OnnxEmbedder
 from egov_qa.index.quotes import quote_end
 from egov_qa.ingest.loader import DeckLoader, LoadResult, source_name
@@ -636,7 +636,7 @@ def _stage(index: Index, staging: Path, index_dir: Path) -> tuple[list[str], dic
     index.slide_bm25.save(str(staging), show_progress=False, **_bm25_names("bm25_slides"))
     if index.query_model is not None and index.query_model.resolve() != Path(index_dir).resolve():
         for name in (ONNX_MODEL, ONNX_TOKENIZER):
-            shutil.copyfile(index.query_model / name, staging / name)
+            link_or_copy(index.query_model / name, staging / name)
     names = sorted(p.name for p in staging.iterdir() if p.is_file())
     manifest = dict(index.manifest)
     manifest["files"] = {n: {"bytes": (staging / n).stat().st_size, "sha256": file_sha256(staging / n)} for n in names}
