@@ -256,3 +256,8 @@ def test_sigterm_is_left_alone_outside_the_main_thread():
     worker.start()
     worker.join()
     assert seen == [signal.getsignal(signal.SIGTERM)]
+
+
+def test_squad_questions_in_the_fit_need_the_scorer_to_read_them(capsys):
+    assert cli.main(["train", "--squad"]) == 1
+    assert "add --tune-scorer or --scorer" in capsys.readouterr().err

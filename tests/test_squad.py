@@ -33,6 +33,24 @@ class TestPool:
         assert len(articles) == 32 and len(kept) == 8
         assert sum(len(p.questions) for a in articles.values() for p in a) == 7595
 
+    def test_half_the_articles_kept_out_may_join_the_readers_fit(self):
+        titles = list(squad.load_articles())
+        fit = squad.reader_articles(titles)
+        assert len(fit) == 4 and fit < squad.held_out(titles)
+
+    def test_the_articles_a_reader_was_fit_on_are_read_from_its_record(self, tmp_path):
+        reader = tmp_path / "reader.json"
+        reader.write_text('{"trained_on": {"questions": 9, "squad_articles": ["squad:Oxygen", "squad:Teacher"]}}')
+        assert squad.fit_on(reader) == {"Oxygen", "Teacher"}
+        reader.write_text('{"trained_on": {"questions": 9}}')
+        assert squad.fit_on(reader) == set()
+        assert squad.fit_on(tmp_path / "none.json") == set()
+
+    def test_decks_written_again_drop_an_earlier_runs_other_articles(self, tmp_path):
+        squad.write_decks({"A": [PARAGRAPH], "B": [OTHER]}, tmp_path)
+        squad.write_decks({"B": [OTHER]}, tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["B.md"]
+
     def test_sentences_and_the_one_that_holds_the_answer(self):
         spans = squad.sentences(CONTEXT)
         assert [CONTEXT[s:e] for s, e in spans][1] == "The game was played in Santa Clara."

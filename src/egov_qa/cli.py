@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure without image-only copies of the PDF decks (no OCR: faster, but no figures of how "
         "the reader does on decks that are pictures)",
     )
+    fit.add_argument(
+        "--squad",
+        action="store_true",
+        help="fit on the questions of half the SQuAD articles the scorer never saw too, read with the scorer "
+        "(needs one: --scorer, --scorer-from or --tune-scorer; docs/reader.md, 'SQuAD questions in the "
+        "reader's fit')",
+    )
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
@@ -171,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     scorer.set_defaults(func=cmd_train_scorer)
 
     squad = commands.add_parser(
-        "squad", help="SQuAD 2.0 exact match and F1 on the SQuAD articles the answer scorer never saw, as decks"
+        "squad",
+        help="SQuAD 2.0 exact match and F1 on the SQuAD articles neither the answer scorer nor the reader "
+        "trained on, as decks",
     )
     _common(squad)
     squad.add_argument("--out", type=Path, metavar="DIR", default=None, help="report folder (default: evals/reports/)")
@@ -357,6 +366,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.folds < 2:
         raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
+    if args.squad and not (args.scorer or args.scorer_from or args.tune_scorer):
+        raise EgovQAError("--squad reads the SQuAD questions with the answer scorer: add --tune-scorer or --scorer")
     evals = args.evals or evals_dir()
     suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
@@ -412,6 +423,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         say("reading every candidate with the answer scorer")
         asked = scored(asked, scorer)
     tuning = tuned.tuning
+    if args.squad:
+        from egov_qa.training.squad_questions import squad_asked
+
+        # Read by the scorer that serves (the one trained further on every set never saw them).
+        asked += squad_asked(encoder(tuning), scorer_dir, Path(index_root) / "squad-fit", say)
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name
     model = train(suites, asked, embedding_model, evals.parent, args.folds, say)
@@ -504,10 +520,12 @@ def cmd_squad(args: argparse.Namespace) -> int:
     from egov_qa.evaluation import squad
     from egov_qa.evaluation.runner import one_by_one
     from egov_qa.files import write_atomic
-    from egov_qa.paths import default_index_dir, evals_dir
+    from egov_qa.paths import default_index_dir, default_reader_path, evals_dir
 
     articles = squad.load_articles()
-    kept_out = {t: articles[t] for t in sorted(squad.held_out(list(articles)))}
+    # The articles neither the scorer nor the reader trained on (a reader fit with `train --squad`
+    # names the ones it fit on in its record).
+    kept_out = {t: articles[t] for t in sorted(squad.held_out(list(articles)) - squad.fit_on(default_reader_path()))}
     root = getattr(args, "index", None) or default_index_dir() / "squad"
     corpus = squad.write_decks(kept_out, Path(root) / "decks")
     assistant = Assistant(

@@ -78,8 +78,25 @@ def load_articles(path: Path | None = None) -> dict[str, list[Paragraph]]:
 
 
 def held_out(titles: list[str]) -> set[str]:
-    """The articles kept out of training: every :data:`HELD_OUT_EVERY`-th title, sorted."""
+    """The articles kept out of the answer scorer's training: every :data:`HELD_OUT_EVERY`-th title, sorted."""
     return {t for i, t in enumerate(sorted(titles)) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1}
+
+
+def reader_articles(titles: list[str]) -> set[str]:
+    """Half of the articles the scorer never saw (every other one, sorted): with ``egov-qa train
+    --squad`` their questions join the eval sets' in fitting the reader, so that it learns from near
+    misses the eval sets have few of, as read by a scorer that never trained on them."""
+    return set(sorted(held_out(titles))[0::2])
+
+
+def fit_on(reader: Path) -> set[str]:
+    """The SQuAD articles the reader saved at ``reader`` was fit on, as its record names them
+    (``egov-qa train --squad``; none for a reader fit on the eval sets alone or without a record)."""
+    try:
+        trained_on = json.loads(Path(reader).read_text(encoding="utf-8")).get("trained_on") or {}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name.split(":", 1)[-1] for name in trained_on.get("squad_articles", ())}
 
 
 def sentences(context: str) -> list[tuple[int, int]]:
@@ -163,8 +180,12 @@ def f1(prediction: str, answers: tuple[str, ...]) -> float:
 
 
 def write_decks(articles: dict[str, list[Paragraph]], folder: Path) -> Path:
-    """Each article as a Markdown deck of one slide per paragraph (the article's title as each heading)."""
+    """Each article as a Markdown deck of one slide per paragraph (the article's title as each heading);
+    a deck of another article left in ``folder`` by an earlier run is removed."""
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.md"):
+        if stale.stem not in articles:
+            stale.unlink()
     for title, paragraphs in articles.items():
         heading = title.replace("_", " ")
         slides = [f"# {heading}\n\n{' '.join(p.context.split())}\n" for p in paragraphs]

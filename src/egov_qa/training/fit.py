@@ -90,6 +90,7 @@ class Asked:
     copy_of: str | None = None  # the set whose decks the asked corpus copies (see Suite.copy_of)
     question: str = ""  # the question as the pipeline read it
     texts: tuple[Reading, ...] = ()  # per candidate: its slide's title, its line and the line before it
+    fit_only: bool = False  # fit on, never reported: a SQuAD article's questions (training/squad_questions.py)
 
     @property
     def right(self) -> np.ndarray:
@@ -409,9 +410,10 @@ def reliability(points: list[tuple[float, bool]], bins: int = 10) -> list[dict]:
 
 def leave_one_deck_out(asked: list[Asked], folds: int = 5, progress: Callable[[str], None] | None = None) -> dict:
     """For each eval set: a reader fit on every other set, scored on this one and, apart, on each
-    copy of its decks (copies are scored, never fit on: see :func:`train`)."""
+    copy of its decks (copies are scored, never fit on: see :func:`train`). Questions asked only to
+    fit on (``Asked.fit_only``) join every fit and are scored in none."""
     figures = {}
-    for deck in sorted({a.deck for a in asked}):
+    for deck in sorted({a.deck for a in asked if not a.fit_only}):
         if progress:
             progress(f"leave one deck out: scoring {deck} with a reader fit on the other sets")
         train = [a for a in asked if a.deck != deck and a.copy_of is None]
@@ -560,6 +562,7 @@ def train(
 
     copied = {a.suite: a.copy_of for a in asked if a.copy_of is not None}
     asked = [a for a in asked if a.copy_of is None]
+    fit_only = [a for a in asked if a.fit_only]
     lodo = {name: f for name, f in held_out.items() if name not in copied}
     real = [f for name, f in lodo.items() if name != SHIPPED]
     pooled = pool(real) if real else None
@@ -567,7 +570,7 @@ def train(
     fitted = fit_reader(asked, folds)
     in_sample = {
         s: score(outcomes(fitted.ranker, [a for a in asked if a.suite == s], fitted.reranker), fitted)
-        for s in sorted({a.suite for a in asked})
+        for s in sorted({a.suite for a in asked if not a.fit_only})
     }
     meta = {
         "embedding_model": embedding_model,
@@ -576,7 +579,13 @@ def train(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "eval_sets": eval_set_hashes(suites, root),
         "feature_code": feature_code_digest(),
-        "trained_on": {"questions": len(asked), "candidates": int(sum(len(a.rows) for a in asked))},
+        "trained_on": {
+            "questions": len(asked) - len(fit_only),
+            "candidates": int(sum(len(a.rows) for a in asked if not a.fit_only)),
+            # SQuAD articles' questions fit on besides the eval sets' (training/squad_questions.py).
+            "squad_questions": len(fit_only),
+            "squad_articles": sorted({a.suite for a in fit_only}),
+        },
         "versions": {
             "egov_qa": package_version("egov-qa"),
             "scikit_learn": package_version("scikit-learn"),
