@@ -162,7 +162,9 @@ def test_app_stopped_by_sigterm_leaves_nothing_in_the_temporary_folder(tiny_corp
         assert "chat at http" in lines[-1], "".join(lines)
         assert list(temporary.glob("egov-qa-onnx-*")), "the build serves from an export in the temporary folder"
         process.terminate()
-        assert process.wait(timeout=60) == 0
+        # 0 when the server was serving (it closes), 143 when the signal came just before: both stop
+        # cleanly; Python's own SIGTERM would end it at once (-15), leaving the folder.
+        assert process.wait(timeout=60) in (0, 143)
     finally:
         process.kill()
     assert not list(temporary.glob("egov-qa-onnx-*"))
