@@ -89,21 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.hash_password:
         return print_password_hash()
-    from egov_qa.cli import setup_logging, terminate_as_interrupt
-    from egov_qa.errors import Terminated
+    from egov_qa.cli import setup_logging, until_stopped
 
     setup_logging()
     # SIGTERM (`kill`, a service manager's stop) stops the chat as Ctrl+C does: the server closes
     # and what the process made in the temporary folder (an index build's model export) goes.
-    try:
-        with terminate_as_interrupt():
-            return serve(args)
-    except Terminated:
-        print("egov-qa: stopped (SIGTERM)", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("egov-qa: interrupted", file=sys.stderr)
-        return 130
+    return until_stopped(lambda: serve(args))
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -639,14 +639,27 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def until_stopped(work: Callable[[], int]) -> int:
+    """``work()``'s exit status, or, stopped by Ctrl+C or SIGTERM (:func:`terminate_as_interrupt`),
+    one line saying so and 130 or 143: the command's and the chat's way of ending early."""
+    try:
+        with terminate_as_interrupt():
+            return work()
+    except Terminated:
+        print("egov-qa: stopped (SIGTERM)", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("egov-qa: interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "quiet", False)
     setup_logging(quiet)
     try:
-        with terminate_as_interrupt():
-            return args.func(args)
+        return until_stopped(lambda: args.func(args))
     except EgovQAError as exc:
         print(f"egov-qa: error: {exc}", file=sys.stderr)
         return 1
@@ -663,12 +676,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"egov-qa: error: {exc.strerror or exc}{where}: check the path and its permissions", file=sys.stderr)
         return 1
-    except Terminated:
-        print("egov-qa: stopped (SIGTERM)", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("egov-qa: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":
