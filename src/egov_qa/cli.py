@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(needs one: --scorer, --scorer-from or --tune-scorer; docs/reader.md, 'SQuAD questions in the "
         "reader's fit')",
     )
+    fit.add_argument(
+        "--replace",
+        action="store_true",
+        help="install the refit even where it does worse on the decks left out than the installed reader "
+        "(by default it is then written to INDEX/candidate/ and the installed reader kept)",
+    )
     fit.set_defaults(func=cmd_train)
 
     scorer = commands.add_parser(
@@ -351,6 +357,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from egov_qa.files import write_atomic
     from egov_qa.index import embedder
     from egov_qa.paths import (
+        READER_FILE,
         README,
         TUNING_FILE,
         default_corpus_dir,
@@ -361,6 +368,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         scorer_dir_for,
         squad_scorer_dir,
     )
+    from egov_qa.training import keep
     from egov_qa.training.crossfit import ask_through_tuned
     from egov_qa.training.fit import eval_set_hashes, train
 
@@ -431,6 +439,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     encoder_path = args.encoder or (args.out.parent / TUNING_FILE if args.out else default_tuning_path())
     embedding_model = tuning.model_name if tuning else encoder(None).name
     model = train(suites, asked, embedding_model, evals.parent, args.folds, say)
+    report_dir = args.report or evals / "reports"
+    readme = args.out is None and README.is_file()
+    # A refit that loses on the decks left out does not replace the reader it was meant to improve.
+    kept = keep.compare(model.meta, keep.installed_record(reader_path))
+    demoted = kept is not None and kept.refit_is_worse and not args.replace
+    if demoted:
+        candidate = Path(index_root) / "candidate"
+        say(f"the refit does worse ({kept}): kept the installed reader; the refit is written to {candidate}")
+        reader_path, encoder_path, report_dir, readme = (
+            candidate / READER_FILE,
+            candidate / TUNING_FILE,
+            candidate / "reports",
+            False,
+        )
     if scorer is not None:
         from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD
         from egov_qa.files import file_sha256
@@ -463,10 +485,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         install(scorer_dir, scorer_dir_for(reader_path))
     saved = model.save(reader_path)
-    paths = report.write_reader_report(model.meta, args.report or evals / "reports")
+    paths = report.write_reader_report(model.meta, report_dir)
     print(report.render_reader(model.meta, model.threshold))
     print(f"\nreader: {saved}; encoder: {saved_encoder}; report: {paths['md']}")
-    if args.out is None and README.is_file():
+    if demoted:
+        tried = f"EGOV_QA_READER={saved}" + (f" EGOV_QA_ENCODER={encoder_path}" if tuning is not None else "")
+        print(f"kept the installed reader: {kept}")
+        print(f"to try the refit: {tried}; to install it: train again with --replace")
+    elif kept is not None:
+        print(f"installed the refit: {kept}")
+    if readme:
         # The shipped reader's figures are the README's: written from its record, never by hand.
         write_atomic(
             README, report.with_readme_figures(README.read_text(encoding="utf-8"), model.meta, model.threshold)
