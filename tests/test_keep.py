@@ -23,7 +23,12 @@ def figures(answer: float, abstention: float, false_abstention: float, answerabl
 
 
 def record(**sets: dict) -> dict:
-    return {"eval_sets": {"a.jsonl": "1"}, "feature_code": "f", "leave_one_deck_out": {"sets": sets}}
+    return {
+        "eval_sets": {"a.jsonl": "1"},
+        "feature_code": "f",
+        "embedding_model": "m",
+        "leave_one_deck_out": {"sets": sets},
+    }
 
 
 class TestHeldOutUtility:
@@ -55,10 +60,17 @@ class TestCompare:
         [
             {"eval_sets": {"a.jsonl": "2"}},
             {"feature_code": "g"},
+            {"embedding_model": "another"},
             {"leave_one_deck_out": {"sets": {"b": figures(1.0, 1.0, 0.0)}}},
             {"leave_one_deck_out": {"sets": {"a": {"n": 1}}}},
         ],
-        ids=["another eval set", "other feature code", "other decks left out", "an older record"],
+        ids=[
+            "another eval set",
+            "other feature code",
+            "another embedding model",
+            "other decks left out",
+            "an older record",
+        ],
     )
     def test_records_of_other_questions_or_features_do_not_compare(self, change):
         refit = record(a=figures(0.5, 0.75, 0.25))

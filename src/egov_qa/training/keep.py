@@ -4,11 +4,11 @@ A refit is not always a better reader: the answer scorer's training moves with i
 recipe and its seed, and a reader fit on other scorers can lose on the very figures it
 is quoted by (docs/log.md has refits that lost 20 in utility). ``egov-qa train`` so
 compares the two records before it writes anything: when both were fit on the same eval
-sets with the same feature code, their leave-one-deck-out figures measure the same
-questions, and the one with the higher utility on the decks left out (the fit's own
-objective, :data:`egov_qa.training.fit.OBJECTIVE`) is kept. Otherwise (a set or the
-feature code changed, no reader installed) the figures do not compare and the refit
-replaces it.
+sets with the same feature code and embedding model, their leave-one-deck-out figures
+measure the same questions, and the one with the higher utility on the decks left out
+(the fit's own objective, :data:`egov_qa.training.fit.OBJECTIVE`) is kept. Otherwise (a set, the
+feature code or the model changed, no reader installed) the figures do not compare and
+the refit replaces it.
 """
 
 from __future__ import annotations
@@ -60,10 +60,12 @@ def installed_record(path: Path) -> dict | None:
 
 def compare(refit: dict, installed: dict | None) -> Comparison | None:
     """The two readers' held-out utility when their records measure the same questions with the same
-    features (the same eval sets, the same feature code, the same decks left out); else None."""
+    features through the same embedding model (the same eval sets, feature code and decks left out);
+    else None. A reader for another embedding model is no alternative: the index asked with decides
+    the model, and a reader is calibrated for its own."""
     if installed is None:
         return None
-    same = ("eval_sets", "feature_code")
+    same = ("eval_sets", "feature_code", "embedding_model")
     if any(refit.get(key) is None or refit.get(key) != installed.get(key) for key in same):
         return None
     ours, theirs = (record.get("leave_one_deck_out", {}).get("sets") or {} for record in (refit, installed))
