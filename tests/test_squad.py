@@ -177,8 +177,24 @@ def test_the_scorer_never_reads_its_span_off_the_line_before():
     # The logits peak on "Broncos", in the line before: the span stays inside the line.
     at = encoding.tokens.index("broncos")
     start[at] = end[at] = 10.0
-    lo, hi = _span(encoding, start, end, len(second_text("Game", "")), len(line))
+    _, (lo, hi) = _span(encoding, start, end, len(second_text("Game", "")), len(line))
     assert 0 <= lo < hi <= len(line)
+
+
+def test_a_line_too_long_for_one_read_gives_its_key_span_from_the_rest():
+    from egov_qa.answer.scorer import AnswerScorer, Reading, second_text
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir(), threads=1)
+    question = "Where was the game played?"
+    filler = " ".join(f"The committee met again on day {n} of the season to talk about tickets." for n in range(8))
+    line = f"{filler} The game was played in Santa Clara."
+    first = scorer.tokenizer.encode(question, second_text("Super Bowl 50", line))
+    assert first.overflowing, "the line must be longer than one read"
+    (scored,) = scorer.score(question, [Reading("Super Bowl 50", line)])
+    assert "Santa Clara" in scored.span_text(line)
+    # The answer logit is the first read's, as before: the reader's features do not move.
+    assert scored.logit == scorer._run(first)[0]
 
 
 def test_a_scorer_trained_without_the_line_before_is_given_none():

@@ -29,6 +29,10 @@ SCORER_RECORD = "scorer.json"
 SCORER_WEIGHTS = "scorer.safetensors"
 # The longest span read off the start and end logits, in tokens.
 MAX_SPAN_TOKENS = 30
+# A line too long for one read is read again for its key span in windows of the rest, each
+# overlapping the one before by this many tokens, so that a span cut by a window's end is whole
+# in the next (the answer logit stays the first window's).
+SPAN_STRIDE_TOKENS = 16
 # How much of the line before a candidate the scorer reads, in characters (whole words).
 BEFORE_CHARS = 60
 
@@ -136,12 +140,29 @@ class AnswerScorer:
         encodings = self.tokenizer.encode_batch(
             [(question, second_text(r.title, r.line, r.before if self.reads_before else "")) for r in read]
         )
-        outputs = self._runs.map(self._run, encodings) if self._runs else map(self._run, encodings)
-        found = []
-        for r, encoding, (answer, start, end) in zip(read, encodings, outputs, strict=True):
-            span = _span(encoding, start, end, len(second_text(r.title, "")), len(r.line))
-            found.append(Scored(answer, whole_words(r.line, span) if span else None))
-        return found
+        # The rest of a line cut at max_tokens, in windows that hold some of the line.
+        shifts = [(len(second_text(r.title, "")), len(r.line)) for r in read]
+        windows = [
+            (n, window)
+            for n, (encoding, (shift, length)) in enumerate(zip(encodings, shifts, strict=True))
+            for window in encoding.overflowing
+            if _inside(window, shift, length)
+        ]
+        runs = [*encodings, *(window for _, window in windows)]
+        outputs = list(self._runs.map(self._run, runs) if self._runs else map(self._run, runs))
+        read_whole, read_rest = outputs[: len(encodings)], outputs[len(encodings) :]
+        best: list[tuple[float, tuple[int, int]] | None] = [
+            _span(encoding, start, end, *shift)
+            for encoding, (_, start, end), shift in zip(encodings, read_whole, shifts, strict=True)
+        ]
+        for (n, window), (_, start, end) in zip(windows, read_rest, strict=True):
+            other, held = _span(window, start, end, *shifts[n]), best[n]
+            if other is not None and (held is None or other[0] > held[0]):
+                best[n] = other
+        return [
+            Scored(answer, whole_words(r.line, b[1]) if b else None)
+            for r, (answer, _, _), b in zip(read, read_whole, best, strict=True)
+        ]
 
     def _run(self, encoding) -> tuple[float, np.ndarray, np.ndarray]:
         """One encoded pair's answer logit and start and end logits, in a run of its own."""
@@ -156,13 +177,14 @@ class AnswerScorer:
 
 def pair_tokenizers(file: Path, max_tokens: int):
     """The tokenizers in ``file`` a scorer reads with: one for (question, line) pairs, cut in the
-    line at ``max_tokens``, unpadded; one for the question alone, uncut (a question too long to
-    leave room for a line is cut first, see :meth:`AnswerScorer._question`)."""
+    line at ``max_tokens`` (the rest in windows overlapping by :data:`SPAN_STRIDE_TOKENS`, in
+    ``Encoding.overflowing``), unpadded; one for the question alone, uncut (a question too long
+    to leave room for a line is cut first, see :meth:`AnswerScorer._question`)."""
     from tokenizers import Tokenizer
 
     pairs, questions = Tokenizer.from_file(str(file)), Tokenizer.from_file(str(file))
     pairs.no_padding()
-    pairs.enable_truncation(max_tokens, strategy="only_second")
+    pairs.enable_truncation(max_tokens, strategy="only_second", stride=SPAN_STRIDE_TOKENS)
     questions.no_truncation()
     questions.no_padding()
     return pairs, questions
@@ -185,14 +207,22 @@ def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
     return lo, hi
 
 
-def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int, length: int) -> tuple[int, int] | None:
-    """The best start-end pair of tokens inside the line (not its heading, nor the line before it),
-    as character offsets; the line is ``length`` characters from ``shift`` of the second text."""
-    inside = [
+def _inside(encoding, shift: int, length: int) -> list[int]:
+    """The tokens of ``encoding`` inside the line (not its heading, nor the line before it); the line is
+    ``length`` characters from ``shift`` of the second text."""
+    return [
         i
         for i, (seq, (a, b)) in enumerate(zip(encoding.sequence_ids, encoding.offsets, strict=True))
         if seq == 1 and a >= shift and b <= shift + length
     ]
+
+
+def _span(
+    encoding, start: np.ndarray, end: np.ndarray, shift: int, length: int
+) -> tuple[float, tuple[int, int]] | None:
+    """The best start-end pair of tokens inside the line (:func:`_inside`): its start and end logits
+    summed, and its character offsets in the line."""
+    inside = _inside(encoding, shift, length)
     if not inside:
         return None
     best, pair = -np.inf, None
@@ -206,4 +236,4 @@ def _span(encoding, start: np.ndarray, end: np.ndarray, shift: int, length: int)
     if pair is None:
         return None
     lo, hi = encoding.offsets[pair[0]][0] - shift, encoding.offsets[pair[1]][1] - shift
-    return (lo, hi) if hi > lo else None
+    return (float(best), (lo, hi)) if hi > lo else None
