@@ -197,6 +197,23 @@ def test_a_line_too_long_for_one_read_gives_its_key_span_from_the_rest():
     assert scored.logit == scorer._run(first)[0]
 
 
+def test_a_very_long_line_costs_a_bounded_number_of_reads():
+    from egov_qa.answer.scorer import MAX_SPAN_WINDOWS, AnswerScorer, Reading, pair_tokenizers
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir(), threads=1)
+    # A scorer of few tokens, asked a long question of a line of 5,000 characters.
+    scorer.max_tokens = 32
+    scorer.tokenizer, scorer.question_tokens = pair_tokenizers(default_scorer_dir() / "scorer_tokenizer.json", 32)
+    runs = []
+    run = scorer._run
+    scorer._run = lambda encoding: runs.append(encoding) or run(encoding)
+    question = "What did the committee say about the tickets for the game on the last day of the season?"
+    (scored,) = scorer.score(question, [Reading("Super Bowl 50", "The game was played in Santa Clara. " * 140)])
+    assert 1 < len(runs) <= 1 + MAX_SPAN_WINDOWS
+    assert scored.span is not None
+
+
 def test_a_scorer_trained_without_the_line_before_is_given_none():
     from egov_qa.answer.scorer import AnswerScorer, Reading
     from egov_qa.paths import default_scorer_dir
@@ -217,6 +234,22 @@ def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelLoadError, match="make train-scorer"):
         AnswerScorer(tmp_path)
+
+
+def test_a_scorer_that_reads_too_few_tokens_is_a_clear_error(tmp_path):
+    import json
+    import shutil
+
+    from egov_qa.answer.scorer import SCORER_RECORD, AnswerScorer
+    from egov_qa.errors import ModelLoadError
+    from egov_qa.paths import default_scorer_dir
+
+    shutil.copytree(default_scorer_dir(), tmp_path / "scorer")
+    record = json.loads((tmp_path / "scorer" / SCORER_RECORD).read_text())
+    record["settings"]["max_tokens"] = 8
+    (tmp_path / "scorer" / SCORER_RECORD).write_text(json.dumps(record))
+    with pytest.raises(ModelLoadError, match="max_tokens 8, fewer than 16"):
+        AnswerScorer(tmp_path / "scorer")
 
 
 def test_the_shipped_scorer_reads_a_question_longer_than_it_reads_by_cutting_it():

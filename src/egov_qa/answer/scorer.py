@@ -31,8 +31,14 @@ SCORER_WEIGHTS = "scorer.safetensors"
 MAX_SPAN_TOKENS = 30
 # A line too long for one read is read again for its key span in windows of the rest, each
 # overlapping the one before by this many tokens, so that a span cut by a window's end is whole
-# in the next (the answer logit stays the first window's).
+# in the next (the answer logit stays the first window's); at most a quarter of the tokens, so that
+# each window moves on by about a quarter of them even after the longest question.
 SPAN_STRIDE_TOKENS = 16
+# The fewest tokens a scorer may read: a question cut to half of them leaves the line more than the stride.
+MIN_TOKENS = 16
+# At most this many windows of one line are read (a unit is at most 300 characters, which the
+# first read and two windows cover at 80 tokens; a longer line given through the API costs no more).
+MAX_SPAN_WINDOWS = 4
 # How much of the line before a candidate the scorer reads, in characters (whole words).
 BEFORE_CHARS = 60
 
@@ -110,6 +116,8 @@ class AnswerScorer:
             if self.record.get("format") != SCORER_FORMAT:
                 raise ValueError(f"format {self.record.get('format')!r}, not {SCORER_FORMAT}")
             self.max_tokens = int(self.record["settings"]["max_tokens"])
+            if self.max_tokens < MIN_TOKENS:
+                raise ValueError(f"max_tokens {self.max_tokens}, fewer than {MIN_TOKENS}")
             # A scorer trained before it read the line before a candidate is given none.
             self.reads_before = bool(self.record["settings"].get("line_before", False))
             self.tokenizer, self.question_tokens = pair_tokenizers(folder / SCORER_TOKENIZER, self.max_tokens)
@@ -145,7 +153,7 @@ class AnswerScorer:
         windows = [
             (n, window)
             for n, (encoding, (shift, length)) in enumerate(zip(encodings, shifts, strict=True))
-            for window in encoding.overflowing
+            for window in encoding.overflowing[:MAX_SPAN_WINDOWS]
             if _inside(window, shift, length)
         ]
         runs = [*encodings, *(window for _, window in windows)]
@@ -184,7 +192,7 @@ def pair_tokenizers(file: Path, max_tokens: int):
 
     pairs, questions = Tokenizer.from_file(str(file)), Tokenizer.from_file(str(file))
     pairs.no_padding()
-    pairs.enable_truncation(max_tokens, strategy="only_second", stride=SPAN_STRIDE_TOKENS)
+    pairs.enable_truncation(max_tokens, strategy="only_second", stride=min(SPAN_STRIDE_TOKENS, max_tokens // 4))
     questions.no_truncation()
     questions.no_padding()
     return pairs, questions
