@@ -110,6 +110,22 @@ def test_each_fold_is_read_by_a_scorer_trained_without_it(tmp_path):
     assert model.stat().st_mtime_ns == stamp
     # Saying so: a rerun that trains nothing takes seconds, one that trains takes minutes.
     assert len(said) == 2 and all(" is kept: " in m and "same base, settings and pairs" in m for m in said)
+    # A kept scorer exported before its weights were quantized per channel is exported again
+    # from its float weights, not trained again: the same training record, another model file.
+    from egov_qa.training.scorer import QUANTIZATION
+
+    record_file = tmp_path / "work" / "fold-0" / SCORER_RECORD
+    written = json.loads(record_file.read_text(encoding="utf-8"))
+    assert written["quantization"] == QUANTIZATION == "int8 per channel"
+    before = {k: v for k, v in written.items() if k != "quantization"}
+    record_file.write_text(json.dumps(before), encoding="utf-8")
+    said.clear()
+    fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", quick, progress=said.append)
+    assert any(m.startswith(f"exporting {tmp_path / 'work' / 'fold-0'} again") for m in said)
+    assert json.loads(record_file.read_text(encoding="utf-8")) == {**before, "quantization": QUANTIZATION}
+    assert model.stat().st_mtime_ns != stamp
+    AnswerScorer(tmp_path / "work" / "fold-0").score("Who runs it?", [("Roles", "The PMO runs it")])
+    stamp = model.stat().st_mtime_ns
     # Also when the settings ask for another length: the scorer reads as its base does, so nothing changed.
     fold_scored(asked, {"a": 0, "b": 1}, base, tmp_path / "work", dataclasses.replace(quick, max_tokens=16))
     assert model.stat().st_mtime_ns == stamp

@@ -28,7 +28,16 @@ from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer, Rea
 from egov_qa.evaluation.scoring import EvalItem
 from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
-from egov_qa.training.scorer import PAIR_SETTINGS, Pair, ScorerSettings, continued, fine_tune
+from egov_qa.training.scorer import (
+    PAIR_SETTINGS,
+    QUANTIZATION,
+    Pair,
+    ScorerSettings,
+    continued,
+    export_again,
+    fine_tune,
+    quantization,
+)
 
 # Fewer passes at a lower rate than on the SQuAD pool: a few thousand pairs, starting from a
 # scorer that already reads questions and lines together. Two runs averaged: a single run's
@@ -144,6 +153,9 @@ def _trained(
             progress(
                 f"the answer scorer trained further on {what} is kept: {folder} has the same base, settings and pairs"
             )
+            if quantization(record) != QUANTIZATION:
+                progress(f"exporting {folder} again from its float weights, quantized {QUANTIZATION}")
+                export_again(folder)
             return folder
     except (OSError, ValueError, KeyError, TypeError):
         pass
