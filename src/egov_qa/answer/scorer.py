@@ -185,9 +185,10 @@ class AnswerScorer:
 
 def pair_tokenizers(file: Path, max_tokens: int):
     """The tokenizers in ``file`` a scorer reads with: one for (question, line) pairs, cut in the
-    line at ``max_tokens`` (the rest in windows overlapping by :data:`SPAN_STRIDE_TOKENS`, in
-    ``Encoding.overflowing``), unpadded; one for the question alone, uncut (a question too long
-    to leave room for a line is cut first, see :meth:`AnswerScorer._question`)."""
+    line at ``max_tokens`` (the rest in windows overlapping by :data:`SPAN_STRIDE_TOKENS`, or a
+    quarter of ``max_tokens`` where that is fewer, in ``Encoding.overflowing``), unpadded; one for
+    the question alone, uncut (a question too long to leave room for a line is cut first, see
+    :meth:`AnswerScorer._question`)."""
     from tokenizers import Tokenizer
 
     pairs, questions = Tokenizer.from_file(str(file)), Tokenizer.from_file(str(file))

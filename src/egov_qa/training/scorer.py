@@ -79,13 +79,13 @@ class ScorerSettings:
     questions: int | None = None  # at most this many training questions (None: all)
 
 
-# The settings only :func:`pairs` reads (how the SQuAD pairs are drawn): training further on
-# pairs made elsewhere does not depend on them.
 # How the exported weights are quantized: int8 with a scale for each output channel. One scale for
 # each whole weight (per tensor, before 2026-12-06) lost 2.3 points of the held-out SQuAD answer
 # sentences chosen against the float model, and the reader on such fold scorers 22 in utility on
 # the real decks left out (docs/reader.md); per channel costs neither size nor time.
 QUANTIZATION = "int8 per channel"
+# The settings only :func:`pairs` reads (how the SQuAD pairs are drawn): training further on
+# pairs made elsewhere does not depend on them.
 PAIR_SETTINGS = frozenset({"same_paragraph", "other_paragraph", "near_misses", "answers_removed", "questions"})
 
 

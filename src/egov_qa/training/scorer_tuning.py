@@ -149,16 +149,16 @@ def _trained(
     digest = hashlib.sha256(inputs.encode("utf-8")).hexdigest()
     try:
         record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
-        if record["fine_tuned"]["inputs_sha256"] == digest and (folder / SCORER_MODEL).is_file():
-            progress(
-                f"the answer scorer trained further on {what} is kept: {folder} has the same base, settings and pairs"
-            )
-            if quantization(record) != QUANTIZATION:
-                progress(f"exporting {folder} again from its float weights, quantized {QUANTIZATION}")
-                export_again(folder)
-            return folder
+        kept = record["fine_tuned"]["inputs_sha256"] == digest and (folder / SCORER_MODEL).is_file()
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        kept = False
+    if kept:
+        progress(f"the answer scorer trained further on {what} is kept: {folder} has the same base, settings and pairs")
+        # Outside the record's reading: an export that fails says why, rather than training hours again.
+        if quantization(record) != QUANTIZATION:
+            progress(f"exporting {folder} again from its float weights, quantized {QUANTIZATION}")
+            export_again(folder)
+        return folder
     runs = f", {settings.soup} runs averaged" if settings.soup > 1 else ""
     progress(f"training the answer scorer further on {what}{runs}, into {folder}")
     fine_tune(base, folder, found, settings, {**about, "inputs_sha256": digest})
