@@ -13,7 +13,14 @@ from conftest import ROOT, FakeEmbedder
 from egov_qa import cli
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import analyze
-from egov_qa.answer.reader import CONFIDENCE_FEATURES, Linear, Reader, ReaderModel, load_reader_model
+from egov_qa.answer.reader import (
+    CONFIDENCE_FEATURES,
+    RERANK_FEATURES,
+    Linear,
+    Reader,
+    ReaderModel,
+    load_reader_model,
+)
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
 from egov_qa.evaluation.scoring import find_suites
@@ -718,6 +725,54 @@ class TestReranking:
         assert loaded.reranker == reranking_model().reranker
         assert loaded.confidence_features[-2:] == ("best_scorer", "scorer_margin")
 
+    def test_the_reranker_reads_how_clearly_each_line_holds_a_span(self):
+        from dataclasses import replace
+
+        from egov_qa.answer.scorer import Scored
+
+        class SameLogitOtherSpans:
+            def score(self, question, pairs):
+                # One answer logit for both lines; the line that says 2008 holds the clearer span.
+                return [Scored(1.0, (0, 3), 6.0 if "2008" in read[1] else -2.0) for read in pairs]
+
+        model = replace(reranking_model(), reranker=linear({"span_score": 1.0}, RERANK_FEATURES))
+        question = analyze("When did tax filing move online?")
+        answers = Reader(model, scorer=SameLogitOtherSpans()).run(
+            question, [candidate(0, 0.9), candidate(1, 0.2)], UNITS, top_k=2
+        )
+        assert [a.unit.id for a in answers] == ["b", "a"]
+
+    def test_a_reader_file_from_before_the_span_features_reranks_with_the_first_four(self, tmp_path):
+        from dataclasses import replace
+
+        from egov_qa.answer.reader import RERANK_FEATURES_BEFORE_SPANS
+
+        today = reranking_model()
+        older = replace(
+            today,
+            reranker=linear({"scorer_score": 1.0}, RERANK_FEATURES_BEFORE_SPANS),
+            rerank_features=RERANK_FEATURES_BEFORE_SPANS,
+        )
+        data = json.loads(older.save(tmp_path / "r.json").read_text())
+        del data["rerank_features"]  # as files written before it
+        (tmp_path / "r.json").write_text(json.dumps(data))
+        loaded = load_reader_model(tmp_path / "r.json")
+        assert loaded.rerank_features == RERANK_FEATURES_BEFORE_SPANS
+        answers = Reader(loaded, scorer=FakeScorer()).run(
+            analyze("When did tax filing move online?"), [candidate(0, 0.9), candidate(1, 0.2)], UNITS, top_k=2
+        )
+        assert [a.unit.id for a in answers] == ["b", "a"]
+        # A model without a reranker names none and loads as one of today.
+        plain = load_reader_model(model().save(tmp_path / "plain.json"))
+        assert plain == model() and plain.rerank_features == RERANK_FEATURES
+
+    def test_a_reader_file_naming_unknown_rerank_features_is_a_clear_error(self, tmp_path):
+        data = reranking_model().to_dict()
+        data["rerank_features"] = [*RERANK_FEATURES[:5], "mystery"]
+        (tmp_path / "r.json").write_text(json.dumps(data))
+        with pytest.raises(ReaderModelError, match="mystery"):
+            load_reader_model(tmp_path / "r.json")
+
     def test_fitting_learns_a_reranker_only_from_scorer_logits(self):
         from egov_qa.answer.reader import RERANK_FEATURES
         from egov_qa.evaluation.scoring import EvalItem
@@ -739,6 +794,24 @@ class TestReranking:
         # The scorer's logit is what tells the right candidate here: its weight is the largest.
         coef = dict(zip(RERANK_FEATURES, with_scores.reranker.coef, strict=True))
         assert max(coef, key=lambda k: abs(coef[k])) in {"scorer_score", "scorer_gap"}
+
+
+def test_fitting_learns_the_span_logits_where_they_tell_the_right_candidate():
+    from egov_qa.evaluation.scoring import EvalItem
+    from egov_qa.training.fit import Asked, fit_reader
+
+    rng = np.random.default_rng(0)
+    asked = []
+    for suite in ("s1", "s2", "s3"):
+        for q in range(30):
+            right = int(rng.integers(0, 6))
+            rows = rng.normal(size=(6, len(FEATURES)))
+            spans = np.where(np.arange(6) == right, 4.0, -4.0) + rng.normal(scale=0.5, size=6)
+            item = EvalItem(f"{suite}-{q}", "q?", ("a",), "a", True, "other", False)
+            labels = np.arange(6) == right
+            asked.append(Asked(suite, item, rows, labels, labels | True, True, rng.normal(size=6), span_logits=spans))
+    coef = dict(zip(RERANK_FEATURES, fit_reader(asked, rerank=True).reranker.coef, strict=True))
+    assert max(coef, key=lambda k: abs(coef[k])) in {"span_score", "span_gap"}
 
 
 def test_a_copys_band_ratio_sums_right_answers_over_the_band_on_both_curves():

@@ -197,6 +197,22 @@ def test_a_line_too_long_for_one_read_gives_its_key_span_from_the_rest():
     assert scored.logit == scorer._run(first)[0]
 
 
+def test_the_span_logit_is_the_key_spans_start_and_end_logits_summed():
+    from egov_qa.answer.scorer import NO_SPAN_LOGIT, AnswerScorer, Reading, _span, second_text
+    from egov_qa.paths import default_scorer_dir
+
+    scorer = AnswerScorer(default_scorer_dir(), threads=1)
+    question = "Where was the game played?"
+    read = Reading("Super Bowl 50", "The game was played in Santa Clara.")
+    encoding = scorer.tokenizer.encode(question, second_text(read.title, read.line))
+    _, start, end = scorer._run(encoding)
+    summed, _ = _span(encoding, start, end, len(second_text(read.title, "")), len(read.line))
+    held, empty = scorer.score(question, [read, Reading("Super Bowl 50", "")])
+    assert held.span_logit == summed > NO_SPAN_LOGIT
+    # A line with no token to point at has no span, and the least span logit.
+    assert empty.span is None and empty.span_logit == NO_SPAN_LOGIT
+
+
 def test_a_very_long_line_costs_a_bounded_number_of_reads():
     from egov_qa.answer.scorer import MAX_SPAN_WINDOWS, AnswerScorer, Reading, pair_tokenizers
     from egov_qa.paths import default_scorer_dir

@@ -13,8 +13,9 @@ threshold chosen on held-out decks too.
 
 With an answer scorer (:mod:`egov_qa.answer.scorer`), the ranker's first
 :data:`RERANK_DEPTH` candidates are read again, question and line together, and a
-second logistic model (``reranker``) reorders them from the ranker's score and the
-scorer's; the confidence then also reads the scorer's view of the best candidate. The key span
+second logistic model (``reranker``) reorders them from the ranker's score, the
+scorer's, and the logit of the key span the scorer reads in each (how clearly the line holds
+an answer to point at); the confidence then also reads the scorer's view of the best candidate. The key span
 is the scorer's where the typed-span rules find nothing and for a name (:func:`reads_span`); a
 number, date or table cell the rules find stays their exact slice.
 """
@@ -32,7 +33,7 @@ import numpy as np
 
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
-from egov_qa.answer.scorer import AnswerScorer, Reading
+from egov_qa.answer.scorer import NO_SPAN_LOGIT, AnswerScorer, Reading
 from egov_qa.answer.spans import key_span, named_cell
 from egov_qa.documents import Cell, Unit
 from egov_qa.errors import ReaderModelError
@@ -71,7 +72,10 @@ QUESTION_FEATURES = (
 CONFIDENCE_FEATURES = ("best_score", "margin", *(f"best_{f}" for f in TOP_FEATURES), *QUESTION_FEATURES)
 # What the reranker reads of each of the ranker's first candidates, and what the confidence
 # adds with a scorer: the scorer's logit of the best candidate and its lead over the next.
-RERANK_FEATURES = ("ranker_score", "ranker_gap", "scorer_score", "scorer_gap")
+RERANK_FEATURES = ("ranker_score", "ranker_gap", "scorer_score", "scorer_gap", "span_score", "span_gap")
+# A reader fit before the reranker read the scorer's span logits reads the first four (its file
+# names none).
+RERANK_FEATURES_BEFORE_SPANS = RERANK_FEATURES[:4]
 SCORER_CONFIDENCE = ("best_scorer", "scorer_margin")
 RERANK_DEPTH = 10
 # The kinds of answer whose key span is the scorer's even where the typed-span rules find one.
@@ -108,14 +112,21 @@ def reads_span(question: Question, cells: tuple[Cell, ...] = ()) -> bool:
     return question.answer_type in SCORER_SPAN_TYPES and named_cell(question, cells) is None
 
 
+def _before_spans(data: dict) -> tuple[str, ...]:
+    """The rerank features of a reader file that names none: the first four where it has a reranker."""
+    return RERANK_FEATURES_BEFORE_SPANS if data.get("reranker") else RERANK_FEATURES
+
+
 def first_candidates(logits: np.ndarray) -> np.ndarray:
     """The positions of the ranker's first :data:`RERANK_DEPTH` candidates, best first (ties in order)."""
     return np.argsort(-logits, kind="stable")[:RERANK_DEPTH]
 
 
-def rerank_rows(logits: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """The reranker's input for candidates with ranker ``logits`` and scorer ``scores``."""
-    return np.column_stack([logits, logits - logits.max(), scores, scores - scores.max()])
+def rerank_rows(logits: np.ndarray, scores: np.ndarray, span_logits: np.ndarray | None = None) -> np.ndarray:
+    """The reranker's input (:data:`RERANK_FEATURES`) for candidates with ranker ``logits``, scorer
+    ``scores`` and the scorer's ``span_logits`` (None: no span read, :data:`NO_SPAN_LOGIT` each)."""
+    spans = np.full(len(scores), NO_SPAN_LOGIT) if span_logits is None else span_logits
+    return np.column_stack([logits, logits - logits.max(), scores, scores - scores.max(), spans, spans - spans.max()])
 
 
 def scorer_row(scores: np.ndarray, at: int) -> np.ndarray:
@@ -176,9 +187,12 @@ class ReaderModel:
     threshold: float
     meta: dict = field(default_factory=dict, compare=False)
     reranker: Linear | None = None
+    rerank_features: tuple[str, ...] = RERANK_FEATURES
 
     def __post_init__(self) -> None:
-        if self.reranker is not None and len(self.reranker.coef) != len(RERANK_FEATURES):
+        if self.rerank_features not in (RERANK_FEATURES, RERANK_FEATURES_BEFORE_SPANS):
+            raise ReaderModelError(f"the reader's rerank features {list(self.rerank_features)} are not ones it reads")
+        if self.reranker is not None and len(self.reranker.coef) != len(self.rerank_features):
             raise ReaderModelError("the reader's reranker weights are not one per rerank feature")
         if len(self.features) != len(self.ranker.coef):
             raise ReaderModelError("the reader's features and ranker weights differ in number")
@@ -190,6 +204,13 @@ class ReaderModel:
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """The ranker's score of each row of candidate features."""
         return self.ranker(rows)
+
+    def rerank(self, logits: np.ndarray, scores: np.ndarray, span_logits: np.ndarray | None = None) -> np.ndarray:
+        """The reranker's score of candidates with ranker ``logits`` and the scorer's ``scores`` and
+        ``span_logits`` (see :func:`rerank_rows`), over the features it was fit on."""
+        if self.reranker is None:
+            raise ValueError("this reader has no reranker")
+        return self.reranker(rerank_rows(logits, scores, span_logits)[:, : len(self.rerank_features)])
 
     def probability(
         self, logits: np.ndarray, rows: np.ndarray, at: int | None = None, scores: np.ndarray | None = None
@@ -212,7 +233,11 @@ class ReaderModel:
             "confidence_features": list(self.confidence_features),
             "confidence": self.confidence.to_dict(),
             "threshold": self.threshold,
-            **({"reranker": self.reranker.to_dict()} if self.reranker is not None else {}),
+            **(
+                {"reranker": self.reranker.to_dict(), "rerank_features": list(self.rerank_features)}
+                if self.reranker is not None
+                else {}
+            ),
             **self.meta,
         }
 
@@ -221,7 +246,16 @@ class ReaderModel:
         try:
             if data.get("format") != READER_FORMAT:
                 raise ReaderModelError(f"format {data.get('format')!r}, this version reads {READER_FORMAT}")
-            fixed = {"format", "features", "ranker", "confidence_features", "confidence", "threshold", "reranker"}
+            fixed = {
+                "format",
+                "features",
+                "ranker",
+                "confidence_features",
+                "confidence",
+                "threshold",
+                "reranker",
+                "rerank_features",
+            }
             return cls(
                 tuple(str(f) for f in data["features"]),
                 Linear.from_dict(data["ranker"]),
@@ -230,6 +264,7 @@ class ReaderModel:
                 float(data["threshold"]),
                 {k: v for k, v in data.items() if k not in fixed},
                 Linear.from_dict(data["reranker"]) if data.get("reranker") else None,
+                tuple(str(f) for f in data.get("rerank_features", _before_spans(data))),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReaderModelError(f"it is not a reader model ({type(exc).__name__}: {exc})") from exc
@@ -341,7 +376,7 @@ class Reader:
             scores = np.array([r.logit for r in read])
             spans = [r.span for r in read]
             candidates, texts = [candidates[int(i)] for i in top], [texts[int(i)] for i in top]
-            rows, logits = rows[top], self.model.reranker(rerank_rows(logits[top], scores))
+            rows, logits = rows[top], self.model.rerank(logits[top], scores, np.array([r.span_logit for r in read]))
         order = np.argsort(-logits, kind="stable")[: top_k or self.top_k]
         answers = []
         for i in order:

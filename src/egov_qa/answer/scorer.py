@@ -39,6 +39,8 @@ MIN_TOKENS = 16
 # At most this many windows of one line are read (a unit is at most 300 characters, which the
 # first read and two windows cover at 80 tokens; a longer line given through the API costs no more).
 MAX_SPAN_WINDOWS = 4
+# The span logit of a line with no span in it (no token of the line read): below any the model gives.
+NO_SPAN_LOGIT = -20.0
 # How much of the line before a candidate the scorer reads, in characters (whole words).
 BEFORE_CHARS = 60
 
@@ -85,10 +87,12 @@ class Reading(NamedTuple):
 
 @dataclass(frozen=True)
 class Scored:
-    """The scorer's reading of one line: its answer logit and the key span's characters in the line."""
+    """The scorer's reading of one line: its answer logit, the key span's characters in the line, and
+    the span's start and end logits summed (:data:`NO_SPAN_LOGIT` where the line has no span)."""
 
     logit: float
     span: tuple[int, int] | None
+    span_logit: float = NO_SPAN_LOGIT
 
     def span_text(self, line: str) -> str:
         return line[self.span[0] : self.span[1]] if self.span else ""
@@ -168,7 +172,7 @@ class AnswerScorer:
             if other is not None and (held is None or other[0] > held[0]):
                 best[n] = other
         return [
-            Scored(answer, whole_words(r.line, b[1]) if b else None)
+            Scored(answer, whole_words(r.line, b[1]), b[0]) if b else Scored(answer, None)
             for r, (answer, _, _), b in zip(read, read_whole, best, strict=True)
         ]
 

@@ -91,6 +91,7 @@ class Asked:
     question: str = ""  # the question as the pipeline read it
     texts: tuple[Reading, ...] = ()  # per candidate: its slide's title, its line and the line before it
     fit_only: bool = False  # fit on, never reported: a SQuAD article's questions (training/squad_questions.py)
+    span_logits: np.ndarray | None = None  # per candidate: the logit of the key span the scorer reads in it
 
     @property
     def right(self) -> np.ndarray:
@@ -127,11 +128,18 @@ def ask_all(suite_name: str, items: list[EvalItem], pipeline: Pipeline, copy_of:
 
 
 def scored(asked: list[Asked], scorer: AnswerScorer) -> list[Asked]:
-    """``asked`` with the answer scorer's logit of every candidate."""
-    return [
-        replace(a, scores=np.array([s.logit for s in scorer.score(a.question, list(a.texts))], dtype=np.float64))
-        for a in asked
-    ]
+    """``asked`` with the answer scorer's logit and span logit of every candidate."""
+    found = []
+    for a in asked:
+        read = scorer.score(a.question, list(a.texts))
+        found.append(
+            replace(
+                a,
+                scores=np.array([s.logit for s in read], dtype=np.float64),
+                span_logits=np.array([s.span_logit for s in read], dtype=np.float64),
+            )
+        )
+    return found
 
 
 def fit_linear(rows: np.ndarray, labels: np.ndarray, at_most_zero: tuple[bool, ...] | None = None) -> Linear:
@@ -203,7 +211,7 @@ def ranked(ranker: Linear, reranker: Linear | None, a: Asked) -> tuple[np.ndarra
     if reranker is None or a.scores is None:
         return np.arange(len(logits)), logits, None
     top = first_candidates(logits)
-    return top, reranker(rerank_rows(logits[top], a.scores[top])), a.scores[top]
+    return top, reranker(rerank_rows(logits[top], a.scores[top], _spans(a, top))), a.scores[top]
 
 
 def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None) -> list[Outcome]:
@@ -223,6 +231,10 @@ def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None)
     return found
 
 
+def _spans(a: Asked, top: np.ndarray) -> np.ndarray | None:
+    return a.span_logits[top] if a.span_logits is not None else None
+
+
 def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
     """'This candidate is right', over the first :data:`RERANK_DEPTH` candidates of each question as
     ranked by a ranker that did not see it (each group with the ranker fit without it); None when
@@ -236,7 +248,7 @@ def fit_reranker(held_out: list[tuple[Linear, list[Asked]]]) -> Linear | None:
                 continue
             logits = ranker(a.rows)
             top = first_candidates(logits)
-            rows.append(rerank_rows(logits[top], a.scores[top]))
+            rows.append(rerank_rows(logits[top], a.scores[top], _spans(a, top)))
             labels.append(a.right[top])
     return fit_linear(np.vstack(rows), np.concatenate(labels)) if rows else None
 
