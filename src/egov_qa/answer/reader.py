@@ -177,7 +177,9 @@ class ReaderModel:
     turns the ranking of a question (``confidence_features``) into the
     probability that its best candidate is right; ``threshold`` is the least
     probability to answer with. ``meta`` records what it was trained on and how
-    it did on decks it never saw.
+    it did on decks it never saw. ``reranker`` (with an answer scorer) reorders the
+    ranker's first candidates over ``rerank_features``, :data:`RERANK_FEATURES` or, for a
+    file written before the span logits, the first four.
     """
 
     features: tuple[str, ...]

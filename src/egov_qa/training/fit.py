@@ -232,6 +232,7 @@ def outcomes(ranker: Linear, asked: list[Asked], reranker: Linear | None = None)
 
 
 def _spans(a: Asked, top: np.ndarray) -> np.ndarray | None:
+    """The span logits of ``a``'s candidates at ``top``, where they were read."""
     return a.span_logits[top] if a.span_logits is not None else None
 
 
