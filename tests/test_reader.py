@@ -774,20 +774,9 @@ class TestReranking:
             load_reader_model(tmp_path / "r.json")
 
     def test_fitting_learns_a_reranker_only_from_scorer_logits(self):
-        from egov_qa.answer.reader import RERANK_FEATURES
-        from egov_qa.evaluation.scoring import EvalItem
         from egov_qa.training.fit import Asked, fit_reader
 
-        rng = np.random.default_rng(0)
-        asked = []
-        for suite in ("s1", "s2", "s3"):
-            for q in range(30):
-                right = int(rng.integers(0, 6))
-                rows = rng.normal(size=(6, len(FEATURES)))
-                scores = np.where(np.arange(6) == right, 3.0, -3.0) + rng.normal(scale=0.5, size=6)
-                item = EvalItem(f"{suite}-{q}", "q?", ("a",), "a", q % 5 != 0, "other", False)
-                labels = np.arange(6) == right if item.answerable else np.zeros(6, dtype=bool)
-                asked.append(Asked(suite, item, rows, labels, labels | True, True, scores))
+        asked = told_apart("scores")
         with_scores = fit_reader(asked, rerank=True)
         without = fit_reader([Asked(a.suite, a.item, a.rows, a.answer_ok, a.cite_ok, True) for a in asked])
         assert with_scores.reranker is not None and without.reranker is None
@@ -796,9 +785,11 @@ class TestReranking:
         assert max(coef, key=lambda k: abs(coef[k])) in {"scorer_score", "scorer_gap"}
 
 
-def test_fitting_learns_the_span_logits_where_they_tell_the_right_candidate():
+def told_apart(by: str) -> list:
+    """Three sets of 30 questions of six candidates, every fifth unanswerable, where the scorer's
+    logit (``by="scores"``) or its span logit (``by="spans"``) tells the right candidate, the other noise."""
     from egov_qa.evaluation.scoring import EvalItem
-    from egov_qa.training.fit import Asked, fit_reader
+    from egov_qa.training.fit import Asked
 
     rng = np.random.default_rng(0)
     asked = []
@@ -806,11 +797,19 @@ def test_fitting_learns_the_span_logits_where_they_tell_the_right_candidate():
         for q in range(30):
             right = int(rng.integers(0, 6))
             rows = rng.normal(size=(6, len(FEATURES)))
-            spans = np.where(np.arange(6) == right, 4.0, -4.0) + rng.normal(scale=0.5, size=6)
-            item = EvalItem(f"{suite}-{q}", "q?", ("a",), "a", True, "other", False)
-            labels = np.arange(6) == right
-            asked.append(Asked(suite, item, rows, labels, labels | True, True, rng.normal(size=6), span_logits=spans))
-    coef = dict(zip(RERANK_FEATURES, fit_reader(asked, rerank=True).reranker.coef, strict=True))
+            telling = np.where(np.arange(6) == right, 3.0, -3.0) + rng.normal(scale=0.5, size=6)
+            noise = rng.normal(size=6)
+            scores, spans = (telling, noise) if by == "scores" else (noise, telling)
+            item = EvalItem(f"{suite}-{q}", "q?", ("a",), "a", q % 5 != 0, "other", False)
+            labels = np.arange(6) == right if item.answerable else np.zeros(6, dtype=bool)
+            asked.append(Asked(suite, item, rows, labels, labels | True, True, scores, span_logits=spans))
+    return asked
+
+
+def test_fitting_learns_the_span_logits_where_they_tell_the_right_candidate():
+    from egov_qa.training.fit import fit_reader
+
+    coef = dict(zip(RERANK_FEATURES, fit_reader(told_apart("spans"), rerank=True).reranker.coef, strict=True))
     assert max(coef, key=lambda k: abs(coef[k])) in {"span_score", "span_gap"}
 
 
