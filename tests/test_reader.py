@@ -711,6 +711,31 @@ class TestReranking:
         assert span("Which ministry ran it?") == ministry
         assert span("When was it run?") == (line.index("2008"), len(line))
 
+    def test_a_numbers_span_is_the_rules_where_the_scorers_overlaps_it_else_the_scorers(self):
+        from egov_qa.answer.scorer import Scored
+        from egov_qa.answer.spans import key_span
+
+        line = "In 2009, 70% of the 122 billion USD of public procurement went through KONEPS"
+        units = [Unit("p", "d.md", 1, 0, len(line), line, "bullet")]
+        share, amount = (line.index("70%"), line.index(" of the")), (line.index("122"), line.index(" of public"))
+
+        def span(text, read):
+            class Reads:
+                def score(self, question, pairs):
+                    return [Scored(5.0, read) for _ in pairs]
+
+            return Reader(reranking_model(), scorer=Reads()).run(analyze(text), [candidate(0, 0.9)], units)[0].span
+
+        # The rules take the share for a number asked for; the scorer points at the amount: the scorer's.
+        assert key_span(analyze("How big was the public procurement in 2009?"), line) == share
+        assert span("How big was the public procurement in 2009?", amount) == amount
+        # Where the scorer's span holds the rules' value, the rules' exact slice stands.
+        assert span("How big was the public procurement in 2009?", (share[0], amount[1])) == share
+        # A share the rules find stays theirs wherever the scorer points.
+        assert span("What share of the procurement went through KONEPS?", amount) == share
+        # Without a scorer's span, the rules'.
+        assert span("How big was the public procurement in 2009?", None) == share
+
     def test_the_scorers_span_is_whole_words_without_the_commas_and_spaces_around(self):
         from egov_qa.answer.scorer import whole_words
 

@@ -16,8 +16,9 @@ With an answer scorer (:mod:`egov_qa.answer.scorer`), the ranker's first
 second logistic model (``reranker``) reorders them from the ranker's score, the
 scorer's, and the logit of the key span the scorer reads in each (how clearly the line holds
 an answer to point at); the confidence then also reads the scorer's view of the best candidate. The key span
-is the scorer's where the typed-span rules find nothing and for a name (:func:`reads_span`); a
-number, date or table cell the rules find stays their exact slice.
+is the scorer's where the typed-span rules find nothing, for a name, and for a number where the
+rules' value lies outside the scorer's span (:func:`chosen_span`); a date, share, rank or
+named table cell the rules find stays their exact slice.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ SCORER_CONFIDENCE = ("best_scorer", "scorer_margin")
 RERANK_DEPTH = 10
 # The kinds of answer whose key span is the scorer's even where the typed-span rules find one.
 SCORER_SPAN_TYPES = ("name",)
+# The kinds of answer whose rules' span stands only where the scorer's span overlaps it.
+OVERLAP_SPAN_TYPES = ("number",)
 _TOP = [FEATURES.index(f) for f in TOP_FEATURES]
 _QUESTION = [FEATURES.index(f) for f in QUESTION_FEATURES]
 NO_RUNNER_UP_MARGIN = 10.0
@@ -110,6 +113,32 @@ def reads_span(question: Question, cells: tuple[Cell, ...] = ()) -> bool:
     deck (docs/reader.md, "The key span"): names are where the rules pick the wrong one of several.
     """
     return question.answer_type in SCORER_SPAN_TYPES and named_cell(question, cells) is None
+
+
+def chosen_span(
+    question: Question, text: str, unit: Unit, scorer_span: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The key span of ``unit`` quoted as ``text``: the typed-span rules' or the answer scorer's.
+
+    The scorer's for a name (:func:`reads_span`) and where the rules find nothing; for a number
+    the rules' only where the scorer's span overlaps it: where they point at different values the
+    rules most often took another number of the line (a year, a share, "10x"), and the scorer's is
+    right more often (docs/reader.md, "The key span"). Dates, shares, ranks and named table cells
+    stay the rules' exact slices.
+    """
+    if scorer_span is not None and reads_span(question, unit.cells):
+        return scorer_span
+    rule = key_span(question, text, unit.cells, unit.start)
+    if rule is None:
+        return scorer_span
+    if (
+        scorer_span is not None
+        and question.answer_type in OVERLAP_SPAN_TYPES
+        and named_cell(question, unit.cells) is None
+        and max(rule[0], scorer_span[0]) >= min(rule[1], scorer_span[1])
+    ):
+        return scorer_span
+    return rule
 
 
 def _before_spans(data: dict) -> tuple[str, ...]:
@@ -385,11 +414,7 @@ class Reader:
             candidate = candidates[int(i)]
             unit = units[candidate.unit_pos]
             scorer_span = spans[int(i)] if spans is not None else None
-            span: tuple[int, int] | None
-            if scorer_span is not None and reads_span(question, unit.cells):
-                span = scorer_span
-            else:
-                span = key_span(question, texts[int(i)], unit.cells, unit.start) or scorer_span
+            span = chosen_span(question, texts[int(i)], unit, scorer_span)
             confidence = self.model.probability(logits, rows, int(i), scores)
             answers.append(ReadAnswer(unit, candidate.unit_pos, float(logits[i]), confidence, span))
         return answers
