@@ -122,9 +122,9 @@ def chosen_span(
 
     The scorer's for a name (:func:`reads_span`) and where the rules find nothing; for a number
     the rules' only where the scorer's span overlaps it: where they point at different values the
-    rules most often took another number of the line (a year, a share, "10x"), and the scorer's is
-    right more often (docs/reader.md, "The key span"). Dates, shares, ranks and named table cells
-    stay the rules' exact slices.
+    rules most often took another number of the line (a share, "10x", the first of two counts),
+    and the scorer's is right more often (docs/reader.md, "The key span"). Dates, shares, ranks
+    and named table cells stay the rules' exact slices.
     """
     if scorer_span is not None and reads_span(question, unit.cells):
         return scorer_span
