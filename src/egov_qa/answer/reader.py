@@ -36,7 +36,7 @@ from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
 from egov_qa.answer.scorer import NO_SPAN_LOGIT, AnswerScorer, Reading
 from egov_qa.answer.spans import key_span, named_cell
-from egov_qa.documents import Cell, Unit
+from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
 
 log = logging.getLogger(__name__)
@@ -105,36 +105,29 @@ def confidence_features(reranked: bool) -> tuple[str, ...]:
     return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
 
 
-def reads_span(question: Question, cells: tuple[Cell, ...] = ()) -> bool:
-    """Whether the answer scorer's span beats the typed-span rules for ``question``: a number, date,
-    share, rank or named table cell stays the rules' exact slice; a name is the scorer's.
-
-    Measured on the eval sets' answerable questions, each read by a scorer trained without its
-    deck (docs/reader.md, "The key span"): names are where the rules pick the wrong one of several.
-    """
-    return question.answer_type in SCORER_SPAN_TYPES and named_cell(question, cells) is None
-
-
 def chosen_span(
     question: Question, text: str, unit: Unit, scorer_span: tuple[int, int] | None
 ) -> tuple[int, int] | None:
     """The key span of ``unit`` quoted as ``text``: the typed-span rules' or the answer scorer's.
 
-    The scorer's for a name (:func:`reads_span`) and where the rules find nothing; for a number
-    the rules' only where the scorer's span overlaps it: where they point at different values the
-    rules most often took another number of the line (a share, "10x", the first of two counts),
-    and the scorer's is right more often (docs/reader.md, "The key span"). Dates, shares, ranks
-    and named table cells stay the rules' exact slices.
+    The scorer's where the rules find nothing, and for a name even where they find one: the rules
+    pick the wrong one of several names. For a number the rules' only where the scorer's span
+    overlaps it: where they point at different values the rules most often took another number of
+    the line (a share, "10x", the first of two counts). Dates, shares, ranks and a table cell the
+    question names stay the rules' exact slices. Both measured on the eval sets' answerable
+    questions, each read by a scorer trained without its deck (docs/reader.md, "The key span").
     """
-    if scorer_span is not None and reads_span(question, unit.cells):
+    # Where the question names a table cell, the scorer has no say over the rules' span.
+    scorer_may = named_cell(question, unit.cells) is None
+    if scorer_span is not None and scorer_may and question.answer_type in SCORER_SPAN_TYPES:
         return scorer_span
     rule = key_span(question, text, unit.cells, unit.start)
     if rule is None:
         return scorer_span
     if (
         scorer_span is not None
+        and scorer_may
         and question.answer_type in OVERLAP_SPAN_TYPES
-        and named_cell(question, unit.cells) is None
         and max(rule[0], scorer_span[0]) >= min(rule[1], scorer_span[1])
     ):
         return scorer_span
