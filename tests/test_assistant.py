@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from egov_qa.answer.extractor import NOT_IN_DECK
+from egov_qa.answer.extractor import NOT_IN_DECK, as_written
 from egov_qa.assistant import MAX_QUESTION_CHARS, Assistant, validate_question
 from egov_qa.errors import QuestionError
 
@@ -73,6 +73,13 @@ class TestAssistant:
         assert lacking.confidence < held.confidence
         strict = assistant.ask("How many staff were there in 2011?", threshold=0.99)
         assert strict.abstained and "2011" in strict.reason
+
+    def test_an_abstention_names_what_the_deck_lacks_as_the_question_writes_it(self, assistant):
+        answer = assistant.ask("What does POA&M stand for?", threshold=1.0)
+        assert answer.abstained and answer.reason == "No slide mentions POA&M."
+        assert as_written("POA", "Is POA&M or POA the plan?") == "POA&M"
+        assert as_written("POA", "Is the POA the plan?") == "POA"
+        assert as_written("AM", "What is POA&AM?") == "AM"
 
     def test_abstains_below_the_threshold(self, tiny_corpus, tmp_path, fake_embedder):
         strict = Assistant(tiny_corpus, tmp_path / "i", embedder=fake_embedder, threshold=1.0)

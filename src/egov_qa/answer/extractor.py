@@ -11,6 +11,8 @@ deck comes to the question.
 
 from __future__ import annotations
 
+import re
+
 from egov_qa.answer.features import FeatureMaker
 from egov_qa.answer.question import Question, analyze
 from egov_qa.answer.reader import Reader
@@ -25,6 +27,13 @@ NOT_IN_DECK = "The deck does not say."
 def _listed(words: list[str], joiner: str = "or") -> str:
     """``A``, ``A or B``, ``A, B or C``."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {joiner} {words[-1]}"
+
+
+def as_written(name: str, text: str) -> str:
+    """``name`` as the question ``text`` writes it: a name is read up to an ampersand ("POA" of
+    "POA&M") and matched by that part, but a person asked about the whole."""
+    whole = re.search(rf"(?<![\w&]){re.escape(name)}(?:&[A-Za-z0-9]+)+", text)
+    return whole.group() if whole else name
 
 
 class AnswerExtractor:
@@ -84,8 +93,10 @@ class AnswerExtractor:
             closest = self.index.slide_of(best.unit_pos)
             # In words a person reads: what the decks lack, or what the closest slides are about.
             if unknown:
+                unknown = [as_written(u, question.text) for u in unknown]
                 reason = f"No slide mentions {_listed(unknown)}."
             elif missing:
+                missing = [as_written(m, question.text) for m in missing]
                 reason = f"The closest slide does not mention {_listed(missing)}."
             else:
                 reason = f"The closest slides talk about {self._topics(retrieval, closest)}, but none answers it."
