@@ -744,6 +744,25 @@ class TestReranking:
         assert whole_words(line, (4, 11)) == (4, 10)
         assert whole_words(line, (10, 12)) is None
 
+    def test_the_scorers_span_is_a_whole_address_or_path(self):
+        from egov_qa.answer.scorer import whole_words
+
+        def widened(line: str, cut: str) -> str | None:
+            start = line.index(cut)
+            found = whole_words(line, (start, start + len(cut)))
+            return line[found[0] : found[1]] if found else None
+
+        line = "Current repo: https://github.com/GSA/fedramp-automation."
+        assert widened(line, "github.com") == "https://github.com/GSA/fedramp-automation"
+        assert widened(line, "https") == "https://github.com/GSA/fedramp-automation"
+        assert widened("Write to info@fedramp.gov, or call", "fedramp") == "info@fedramp.gov"
+        assert widened("Assessment: Q4/2018", "2018") == "Q4/2018"
+        # A colon joins only before "//", brackets and the ends' punctuation never.
+        assert widened("Users:191,000 businesses", "191") == "191,000"
+        assert widened("After: 1 rank(2010 & 2012)", "rank") == "rank"
+        assert widened("It ends here.", "here") == "here"
+        assert widened("a - b", "-") is None
+
     def test_the_file_keeps_the_reranker(self, tmp_path):
         path = reranking_model().save(tmp_path / "r.json")
         loaded = load_reader_model(path)

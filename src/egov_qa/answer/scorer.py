@@ -203,9 +203,19 @@ def pair_tokenizers(file: Path, max_tokens: int):
     return pairs, questions
 
 
+# Characters that join the letters and digits around them into one word of a line: a web or
+# e-mail address, a path, a hyphenated name or a dotted one ("github.com/GSA/fedramp-automation",
+# "info@fedramp.gov", "Q4/2018", "POA&M"); besides, a colon followed by "//" and a comma between
+# digits ("191,000").
+WORD_JOINERS = frozenset("./@#%&+=~_-")
+# Taken off the ends of a span widened over them: a sentence's full stop, a trailing hyphen.
+SPAN_TRIM = ".,;:?!-_"
+
+
 def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """``span`` of ``line`` widened to the whole words it cuts into (a token may be part of a word),
-    without the spaces, commas, colons and semicolons at its ends; None if nothing is left."""
+    """``span`` of ``line`` widened to the whole words it cuts into (a token may be part of a word,
+    and a word may be an address or a path of several tokens: :data:`WORD_JOINERS`), without the
+    spaces and punctuation at its ends; None if nothing is left."""
     lo, hi = span
     while lo < hi and (line[lo].isspace() or line[lo] in ",;:"):
         lo += 1
@@ -213,11 +223,22 @@ def whole_words(line: str, span: tuple[int, int]) -> tuple[int, int] | None:
         hi -= 1
     if hi <= lo:
         return None
-    while lo > 0 and line[lo - 1].isalnum():
+
+    def joins(i: int) -> bool:
+        c = line[i]
+        if c.isalnum() or c in WORD_JOINERS or line.startswith("://", i):
+            return True
+        return c == "," and 0 < i < len(line) - 1 and line[i - 1].isdigit() and line[i + 1].isdigit()
+
+    while lo > 0 and joins(lo - 1):
         lo -= 1
-    while hi < len(line) and line[hi].isalnum():
+    while hi < len(line) and joins(hi):
         hi += 1
-    return lo, hi
+    while hi > lo and line[hi - 1] in SPAN_TRIM:
+        hi -= 1
+    while lo < hi and line[lo] in SPAN_TRIM:
+        lo += 1
+    return (lo, hi) if hi > lo else None
 
 
 def _inside(encoding, shift: int, length: int) -> list[int]:
