@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--search",
         action="store_true",
         help="first choose the settings: train each candidate on part of the training articles and read "
-        "it on the rest (docs/reader.md; hours on 2 cores, minutes on a GPU)",
+        "it on the rest (docs/scorer.md; hours on 2 cores, minutes on a GPU)",
     )
     scorer.set_defaults(func=cmd_train_scorer)
 

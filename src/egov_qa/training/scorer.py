@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScorerSettings:
-    """How the scorer is trained: about an hour on two CPU cores; see docs/reader.md."""
+    """How the scorer is trained: about an hour on two CPU cores; see docs/scorer.md."""
 
     max_tokens: int = 80
     epochs: int = 2
@@ -66,14 +66,14 @@ class ScorerSettings:
     same_paragraph: int = 2  # other sentences of the paragraph per question
     other_paragraph: int = 1  # sentences of other paragraphs per question
     # Altered questions per question. Three read SQuAD's near misses better but, refit, cost the
-    # reader on the decks left out and the assistant's AUROC on SQuAD (docs/reader.md): one.
+    # reader on the decks left out and the assistant's AUROC on SQuAD (docs/scorer.md): one.
     near_misses: int = 1
     answers_removed: bool = True  # the answer sentence without its answer, as a negative
-    line_before: bool = False  # each line read with the one before it (measured, not kept: docs/reader.md)
+    line_before: bool = False  # each line read with the one before it (measured, not kept: docs/scorer.md)
     span_weight: float = 0.5
     seed: int = 0
     # Fine-tuning only: this many runs from the same scorer, each with its own seed and order of
-    # pairs (seed, seed + 1, ...), their weights averaged into one model (docs/reader.md)
+    # pairs (seed, seed + 1, ...), their weights averaged into one model (docs/scorer.md)
     soup: int = 1
     threads: int = 2
     questions: int | None = None  # at most this many training questions (None: all)
@@ -82,7 +82,7 @@ class ScorerSettings:
 # How the exported weights are quantized: int8 with a scale for each output channel. One scale for
 # each whole weight (per tensor, before 2026-12-06) lost 2.3 points of the held-out SQuAD answer
 # sentences chosen against the float model, and the reader on such fold scorers 22 in utility on
-# the real decks left out (docs/reader.md); per channel costs neither size nor time.
+# the real decks left out (docs/scorer.md); per channel costs neither size nor time.
 QUANTIZATION = "int8 per channel"
 # The settings only :func:`pairs` reads (how the SQuAD pairs are drawn): training further on
 # pairs made elsewhere does not depend on them.

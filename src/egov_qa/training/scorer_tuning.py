@@ -42,7 +42,7 @@ from egov_qa.training.scorer import (
 # Fewer passes at a lower rate than on the SQuAD pool: a few thousand pairs, starting from a
 # scorer that already reads questions and lines together. Two runs averaged: a single run's
 # held-out figures move with its seed about as much as the changes measured against them, and
-# the mean of two was at least as good as the better run on most figures (docs/reader.md).
+# the mean of two was at least as good as the better run on most figures (docs/scorer.md).
 SETTINGS = ScorerSettings(epochs=2, learning_rate=3e-5, soup=2)
 # Wrong candidates kept per question: a question has dozens, and training on all of them would
 # take hours on two cores. Kept first: the wrong lines of the slide that holds the evidence, then
