@@ -310,3 +310,32 @@ def test_the_answer_sentence_without_its_answer_is_a_negative_that_repeats_the_q
     # An answer that is most of its line, or leaves too little, makes no negative.
     assert without_answer("It opened in 2002.", 13, 17) is None
     assert without_answer("Seoul.", 0, 5) is None
+
+
+def test_the_scorers_int8_products_are_exact_on_every_cpu():
+    import numpy as np
+    import onnx
+    import onnxruntime
+    from onnx import helper, numpy_helper
+
+    from egov_qa.answer.scorer import session_options
+
+    # Signed weights against unsigned activations at the top of their range: where a CPU without
+    # VNNI sums two products in 16 bits and saturates, unless told to be exact.
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-127, 128, (384, 16)).astype(np.int8)
+    activations = np.concatenate([rng.integers(0, 256, (1, 192)), np.full((1, 192), 255)], axis=1).astype(np.uint8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "az"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("a", onnx.TensorProto.UINT8, [1, 384])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.INT32, [1, 16])],
+        [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(np.array(117, np.uint8), "az")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), session_options(), providers=["CPUExecutionProvider"]
+    )
+    (found,) = session.run(None, {"a": activations})
+    assert np.array_equal(found, (activations.astype(np.int64) - 117) @ weights.astype(np.int64))

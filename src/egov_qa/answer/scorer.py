@@ -98,6 +98,26 @@ class Scored:
         return line[self.span[0] : self.span[1]] if self.span else ""
 
 
+# onnxruntime's setting that multiplies int8 weights exactly on x86 CPUs without VNNI (below).
+EXACT_INT8 = "session.x64quantprecision"
+
+
+def session_options():
+    """How the scorer's model is run: one thread a run (runs go side by side), and its int8 products
+    exact on every CPU. The weights are signed and the activations unsigned; on x86 CPUs without
+    VNNI (AVX2 only), onnxruntime's kernel for that pair sums two products at a time in 16 bits,
+    which saturate (255 times 127, twice, is past 32,767), so one model gave other logits, and the
+    assistant other answers, than on a CPU with VNNI. With :data:`EXACT_INT8` on, such a CPU
+    multiplies those weights as unsigned ones, exactly; a CPU with VNNI is exact either way."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry(EXACT_INT8, "1")
+    return options
+
+
 class AnswerScorer:
     """Scores (heading, line) candidates for a question with the ONNX scorer in ``folder``, on
     ``threads`` cores (None: as the question embedder, every core up to 8).
@@ -125,11 +145,8 @@ class AnswerScorer:
             # A scorer trained before it read the line before a candidate is given none.
             self.reads_before = bool(self.record["settings"].get("line_before", False))
             self.tokenizer, self.question_tokens = pair_tokenizers(folder / SCORER_TOKENIZER, self.max_tokens)
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
             self.session = onnxruntime.InferenceSession(
-                str(folder / SCORER_MODEL), options, providers=["CPUExecutionProvider"]
+                str(folder / SCORER_MODEL), session_options(), providers=["CPUExecutionProvider"]
             )
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
