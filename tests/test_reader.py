@@ -711,6 +711,23 @@ class TestReranking:
         assert span("Which ministry ran it?") == ministry
         assert span("When was it run?") == (line.index("2008"), len(line))
 
+    def test_a_names_span_read_from_its_last_part_is_the_whole_name(self):
+        from egov_qa.answer.scorer import Scored
+
+        line = "1975: digitization began under President Park Jung-Hee's order"
+        units = [Unit("n", "d.md", 1, 0, len(line), line, "bullet")]
+
+        class ReadsTheLastPart:
+            def score(self, question, pairs):
+                return [Scored(5.0, (line.index("Jung"), line.index("'s"))) for _ in pairs]
+
+        reader = Reader(reranking_model(), scorer=ReadsTheLastPart())
+        found = reader.run(analyze("Who ordered the digitization?"), [candidate(0, 0.9)], units)[0].span
+        assert line[found[0] : found[1]] == "President Park Jung-Hee"
+        # Only a name's span is widened: a question of no kind of value keeps the scorer's reading.
+        found = reader.run(analyze("What began in 1975?"), [candidate(0, 0.9)], units)[0].span
+        assert line[found[0] : found[1]] == "Jung-Hee"
+
     def test_a_numbers_span_is_the_rules_where_the_scorers_overlaps_it_else_the_scorers(self):
         from egov_qa.answer.scorer import Scored
         from egov_qa.answer.spans import key_span

@@ -21,6 +21,7 @@ from egov_qa.answer.spans import (
     key_span,
     named_cell,
     typed_spans,
+    whole_name,
 )
 from egov_qa.documents import Cell
 from egov_qa.ingest.loader import DeckLoader
@@ -248,6 +249,26 @@ class TestRanksAndNames:
         text = "The order came from President Park Jung-Hee's office in 1975."
         assert span_of("Who gave the order?", text) == "President Park Jung-Hee"
         assert find_spans("name", "In 2009, prices fell.") == []
+
+    @pytest.mark.parametrize(
+        ("text", "read", "expected"),
+        [
+            # A reading that starts at a name's last part takes the capitalized words before it.
+            ("1975: digitization began under President Park Jung-Hee's order", "Jung-Hee", "President Park Jung-Hee"),
+            ("the board named Korea Agency for Digital", "Agency for Digital", "Korea Agency for Digital"),
+            # Not over the word that opens the line or a sentence, a small word, or a word ending a clause.
+            ("Producing Static Analysis Results", "Static Analysis Results", "Static Analysis Results"),
+            ("It was held in Seoul. Kim Dae-jung spoke", "Dae-jung", "Dae-jung"),
+            ("run by the Ministry", "Ministry", "Ministry"),
+            ("as said by NIST, Park Jung-Hee", "Park Jung-Hee", "Park Jung-Hee"),
+            # A reading that is no name is left as it is.
+            ("under President Park's order", "order", "order"),
+        ],
+    )
+    def test_a_name_read_from_its_last_part_is_widened_to_the_whole_name(self, text, read, expected):
+        start = text.index(read)
+        lo, hi = whole_name(text, (start, start + len(read)))
+        assert text[lo:hi] == expected
 
 
 class TestDetails:

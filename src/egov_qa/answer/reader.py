@@ -35,7 +35,7 @@ import numpy as np
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
 from egov_qa.answer.scorer import NO_SPAN_LOGIT, AnswerScorer, Reading
-from egov_qa.answer.spans import key_span, named_cell
+from egov_qa.answer.spans import key_span, named_cell, whole_name
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
 
@@ -111,7 +111,8 @@ def chosen_span(
     """The key span of ``unit`` quoted as ``text``: the typed-span rules' or the answer scorer's.
 
     The scorer's where the rules find nothing, and for a name even where they find one: the rules
-    pick the wrong one of several names. For a number the rules' only where the scorer's span
+    pick the wrong one of several names (the scorer's widened over the capitalized words it left
+    out before it, :func:`~egov_qa.answer.spans.whole_name`). For a number the rules' only where the scorer's span
     overlaps it: where they point at different values the rules most often took another number of
     the line (a share, "10x", the first of two counts). Dates, shares, ranks and a table cell the
     question names stay the rules' exact slices. Both measured on the eval sets' answerable
@@ -120,7 +121,7 @@ def chosen_span(
     # Where the question names a table cell, the scorer has no say over the rules' span.
     scorer_may = named_cell(question, unit.cells) is None
     if scorer_span is not None and scorer_may and question.answer_type in SCORER_SPAN_TYPES:
-        return scorer_span
+        return whole_name(text, scorer_span)
     rule = key_span(question, text, unit.cells, unit.start)
     if rule is None:
         return scorer_span
