@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from egov_qa.answer.question import analyze
+from egov_qa.answer.reader import whole_name
 from egov_qa.answer.spans import (
     SPAN_PATTERNS,
     _holds_detail,
@@ -21,7 +22,6 @@ from egov_qa.answer.spans import (
     key_span,
     named_cell,
     typed_spans,
-    whole_name,
 )
 from egov_qa.documents import Cell
 from egov_qa.ingest.loader import DeckLoader

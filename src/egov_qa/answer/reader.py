@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,10 @@ import numpy as np
 from egov_qa.answer.features import FEATURES, Candidate
 from egov_qa.answer.question import Question
 from egov_qa.answer.scorer import NO_SPAN_LOGIT, AnswerScorer, Reading
-from egov_qa.answer.spans import key_span, named_cell, whole_name
+from egov_qa.answer.spans import _CAPITAL, _TRAILING, _opens_sentence, key_span, named_cell
 from egov_qa.documents import Unit
 from egov_qa.errors import ReaderModelError
+from egov_qa.text import STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,29 @@ def confidence_features(reranked: bool) -> tuple[str, ...]:
     return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
 
 
+_WORD_BEFORE = re.compile(r"(\S++)[ \t]++$")
+
+
+def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A name's ``span`` of ``text`` widened over the capitalized words right before it: a reading
+    model may start a name at its last part ("Jung-Hee" for "President Park Jung-Hee"). Never over a
+    small word, nor past the start of a sentence or the line, where a word is capitalized for that."""
+    lo, hi = span
+    if not text[lo:hi][:1].isupper():
+        return span
+    while not _opens_sentence(text, lo) and (before := _WORD_BEFORE.search(text[:lo])) is not None:
+        word = before.group(1)
+        if (
+            not re.fullmatch(_CAPITAL, word)
+            or word.lower() in STOPWORDS
+            or word[-1] in _TRAILING
+            or _opens_sentence(text, before.start(1))
+        ):
+            break
+        lo = before.start(1)
+    return lo, hi
+
+
 def chosen_span(
     question: Question, text: str, unit: Unit, scorer_span: tuple[int, int] | None
 ) -> tuple[int, int] | None:
@@ -112,7 +137,7 @@ def chosen_span(
 
     The scorer's where the rules find nothing, and for a name even where they find one: the rules
     pick the wrong one of several names (the scorer's widened over the capitalized words it left
-    out before it, :func:`~egov_qa.answer.spans.whole_name`). For a number the rules' only where the scorer's span
+    out before it, :func:`whole_name`). For a number the rules' only where the scorer's span
     overlaps it: where they point at different values the rules most often took another number of
     the line (a share, "10x", the first of two counts). Dates, shares, ranks and a table cell the
     question names stay the rules' exact slices. Both measured on the eval sets' answerable

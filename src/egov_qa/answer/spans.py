@@ -226,29 +226,6 @@ def _opens_sentence(text: str, start: int) -> bool:
     return i == 0 or text[i - 1] in ".!?:\n"
 
 
-_WORD_BEFORE = re.compile(r"(\S++)[ \t]++$")
-
-
-def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
-    """A name's ``span`` of ``text`` widened over the capitalized words right before it: a reading
-    model may start a name at its last part ("Jung-Hee" for "President Park Jung-Hee"). Never over a
-    small word, nor past the start of a sentence or the line, where a word is capitalized for that."""
-    lo, hi = span
-    if not text[lo:hi][:1].isupper():
-        return span
-    while not _opens_sentence(text, lo) and (before := _WORD_BEFORE.search(text[:lo])) is not None:
-        word = before.group(1)
-        if (
-            not re.fullmatch(_CAPITAL, word)
-            or word.lower() in STOPWORDS
-            or word[-1] in _TRAILING
-            or _opens_sentence(text, before.start(1))
-        ):
-            break
-        lo = before.start(1)
-    return lo, hi
-
-
 def typed_spans(question: Question, text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """Spans of ``text[lo:hi]`` of the asked-for type that could answer the question.
 
