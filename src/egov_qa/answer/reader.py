@@ -107,9 +107,6 @@ def confidence_features(reranked: bool) -> tuple[str, ...]:
     return (*CONFIDENCE_FEATURES, *SCORER_CONFIDENCE) if reranked else CONFIDENCE_FEATURES
 
 
-_WORD_BEFORE = re.compile(r"(\S++)[ \t]++$")
-
-
 def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
     """A name's ``span`` of ``text`` widened over the capitalized words right before it: a reading
     model may start a name at its last part ("Jung-Hee" for "President Park Jung-Hee"). Never over a
@@ -117,16 +114,25 @@ def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
     lo, hi = span
     if not text[lo:hi][:1].isupper():
         return span
-    while not _opens_sentence(text, lo) and (before := _WORD_BEFORE.search(text[:lo])) is not None:
-        word = before.group(1)
+    # Walk back a word at a time over the text itself: slicing what comes before would be quadratic.
+    while not _opens_sentence(text, lo):
+        end = lo
+        while end > 0 and text[end - 1] in " \t":
+            end -= 1
+        start = end
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        word = text[start:end]
         if (
-            not re.fullmatch(_CAPITAL, word)
+            end == lo
+            or not word
+            or not re.fullmatch(_CAPITAL, word)
             or word.lower() in STOPWORDS
             or word[-1] in _TRAILING
-            or _opens_sentence(text, before.start(1))
+            or _opens_sentence(text, start)
         ):
             break
-        lo = before.start(1)
+        lo = start
     return lo, hi
 
 
