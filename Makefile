@@ -23,9 +23,9 @@ index: $(STAMP)
 test: lint browser
 	$(BIN)/python -m pytest
 
-# The unit tier: a deterministic fake embedder, no model, no browser (under 3 minutes).
+# The unit tier: a deterministic fake embedder, no model, no browser, no whole deck read (under 3 minutes).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not model and not browser and not gate"
+	$(BIN)/python -m pytest -m "not model and not browser and not gate and not decks"
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)

@@ -38,6 +38,7 @@ def test_the_shipped_set_has_conversational_items_of_every_form():
     assert {form: forms.count(form) for form in set(forms)} == {"follow-up": 4, "typo": 4, "two-part": 4}
 
 
+@pytest.mark.decks
 @pytest.mark.parametrize("suite", ALL_SUITES, ids=lambda s: s.name)
 def test_every_fact_is_on_exactly_its_slide(suite):
     """Read as egov-qa reads the deck, each evidence string stands on its slide and no other,

@@ -47,6 +47,7 @@ def fragments(slides) -> tuple[int, int]:
     return count, total
 
 
+@pytest.mark.decks
 @pytest.mark.parametrize("path", DECKS, ids=lambda p: p.name)
 def test_units_are_whole_sentences_and_items(path):
     count, total = fragments(read(path))
@@ -54,6 +55,7 @@ def test_units_are_whole_sentences_and_items(path):
     assert count / total < 0.03, f"{count} of {total} units are line fragments"
 
 
+@pytest.mark.decks
 @pytest.mark.parametrize("path", DECKS, ids=lambda p: p.name)
 def test_every_unit_is_a_slice_of_the_slide_shown(path):
     for slide in read(path):

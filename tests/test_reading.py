@@ -214,6 +214,7 @@ def readings():
     return found
 
 
+@pytest.mark.decks
 class TestOnTheEvalSets:
     """Every plain eval question, asked right after a question of another set, is read as typed."""
 
