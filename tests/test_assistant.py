@@ -250,3 +250,47 @@ def test_each_corpus_has_an_index_of_its_own_unless_one_is_named(tmp_path, monke
     assert index_dir_for(mine).name.startswith("decks-")
     assert index_dir_for(mine) == index_dir_for(str(mine))
     assert index_dir_for(mine) != index_dir_for(theirs)
+
+
+class TestLoadingItsModels:
+    """The reader loads before the index, and the answer scorer beside it while the index loads."""
+
+    def test_a_reader_that_cannot_be_read_stops_it_before_any_index_is_built(
+        self, tiny_corpus, tmp_path, fake_embedder
+    ):
+        from egov_qa.errors import ReaderModelError
+
+        with pytest.raises(ReaderModelError, match="no reader model at"):
+            Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, reader=tmp_path / "none.json")
+        assert not (tmp_path / "index").exists()
+
+    def test_a_reader_without_its_scorer_beside_it_is_a_clear_error(self, tiny_corpus, tmp_path, fake_embedder):
+        import shutil
+
+        from egov_qa.errors import ModelLoadError
+        from egov_qa.paths import default_reader_path
+
+        (tmp_path / "alone").mkdir()
+        shutil.copy(default_reader_path(), tmp_path / "alone" / "reader.json")
+        with pytest.raises(ModelLoadError, match=r"cannot load the answer scorer in .*alone.*make train-scorer"):
+            Assistant(
+                tiny_corpus, tmp_path / "index", embedder=fake_embedder, reader=tmp_path / "alone" / "reader.json"
+            )
+
+    def test_a_reader_read_from_a_file_warns_when_trained_with_another_model(
+        self, tiny_corpus, tmp_path, fake_embedder, caplog
+    ):
+        import logging
+
+        from egov_qa.answer.reader import load_reader_model
+        from egov_qa.paths import default_reader_path
+
+        with caplog.at_level(logging.WARNING):
+            Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder)
+        assert f"not {fake_embedder.name}" in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            Assistant(
+                tiny_corpus, tmp_path / "index", embedder=fake_embedder, reader=load_reader_model(default_reader_path())
+            )
+        assert "trained with embedding model" not in caplog.text

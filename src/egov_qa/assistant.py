@@ -7,11 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from egov_qa.answer.extractor import AnswerExtractor
 from egov_qa.answer.pipeline import Pipeline, build_pipeline
-from egov_qa.answer.reader import ReaderModel, load_reader_model
+from egov_qa.answer.reader import ReaderModel, load_reader_model, warn_if_trained_with_another
 from egov_qa.answer.reading import QuestionReader
 from egov_qa.answer.retriever import HybridRetriever
 from egov_qa.answer.scorer import AnswerScorer
@@ -28,6 +30,16 @@ from egov_qa.paths import default_corpus_dir, default_reader_path, index_dir_for
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
+T = TypeVar("T")
+
+
+def _in_background(make: Callable[..., T], *args: object) -> Future[T]:
+    """``make(*args)`` run in a thread of its own; ``.result()`` gives what it returns or raises."""
+    runner = ThreadPoolExecutor(1, thread_name_prefix="load")
+    try:
+        return runner.submit(make, *args)
+    finally:
+        runner.shutdown(wait=False)
 
 
 def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
@@ -108,19 +120,25 @@ class Assistant:
         self._refreshing = threading.Lock()
         self.top_k = top_k
         self.progress = progress or (lambda message: log.info("%s", message))
+        reader_path = None
+        if not isinstance(reader, ReaderModel):
+            reader_path = Path(reader) if reader else default_reader_path()
+            reader = load_reader_model(reader_path)
+        # The answer scorer (onnxruntime, no torch) loads only for a reader that reranks with it, in
+        # a thread while the index and the question embedder load: a tenth of a second less of a
+        # cold ask on two cores (docs/speed.md).
+        scorer = _in_background(AnswerScorer, scorer_dir_for(reader_path)) if reader.reranker is not None else None
         # The builder's embedder loads torch only if the index has to be (re)built.
         self.builder = IndexBuilder(embedder or embedding.load_embedder(model), loader, splitter)
         self.index = self._open()
         self._generation = self.store.generation()
         self._checked = time.monotonic()
         asker = embedder or self.store.question_embedder(self.index) or self.builder.embedder
-        reader_path = None
-        if not isinstance(reader, ReaderModel):
-            reader_path = Path(reader) if reader else default_reader_path()
-            reader = load_reader_model(reader_path, asker.name)
-        # The answer scorer loads only for a reader that reranks with it (onnxruntime, no torch).
-        scorer = AnswerScorer(scorer_dir_for(reader_path)) if reader.reranker is not None else None
-        self.pipeline: Pipeline = build_pipeline(self.index, asker, reader, threshold, question_reader, scorer=scorer)
+        if reader_path is not None:
+            warn_if_trained_with_another(reader, reader_path, asker.name)
+        self.pipeline: Pipeline = build_pipeline(
+            self.index, asker, reader, threshold, question_reader, scorer=scorer.result() if scorer else None
+        )
 
     @property
     def threshold(self) -> float:

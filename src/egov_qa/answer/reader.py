@@ -359,8 +359,15 @@ def load_reader_model(path: Path, embedding_model: str | None = None) -> ReaderM
             f"the reader model {path} was trained on other features than this version computes: "
             "run `egov-qa train` again"
         )
+    if embedding_model:
+        warn_if_trained_with_another(model, path, embedding_model)
+    return model
+
+
+def warn_if_trained_with_another(model: ReaderModel, path: Path, embedding_model: str) -> None:
+    """Log a warning when ``model`` (loaded from ``path``) was trained with another embedding model."""
     trained_for = model.meta.get("embedding_model")
-    if embedding_model and trained_for and trained_for != embedding_model:
+    if trained_for and trained_for != embedding_model:
         log.warning(
             "the reader in %s was trained with embedding model %s, not %s: its confidences may be off "
             "until `egov-qa train` is run with this model",
@@ -368,7 +375,6 @@ def load_reader_model(path: Path, embedding_model: str | None = None) -> ReaderM
             trained_for,
             embedding_model,
         )
-    return model
 
 
 @dataclass(frozen=True)
