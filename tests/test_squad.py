@@ -252,6 +252,20 @@ def test_a_scorer_folder_without_its_files_is_a_clear_error(tmp_path):
         AnswerScorer(tmp_path)
 
 
+@pytest.mark.parametrize("damaged", ["scorer.onnx", "scorer_tokenizer.json", "scorer.json"])
+def test_a_scorer_with_a_damaged_file_is_a_clear_error(tmp_path, damaged):
+    import shutil
+
+    from egov_qa.answer.scorer import AnswerScorer
+    from egov_qa.errors import ModelLoadError
+    from egov_qa.paths import default_scorer_dir
+
+    shutil.copytree(default_scorer_dir(), tmp_path / "scorer")
+    (tmp_path / "scorer" / damaged).write_text("not what it should be")
+    with pytest.raises(ModelLoadError, match=r"cannot load the answer scorer in .*scorer .*make train-scorer"):
+        AnswerScorer(tmp_path / "scorer")
+
+
 def test_a_scorer_that_reads_too_few_tokens_is_a_clear_error(tmp_path):
     import json
     import shutil

@@ -148,7 +148,9 @@ class AnswerScorer:
             self.session = onnxruntime.InferenceSession(
                 str(folder / SCORER_MODEL), session_options(), providers=["CPUExecutionProvider"]
             )
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        # What a damaged file raises: the file system, JSON, the tokenizers' plain Exception, and
+        # onnxruntime's own errors (InvalidProtobuf and the like derive from Exception alone).
+        except Exception as exc:
             raise ModelLoadError(f"cannot load the answer scorer in {folder} ({exc}): run `make train-scorer`") from exc
         self.threads = ask_threads(threads)
         self._runs = ThreadPoolExecutor(self.threads, thread_name_prefix="scorer") if self.threads > 1 else None
