@@ -197,6 +197,15 @@ def test_see_also_names_the_deck_of_a_slide_from_another_deck():
     assert "See also: Slide 7: Roadmap; Slide 6: Review [b.pdf]" in shown
 
 
+def test_the_index_command_counts_the_decks_it_read_apart_from_those_it_skipped(tiny_corpus, tmp_path, capsys, caplog):
+    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(tmp_path / "one"), "index"]) == 0
+    assert "from 1 file, model" in capsys.readouterr().out
+    (tiny_corpus / "broken.pdf").write_text("not a PDF")
+    assert cli.main(["--corpus", str(tiny_corpus), "--index", str(tmp_path / "two"), "index"]) == 0
+    assert "skipped broken.pdf: not a readable PDF" in caplog.text
+    assert "from 1 of 2 files (1 skipped), model" in capsys.readouterr().out
+
+
 def test_a_corpus_asked_about_without_an_index_gets_its_own_and_leaves_the_default_alone(
     tiny_corpus, tmp_path, monkeypatch, capsys
 ):

@@ -71,6 +71,19 @@ class TestIndexRoundTrip:
         assert np.allclose(rebuilt.vocabulary_vectors, builder.embedder.embed(rebuilt.vocabulary), atol=1e-6)
         assert np.allclose(np.asarray(rebuilt.text_vectors), np.asarray(previous.text_vectors), atol=1e-6)
 
+    def test_a_rebuild_with_nothing_new_to_embed_draws_no_empty_bar(self, built, monkeypatch, caplog):
+        import logging
+
+        from egov_qa.index import progress
+
+        builder, corpus, index_dir = built
+        previous = load_index(index_dir)
+        monkeypatch.setattr(progress, "_terminal", lambda: False)
+        with caplog.at_level(logging.INFO, logger="egov_qa.index.progress"):
+            builder.build(corpus, previous=previous)
+        lines = [r.getMessage() for r in caplog.records if r.name == "egov_qa.index.progress"]
+        assert not [line for line in lines if line.startswith("passages embedded")], lines
+
     def test_the_vocabulary_holds_each_word_once_in_the_form_used_most(self):
         from egov_qa.documents import Slide
 

@@ -266,8 +266,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         except IndexInvalidError as exc:
             log.warning("%s; building it", exc)
     index = build_index(builder, corpus, store, None, show_progress=_bars(args))
-    # What the build skipped or cut was said as it was read.
-    files = counted(len(expected["corpus"]["files"]), "file")
+    # What the build skipped or cut was said as it was read; the count says how many it read.
+    found, read = len(expected["corpus"]["files"]), len({slide.source for slide in index.slides})
+    files = counted(found, "file") if read == found else f"{read} of {counted(found, 'file')} ({found - read} skipped)"
     print(f"built index in {store.location}: {_size(index)} from {files}, model {index.manifest['model']}")
     return 0
 

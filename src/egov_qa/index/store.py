@@ -466,7 +466,9 @@ def embed_texts(
     unique = [t for t in dict.fromkeys(texts) if t not in known]
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
     rows: np.ndarray | None = None
-    with bar(total=len(unique), desc="passages embedded", unit="passage", show_progress=show_progress) as shown:
+    # Nothing new to embed (every passage known from the index before) draws no empty bar.
+    shown_progress = show_progress if unique else False
+    with bar(total=len(unique), desc="passages embedded", unit="passage", show_progress=shown_progress) as shown:
         for first in range(0, len(order), EMBED_CHUNK):
             chosen = order[first : first + EMBED_CHUNK]
             vectors = embedder.embed([unique[i] for i in chosen])
