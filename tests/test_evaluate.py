@@ -445,3 +445,19 @@ def test_eval_all_gives_conversational_rows_per_set_and_pooled(tiny_corpus, tmp_
     overview = (tmp_path / "reports" / "all.md").read_text()
     assert "| real decks, pooled | two-part | 2 | 0.500 | 1.000 | 0.750 |" in overview
     assert "| shipped | typo | 1 | 1.000 | 1.000 | - |" in overview
+
+
+@pytest.mark.parametrize("command", [["eval"], ["eval", "--all"], ["squad"]], ids=" ".join)
+def test_a_report_folder_that_is_a_file_is_said_before_anything_is_asked(tmp_path, monkeypatch, capsys, command):
+    from egov_qa import assistant
+
+    def never(*args, **kwargs):
+        raise AssertionError("the assistant was built before the report folder was checked")
+
+    monkeypatch.setattr(assistant, "Assistant", never)
+    monkeypatch.setattr(cli, "_assistant", never)
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: FakeEmbedder())
+    (tmp_path / "taken").write_text("a file")
+    assert cli.main(["--index", str(tmp_path / "i"), *command, "--out", str(tmp_path / "taken")]) == 1
+    assert f"{tmp_path / 'taken'} is a file, not a folder: pass --out DIR" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "a file"

@@ -329,9 +329,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_all(args)
     eval_set = args.eval_set or evals_dir() / "known_facts.jsonl"
     items = evaluate.load_eval_set(eval_set)
+    out = _report_folder(args)
     assistant = _assistant(args)
     summary = eval_run.summarize_set(assistant, items, eval_set, not args.no_baseline, _bars(args))
-    paths = report.write_reports(summary, args.out or evals_dir() / "reports")
+    paths = report.write_reports(summary, out)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -343,6 +344,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _bars(args: argparse.Namespace) -> bool | None:
     """Progress bars: none with --quiet, else on a terminal only."""
     return False if getattr(args, "quiet", False) else None
+
+
+def _report_folder(args: argparse.Namespace) -> Path:
+    """The folder reports go to (``--out``, else ``evals/reports/``), made before anything is asked,
+    so that a path that cannot hold them is said at once, not after the questions."""
+    from egov_qa.paths import evals_dir
+
+    out = Path(args.out or evals_dir() / "reports")
+    if out.exists() and not out.is_dir():
+        raise EgovQAError(f"{out} is a file, not a folder: pass --out DIR with a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EgovQAError(f"cannot make the report folder {out} ({exc.strerror}): pass --out DIR") from exc
+    return out
 
 
 def _suite_index(index_root: Path, suite) -> Path:
@@ -549,12 +565,13 @@ def cmd_squad(args: argparse.Namespace) -> int:
     from egov_qa.evaluation import squad
     from egov_qa.evaluation.runner import one_by_one
     from egov_qa.files import write_atomic
-    from egov_qa.paths import default_index_dir, default_reader_path, evals_dir
+    from egov_qa.paths import default_index_dir, default_reader_path
 
     articles = squad.load_articles()
     # The articles neither the scorer nor the reader trained on (a reader fit with `train --squad`
     # names the ones it fit on in its record).
     kept_out = {t: articles[t] for t in sorted(squad.held_out(list(articles)) - squad.fit_on(default_reader_path()))}
+    out = _report_folder(args)
     root = getattr(args, "index", None) or default_index_dir() / "squad"
     corpus = squad.write_decks(kept_out, Path(root) / "decks")
     assistant = Assistant(
@@ -569,11 +586,9 @@ def cmd_squad(args: argparse.Namespace) -> int:
     predictions = one_by_one(ask, lambda: assistant, asked, "SQuAD questions asked", _bars(args))
     figures = squad.score_answers(asked, predictions)
     figures["articles"] = sorted(kept_out)
-    out = args.out or evals_dir() / "reports"
-    Path(out).mkdir(parents=True, exist_ok=True)
-    write_atomic(Path(out) / "squad.json", json.dumps(figures, indent=1) + "\n")
+    write_atomic(out / "squad.json", json.dumps(figures, indent=1) + "\n")
     print(json.dumps({k: v for k, v in figures.items() if k != "articles"}, indent=1))
-    print(f"report: {Path(out) / 'squad.json'}")
+    print(f"report: {out / 'squad.json'}")
     return 0
 
 
@@ -591,7 +606,7 @@ def _eval_all(args: argparse.Namespace) -> int:
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
     index_root = getattr(args, "index", None) or index_dir_for(getattr(args, "corpus", None))
     store = _store(args)
-    out = args.out or evals_dir() / "reports"
+    out = _report_folder(args)
     shared = embedder.load_embedder(getattr(args, "model", None))
     rows = []
     for suite in suites:
