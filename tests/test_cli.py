@@ -74,6 +74,23 @@ def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train-scorer", "--out", "{file}"], "{file} is a file, not a folder: pass --out DIR"),
+        (["train", "--out", "{folder}"], "{folder} is a folder: pass --out FILE, the reader's file"),
+        (["train", "--report", "{file}"], "{file} is a file, not a folder: pass --report DIR"),
+    ],
+)
+def test_training_refuses_a_place_it_cannot_write_before_it_trains(dirs, tmp_path, capsys, argv, message):
+    places = {"file": tmp_path / "a-file", "folder": tmp_path}
+    places["file"].write_text("kept")
+    assert cli.main([*dirs, *(a.format(**places) for a in argv)]) == 1
+    err = capsys.readouterr().err
+    assert message.format(**places) in err and "Traceback" not in err
+    assert places["file"].read_text() == "kept"
+
+
 def test_missing_corpus_is_a_message(tmp_path, capsys):
     code = cli.main(["--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i"), "ask", "hi"])
     assert code == 1

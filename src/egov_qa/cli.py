@@ -351,14 +351,25 @@ def _report_folder(args: argparse.Namespace) -> Path:
     so that a path that cannot hold them is said at once, not after the questions."""
     from egov_qa.paths import evals_dir
 
-    out = Path(args.out or evals_dir() / "reports")
-    if out.exists() and not out.is_dir():
-        raise EgovQAError(f"{out} is a file, not a folder: pass --out DIR with a folder for the reports")
+    return _folder(Path(args.out or evals_dir() / "reports"), "--out", "the reports")
+
+
+def _not_a_file(path: Path, option: str, what: str) -> Path:
+    """``path``, unless a file is there where a folder for ``what`` should be: an error naming ``option``."""
+    if path.exists() and not path.is_dir():
+        raise EgovQAError(f"{path} is a file, not a folder: pass {option} DIR with a folder for {what}")
+    return path
+
+
+def _folder(path: Path, option: str, what: str) -> Path:
+    """``path`` made as a folder for ``what``; a file there, or a folder that cannot be made, is an
+    error naming ``option``."""
+    _not_a_file(path, option, what)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise EgovQAError(f"cannot make the report folder {out} ({exc.strerror}): pass --out DIR") from exc
-    return out
+        raise EgovQAError(f"cannot make the folder {path} for {what} ({exc.strerror}): pass {option} DIR") from exc
+    return path
 
 
 def _suite_index(index_root: Path, suite) -> Path:
@@ -393,6 +404,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise EgovQAError(f"--folds must be at least 2, not {args.folds}")
     if args.squad and not (args.scorer or args.scorer_from or args.tune_scorer):
         raise EgovQAError("--squad reads the SQuAD questions with the answer scorer: add --tune-scorer or --scorer")
+    # Said now, not after the hours of training that would end in writing there.
+    if args.out is not None and args.out.is_dir():
+        raise EgovQAError(f"{args.out} is a folder: pass --out FILE, the reader's file (its scorer goes beside it)")
+    if args.report is not None:
+        _not_a_file(args.report, "--report", "the reports")
     evals = args.evals or evals_dir()
     suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
@@ -526,8 +542,9 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
 
     if args.questions is not None and args.questions < 1:
         raise EgovQAError(f"--questions must be at least 1, not {args.questions}")
+    # Said now, not after the hour of training that would end in writing there.
+    out = _not_a_file(args.out or squad_scorer_dir(), "--out", "the scorer")
     _check_device(args.device)
-    out = args.out or squad_scorer_dir()
 
     def say(message: str) -> None:
         log.warning("%s", message)
