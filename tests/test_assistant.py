@@ -20,6 +20,8 @@ class TestAssistant:
             Assistant(tiny_corpus, tmp_path, embedder=fake_embedder, top_k=0)
         with pytest.raises(ValueError, match=r"threshold .* 1.5"):
             Assistant(tiny_corpus, tmp_path, embedder=fake_embedder, threshold=1.5)
+        with pytest.raises(ValueError, match=r"threshold .* '0.5'"):
+            Assistant(tiny_corpus, tmp_path, embedder=fake_embedder, threshold="0.5")
 
     def test_answer_is_a_verbatim_quote_of_the_first_citation(self, assistant):
         answer = assistant.ask("How many days does passport renewal take online?")
@@ -135,6 +137,11 @@ class TestQuestionValidation:
     def test_ask_rejects_bad_questions(self, assistant):
         with pytest.raises(QuestionError, match="empty"):
             assistant.ask("  ")
+
+    @pytest.mark.parametrize("threshold", [-1, 1.5, float("nan"), "0.5", True])
+    def test_ask_rejects_a_threshold_that_is_no_share(self, assistant, threshold):
+        with pytest.raises(QuestionError, match=r"threshold must be within \[0, 1\]"):
+            assistant.ask("How many days does passport renewal take online?", threshold=threshold)
 
     def test_spaces_are_folded(self):
         assert validate_question("  what   is\nit ") == "what is it"

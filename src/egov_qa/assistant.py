@@ -42,6 +42,11 @@ def _in_background(make: Callable[..., T], *args: object) -> Future[T]:
         runner.shutdown(wait=False)
 
 
+def _is_share(value: object) -> bool:
+    """Whether ``value`` is a number from 0 to 1 (a threshold)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
 def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
     """Return the question stripped, or raise :class:`QuestionError` saying what is wrong."""
     if not isinstance(question, str):
@@ -111,7 +116,7 @@ class Assistant:
     ) -> None:
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
+        if threshold is not None and not _is_share(threshold):
             raise ValueError(f"threshold must be within [0, 1], not {threshold!r}")
         self.corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
         self.index_dir = Path(index_dir) if index_dir else index_dir_for(corpus_dir)
@@ -230,8 +235,8 @@ class Assistant:
             previous: the question asked before this one (as it was read), for a follow-up.
 
         Raises:
-            QuestionError: the question (or the previous one) is empty or too long, or
-                ``deck`` is not in the corpus.
+            QuestionError: the question (or the previous one) is empty or too long, ``top_k``
+                or ``threshold`` is out of range, or ``deck`` is not in the corpus.
         """
         text = validate_question(question)
         self.refresh()
@@ -244,6 +249,8 @@ class Assistant:
         k = self.top_k if top_k is None else top_k
         if not isinstance(k, int) or k < 1:
             raise QuestionError(f"top_k must be a whole number of at least 1, not {k!r}")
+        if threshold is not None and not _is_share(threshold):
+            raise QuestionError(f"threshold must be within [0, 1], not {threshold!r}")
         sources = None
         if deck:
             if deck not in self.decks:
