@@ -79,6 +79,7 @@ def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):
     [
         (["train-scorer", "--out", "{file}"], "{file} is a file, not a folder: pass --out DIR"),
         (["train", "--out", "{folder}"], "{folder} is a folder: pass --out FILE, the reader's file"),
+        (["train", "--encoder", "{folder}"], "{folder} is a folder: pass --encoder FILE"),
         (["train", "--report", "{file}"], "{file} is a file, not a folder: pass --report DIR"),
     ],
 )

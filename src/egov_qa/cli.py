@@ -407,6 +407,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Said now, not after the hours of training that would end in writing there.
     if args.out is not None and args.out.is_dir():
         raise EgovQAError(f"{args.out} is a folder: pass --out FILE, the reader's file (its scorer goes beside it)")
+    if args.encoder is not None and args.encoder.is_dir():
+        raise EgovQAError(f"{args.encoder} is a folder: pass --encoder FILE, the encoder tuning's file")
     if args.report is not None:
         _not_a_file(args.report, "--report", "the reports")
     evals = args.evals or evals_dir()
