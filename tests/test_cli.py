@@ -42,6 +42,16 @@ def test_ask_top_k(dirs, capsys):
     assert len(json.loads(capsys.readouterr().out)["citations"]) == 1
 
 
+def test_ask_answers_from_the_one_deck_named(tiny_corpus, dirs, capsys):
+    (tiny_corpus / "parks.md").write_text("# Parks\n\nPassport renewal at the parks office takes 9 days.\n")
+    question = "How many days does passport renewal take?"
+    assert cli.main([*dirs, "ask", question, "--json", "--deck", "parks.md"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert {c["source"] for c in answer["citations"]} == {"parks.md"} and "9 days" in answer["answer"]
+    assert cli.main([*dirs, "ask", question, "--deck", "nope.md"]) == 1
+    assert "there is no deck 'nope.md' in the corpus: choose one of deck.md, parks.md" in capsys.readouterr().err
+
+
 def test_ask_plain_names_the_slide(dirs, capsys):
     assert cli.main([*dirs, "ask", "How many days does passport renewal take online?"]) == 0
     out = capsys.readouterr().out

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help='the question asked before, so that a follow-up ("and in 2011?") is read with its context',
     )
+    ask.add_argument(
+        "--deck", metavar="NAME", default=None, help="answer from this deck only (its file name in the corpus folder)"
+    )
     ask.set_defaults(func=cmd_ask)
 
     feedback = commands.add_parser("feedback", help="work with the chat's thumbs up/down log")
@@ -285,7 +288,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise EgovQAError(f"--top-k must be at least 1, not {args.top_k}")
     assistant = _assistant(args)
     question = validate_question(_demo_question(assistant) if args.question is None else args.question)
-    answer = assistant.ask(question, top_k=args.top_k, previous=args.previous)
+    answer = assistant.ask(question, top_k=args.top_k, deck=args.deck, previous=args.previous)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
