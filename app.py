@@ -102,6 +102,7 @@ def serve(args: argparse.Namespace) -> int:
     from egov_qa.app.chat import build_app, launch, listen_problem
     from egov_qa.app.login import parse_login
     from egov_qa.assistant import Assistant
+    from egov_qa.evaluation.feedback import default_data_dir
     from egov_qa.index.stores import store_spec
 
     try:
@@ -112,6 +113,15 @@ def serve(args: argparse.Namespace) -> int:
     problem = listen_problem(args.host, args.port)
     if problem:
         print(f"egov-qa: error: {problem}", file=sys.stderr)
+        return 1
+    # Votes and added decks are kept there: a file in its place is said before the model loads.
+    data = args.data or default_data_dir()
+    if data.exists() and not data.is_dir():
+        print(
+            f"egov-qa: error: {data} is a file, not a folder: pass --data DIR (or EGOV_QA_DATA=DIR), "
+            "the folder for feedback and added decks",
+            file=sys.stderr,
+        )
         return 1
 
     try:

@@ -156,6 +156,15 @@ class TestChatApp:
         for number, why in ((1, "not JSON"), (2, "not a vote on a question"), (4, "not a vote on a question")):
             assert f"feedback.jsonl, line {number} skipped: {why}" in caplog.text
 
+    def test_a_vote_that_cannot_be_saved_is_said_not_raised(self, chat, tmp_path, caplog):
+        import shutil
+
+        _, answers, *_ = chat.ask("How many attacks did the agency block in 2010?", [], [])
+        shutil.rmtree(tmp_path / "data", ignore_errors=True)
+        (tmp_path / "data").write_text("replaced by a file while serving")
+        assert chat.vote(answers, 1, False).startswith("Your feedback could not be saved (")
+        assert "feedback not saved" in caplog.text
+
     def test_export_without_feedback_is_a_message(self, tmp_path, capsys):
         assert cli.main(["feedback", "export", "--data", str(tmp_path / "none")]) == 1
         assert "no feedback yet" in capsys.readouterr().err
@@ -409,6 +418,16 @@ def test_a_host_not_of_this_machine_is_said_before_the_model_loads(monkeypatch, 
     captured = capsys.readouterr()
     assert "cannot listen on no-such-host.invalid: no such host" in captured.err
     assert "--host" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_data_folder_that_is_a_file_is_said_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    app = load_app()
+    monkeypatch.setattr(embedder, "load_embedder", lambda name=None: pytest.fail("the model was loaded"))
+    (tmp_path / "data").write_text("a file")
+    assert app.main(["--port", str(free_port()), "--data", str(tmp_path / "data")]) == 1
+    captured = capsys.readouterr()
+    assert f"{tmp_path / 'data'} is a file, not a folder: pass --data DIR" in captured.err
+    assert "Traceback" not in captured.err and (tmp_path / "data").read_text() == "a file"
 
 
 def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_path, monkeypatch, capsys):

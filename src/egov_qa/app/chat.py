@@ -383,7 +383,11 @@ class ChatApp:
         answers = answers or []
         if not isinstance(position, int) or not 0 <= position < len(answers) or answers[position] is None:
             return "Nothing to rate there."
-        path = record(answers[position], bool(liked), self.data_dir)
+        try:
+            path = record(answers[position], bool(liked), self.data_dir)
+        except OSError as exc:  # a full disk, a folder made read-only or replaced while serving
+            log.warning("feedback not saved: %s", exc)
+            return f"Your feedback could not be saved ({exc.strerror or exc}); the log says where."
         log.info("feedback saved to %s", path)
         return "Thanks: your feedback was saved."
 
