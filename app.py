@@ -114,15 +114,17 @@ def serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"egov-qa: error: {problem}", file=sys.stderr)
         return 1
-    # Votes and added decks are kept there: a file in its place is said before the model loads.
-    data = args.data or default_data_dir()
-    if data.exists() and not data.is_dir():
-        print(
-            f"egov-qa: error: {data} is a file, not a folder: pass --data DIR (or EGOV_QA_DATA=DIR), "
-            "the folder for feedback and added decks",
-            file=sys.stderr,
-        )
-        return 1
+    # Votes and added decks are kept in --data, the Evals tab reads --evals: a file in the place
+    # of either is said before the model loads.
+    folders = {
+        "--data": (args.data or default_data_dir(), "(or EGOV_QA_DATA=DIR), the folder for feedback and added decks")
+    }
+    if args.evals is not None:
+        folders["--evals"] = (args.evals, "the folder of eval sets the Evals tab reads")
+    for option, (folder, what) in folders.items():
+        if folder.exists() and not folder.is_dir():
+            print(f"egov-qa: error: {folder} is a file, not a folder: pass {option} DIR {what}", file=sys.stderr)
+            return 1
 
     try:
         print("egov-qa: loading the model and the index…", flush=True)

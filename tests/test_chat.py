@@ -420,14 +420,15 @@ def test_a_host_not_of_this_machine_is_said_before_the_model_loads(monkeypatch, 
     assert "--host" in captured.err and "Traceback" not in captured.err
 
 
-def test_a_data_folder_that_is_a_file_is_said_before_the_model_loads(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("option", ["--data", "--evals"])
+def test_a_folder_option_naming_a_file_is_said_before_the_model_loads(tmp_path, monkeypatch, capsys, option):
     app = load_app()
     monkeypatch.setattr(embedder, "load_embedder", lambda name=None: pytest.fail("the model was loaded"))
-    (tmp_path / "data").write_text("a file")
-    assert app.main(["--port", str(free_port()), "--data", str(tmp_path / "data")]) == 1
+    (tmp_path / "taken").write_text("a file")
+    assert app.main(["--port", str(free_port()), option, str(tmp_path / "taken")]) == 1
     captured = capsys.readouterr()
-    assert f"{tmp_path / 'data'} is a file, not a folder: pass --data DIR" in captured.err
-    assert "Traceback" not in captured.err and (tmp_path / "data").read_text() == "a file"
+    assert f"{tmp_path / 'taken'} is a file, not a folder: pass {option} DIR" in captured.err
+    assert "Traceback" not in captured.err and (tmp_path / "taken").read_text() == "a file"
 
 
 def test_a_port_in_use_is_said_before_any_address_is_printed(tiny_corpus, tmp_path, monkeypatch, capsys):
