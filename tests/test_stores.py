@@ -252,6 +252,13 @@ class TestChoosingAStore:
         with pytest.raises(IndexInvalidError, match="--store"):
             open_store("  ")
 
+    @pytest.mark.parametrize("spec", ["ftp://host/index", "s3://bucket/index", "file:///tmp/index"])
+    def test_an_address_no_store_reads_is_refused_not_made_a_folder(self, spec, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(IndexInvalidError, match=r"is an address egov-qa cannot keep an index at: .*PATH\.db"):
+            open_store(spec)
+        assert list(tmp_path.iterdir()) == []
+
     def test_nothing_of_milvus_is_imported_for_a_local_store(self):
         code = (
             "import sys; from egov_qa.index.stores import open_store; from egov_qa.assistant import Assistant; "

@@ -17,6 +17,7 @@ the default (see :func:`store_spec`).
 from __future__ import annotations
 
 import os
+import re
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -27,6 +28,8 @@ from egov_qa.index.store import Index, index_lock, load_index, not_a_file, save_
 
 STORE_ENV = "EGOV_QA_STORE"
 MILVUS_SCHEMES = ("http://", "https://", "tcp://", "grpc://")
+# An address of some other scheme ("ftp://", "s3://"), which no store reads.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @runtime_checkable
@@ -146,4 +149,10 @@ def open_store(spec: IndexStore | str | os.PathLike) -> IndexStore:
         from egov_qa.index.milvus import MilvusStore
 
         return MilvusStore(text)
+    if _URL.match(text):
+        # "ftp://host" would otherwise be a folder "ftp:/host" in the working folder.
+        raise IndexInvalidError(
+            f"{text} is an address egov-qa cannot keep an index at: pass a Milvus server's "
+            f"{', '.join(s + 'HOST:PORT' for s in MILVUS_SCHEMES)}, a Milvus Lite PATH.db, or an index folder"
+        )
     return LocalStore(Path(text))
