@@ -76,6 +76,7 @@ def test_ask_without_a_question_asks_one_about_the_corpus(dirs, capsys):
         (["ask", os.fsdecode(b"budget \xff?")], "not valid text"),
         # Refused before anything is trained or written.
         (["train-scorer", "--device", "tpu9"], "cannot train on device 'tpu9'"),
+        (["squad"], "squad makes its decks from the SQuAD articles and indexes them itself: leave out --corpus"),
     ],
 )
 def test_bad_input_is_a_message_not_a_traceback(dirs, capsys, argv, message):

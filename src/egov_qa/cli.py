@@ -589,6 +589,12 @@ def cmd_squad(args: argparse.Namespace) -> int:
     from egov_qa.files import write_atomic
     from egov_qa.paths import default_index_dir, default_reader_path
 
+    # Its decks are the SQuAD articles, indexed in a folder of their own: nothing else is read.
+    for option in ("corpus", "store"):
+        if getattr(args, option, None) is not None:
+            raise EgovQAError(
+                f"squad makes its decks from the SQuAD articles and indexes them itself: leave out --{option}"
+            )
     articles = squad.load_articles()
     # The articles neither the scorer nor the reader trained on (a reader fit with `train --squad`
     # names the ones it fit on in its record).
