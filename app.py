@@ -22,7 +22,9 @@ def port_number(text: str) -> int:
     except ValueError:
         port = 0
     if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a whole number from 1 to 65535")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give a whole number from 1 to 65535 (--port N, or EGOV_QA_PORT=N)"
+        )
     return port
 
 

@@ -401,6 +401,16 @@ def test_a_port_that_is_no_port_is_a_usage_error(port, capsys):
     assert f"{port!r} is not a port: give a whole number from 1 to 65535" in capsys.readouterr().err
 
 
+def test_a_port_from_the_environment_that_is_no_port_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("EGOV_QA_PORT", "http")
+    with pytest.raises(SystemExit) as stopped:
+        load_app().parse_args([])
+    assert stopped.value.code == 2
+    assert "'http' is not a port: give a whole number from 1 to 65535 (--port N, or EGOV_QA_PORT=N)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_what_keeps_the_chat_from_listening_is_said_as_what_it_is():
     port = free_port()
     assert listen_problem("127.0.0.1", port) is None
