@@ -203,6 +203,15 @@ def test_unreadable_file_is_reported_not_raised(tmp_path: Path):
     assert slides == [] and "gone.md: cannot be read" in warnings[0]
 
 
+def test_a_deck_that_is_a_dangling_link_is_skipped_with_a_warning(tiny_corpus, caplog):
+    (tiny_corpus / "moved.pdf").symlink_to(tiny_corpus / "nowhere" / "moved.pdf")
+    (tiny_corpus / "folder.md").mkdir()
+    result = DeckLoader().load(tiny_corpus)
+    assert [f.name for f in result.files] == ["deck.md", "moved.pdf"]
+    assert any(w.startswith("skipped moved.pdf: cannot be read") for w in result.warnings)
+    assert {s.source for s in result.slides} == {"deck.md"}
+
+
 def test_reference_notes_are_kept_apart_from_bullets():
     (slide,) = split_markdown("# T\n\n- Used support agencies\n\n※ NIA, KLID\n", "d.md")
     assert [b.kind for b in slide.blocks] == ["heading", "bullet", "note"]

@@ -162,7 +162,10 @@ class DeckLoader:
         found = []
         for path in sorted(corpus_dir.rglob("*")):
             rel = path.relative_to(corpus_dir).as_posix()
-            if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+            # A link whose target is gone is kept, to be skipped with a warning as any deck that
+            # cannot be read is; a folder named like a deck is no deck.
+            dangling = path.is_symlink() and not path.exists()
+            if not (path.is_file() or dangling) or path.suffix.lower() not in SUFFIXES:
                 continue
             if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in self.exclude):
                 continue
