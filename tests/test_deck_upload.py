@@ -230,6 +230,19 @@ class TestWhereDecksMayBeAdded:
         assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md", "parks.md"]
         assert corpus_files(tiny_corpus) == before
 
+    def test_a_dangling_link_in_a_measured_corpus_does_not_stop_its_workspace(self, tiny_corpus, tmp_path, uploads):
+        (tiny_corpus / "moved.pdf").symlink_to(tmp_path / "nowhere.pdf")
+        served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+        workspace = tmp_path / "data"
+        adder = DeckAdder(
+            lambda: served.assistant, served.serve, workspace=workspace, measured=lambda c: c == tiny_corpus
+        )
+        upload = uploads / "harbor.md"
+        upload.write_text(HARBOR, encoding="utf-8")
+        adder.add(upload)
+        assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md"]
+        assert served.assistant.decks == ["deck.md", "harbor.md"]
+
     def test_without_a_workspace_a_measured_corpus_refuses(self, tiny_corpus, tmp_path, uploads):
         served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
         adder = DeckAdder(lambda: served.assistant, served.serve, measured=lambda c: True)

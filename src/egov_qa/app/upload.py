@@ -420,6 +420,8 @@ def _copy_decks(assistant: Assistant, corpus: Path) -> None:
         corpus.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".decks-", dir=corpus.parent))
         for path in assistant.builder.loader.files(source):
+            if not path.exists():  # a dangling link: nothing to copy, and the loader skips it anyway
+                continue
             destination = staging / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
