@@ -106,6 +106,7 @@ def serve(args: argparse.Namespace) -> int:
     from egov_qa.assistant import Assistant
     from egov_qa.evaluation.feedback import default_data_dir
     from egov_qa.index.stores import store_spec
+    from egov_qa.paths import option_folder
 
     try:
         login = parse_login(args.auth) if args.auth else None
@@ -116,17 +117,15 @@ def serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"egov-qa: error: {problem}", file=sys.stderr)
         return 1
-    # Votes and added decks are kept in --data, the Evals tab reads --evals: a file in the place
-    # of either is said before the model loads.
-    folders = {
-        "--data": (args.data or default_data_dir(), "(or EGOV_QA_DATA=DIR), the folder for feedback and added decks")
-    }
-    if args.evals is not None:
-        folders["--evals"] = (args.evals, "the folder of eval sets the Evals tab reads")
-    for option, (folder, what) in folders.items():
-        if folder.exists() and not folder.is_dir():
-            print(f"egov-qa: error: {folder} is a file, not a folder: pass {option} DIR {what}", file=sys.stderr)
-            return 1
+    try:
+        # Votes and added decks are kept in --data, the Evals tab reads --evals: a file in the
+        # place of either is said before the model loads.
+        option_folder(args.data or default_data_dir(), "--data", "feedback and added decks (or EGOV_QA_DATA=DIR)")
+        if args.evals is not None:
+            option_folder(args.evals, "--evals", "the eval sets the Evals tab reads")
+    except EgovQAError as exc:
+        print(f"egov-qa: error: {exc}", file=sys.stderr)
+        return 1
 
     try:
         print("egov-qa: loading the model and the index…", flush=True)

@@ -357,17 +357,12 @@ def _report_folder(args: argparse.Namespace) -> Path:
     return _folder(Path(args.out or evals_dir() / "reports"), "--out", "the reports")
 
 
-def _not_a_file(path: Path, option: str, what: str) -> Path:
-    """``path``, unless a file is there where a folder for ``what`` should be: an error naming ``option``."""
-    if path.exists() and not path.is_dir():
-        raise EgovQAError(f"{path} is a file, not a folder: pass {option} DIR with a folder for {what}")
-    return path
-
-
 def _folder(path: Path, option: str, what: str) -> Path:
     """``path`` made as a folder for ``what``; a file there, or a folder that cannot be made, is an
     error naming ``option``."""
-    _not_a_file(path, option, what)
+    from egov_qa.paths import option_folder
+
+    option_folder(path, option, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -396,6 +391,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         default_tuning_path,
         evals_dir,
         index_dir_for,
+        option_folder,
         scorer_dir_for,
         squad_scorer_dir,
     )
@@ -413,7 +409,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.encoder is not None and args.encoder.is_dir():
         raise EgovQAError(f"{args.encoder} is a folder: pass --encoder FILE, the encoder tuning's file")
     if args.report is not None:
-        _not_a_file(args.report, "--report", "the reports")
+        option_folder(args.report, "--report", "the reports")
     evals = args.evals or evals_dir()
     suites = evaluate.find_suites(evals, getattr(args, "corpus", None) or default_corpus_dir())
     # The shipped set's index sits at the root: another corpus's root is its own (as for ask).
@@ -542,13 +538,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_train_scorer(args: argparse.Namespace) -> int:
-    from egov_qa.paths import squad_scorer_dir
+    from egov_qa.paths import option_folder, squad_scorer_dir
     from egov_qa.training.scorer import ScorerSettings, train_scorer
 
     if args.questions is not None and args.questions < 1:
         raise EgovQAError(f"--questions must be at least 1, not {args.questions}")
     # Said now, not after the hour of training that would end in writing there.
-    out = _not_a_file(args.out or squad_scorer_dir(), "--out", "the scorer")
+    out = option_folder(args.out or squad_scorer_dir(), "--out", "the scorer")
     _check_device(args.device)
 
     def say(message: str) -> None:

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from egov_qa.documents import content_hash
+from egov_qa.errors import EgovQAError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 README = PROJECT_ROOT / "README.md"
@@ -108,3 +109,15 @@ def shown_path(path: Path) -> str:
         return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def option_folder(path: Path, option: str, what: str) -> Path:
+    """``path``, unless a file stands where the folder for ``what`` (given with ``option``) should be.
+
+    Raises:
+        EgovQAError: a file is there, said before any work that would end in writing to it.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise EgovQAError(f"{path} is a file, not a folder: pass {option} DIR with a folder for {what}")
+    return path
