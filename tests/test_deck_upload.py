@@ -1,5 +1,7 @@
 """Adding a deck to the served corpus: checks before any write, the copy, the rebuild and the swap."""
 
+from pathlib import Path
+
 import pytest
 from conftest import ROOT, FakeEmbedder
 
@@ -242,6 +244,31 @@ class TestWhereDecksMayBeAdded:
         adder.add(upload)
         assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md"]
         assert served.assistant.decks == ["deck.md", "harbor.md"]
+
+    def test_a_deck_the_server_cannot_read_is_left_out_of_its_workspace(
+        self, tiny_corpus, tmp_path, uploads, monkeypatch, caplog
+    ):
+        locked = tiny_corpus / "locked.md"
+        locked.write_text(HARBOR, encoding="utf-8")
+        served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))
+        opened = Path.open
+
+        def refuse(path, mode="r", *args, **kwargs):  # what a file without read permission does (root reads all)
+            if Path(path) == locked and "r" in mode:
+                raise PermissionError(13, "Permission denied", str(path))
+            return opened(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refuse)
+        workspace = tmp_path / "data"
+        adder = DeckAdder(
+            lambda: served.assistant, served.serve, workspace=workspace, measured=lambda c: c == tiny_corpus
+        )
+        upload = uploads / "harbor.md"
+        upload.write_text(HARBOR.replace("Harbor", "Pier"), encoding="utf-8")
+        adder.add(upload)
+        assert corpus_files(workspace / "decks") == ["deck.md", "harbor.md"]
+        assert (workspace / "decks" / "deck.md").read_bytes() == (tiny_corpus / "deck.md").read_bytes()
+        assert "locked.md is left out of the workspace: it cannot be read (Permission denied)" in caplog.text
 
     def test_without_a_workspace_a_measured_corpus_refuses(self, tiny_corpus, tmp_path, uploads):
         served = Served(Assistant(tiny_corpus, tmp_path / "index", embedder=FakeEmbedder(), threshold=0.0))

@@ -422,9 +422,16 @@ def _copy_decks(assistant: Assistant, corpus: Path) -> None:
         for path in assistant.builder.loader.files(source):
             if not path.exists():  # a dangling link: nothing to copy, and the loader skips it anyway
                 continue
+            try:  # a deck the server cannot read is skipped, as the loader skips it; only writing fails here
+                deck = path.open("rb")
+            except OSError as exc:
+                log.warning("%s is left out of the workspace: it cannot be read (%s)", path, exc.strerror or exc)
+                continue
             destination = staging / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, destination)
+            with deck, destination.open("wb") as copy:
+                shutil.copyfileobj(deck, copy)
+            shutil.copystat(path, destination)
         os.replace(staging, corpus)
         staging = None
     except OSError as exc:
