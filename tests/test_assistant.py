@@ -191,6 +191,29 @@ class TestReasonsReadTrue:
         assert "confidence" not in answer.reason and not re.search(r"\d", answer.reason)
 
 
+class TestQuestionsInAnotherScript:
+    def test_a_question_in_letters_no_slide_uses_is_refused_in_words(self, tiny_corpus, tmp_path, fake_embedder):
+        # Threshold 0: anything ranked first would be answered.
+        assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+        answer = assistant.ask("여권 갱신은 며칠 걸립니까?")
+        assert answer.abstained and answer.answer is None
+        assert answer.reason == (
+            "The question is written in Hangul letters, which no slide uses: "
+            "ask it in the language of the decks (written in Latin letters)."
+        )
+        assert answer.citations  # the closest slides are still listed
+        assert not assistant.ask("How many days does passport renewal take, 여권?").abstained
+
+    def test_a_deck_in_that_script_is_asked_as_any_other(self, tmp_path, fake_embedder):
+        corpus = tmp_path / "corpus"
+        corpus.mkdir()
+        (corpus / "deck.md").write_text("# 여권\n\n여권 갱신은 온라인으로 3일 걸립니다\n", encoding="utf-8")
+        assistant = Assistant(corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+        answer = assistant.ask("여권 갱신은 며칠 걸립니까?")
+        assert not answer.abstained, answer.reason
+        assert answer.answer == "여권 갱신은 온라인으로 3일 걸립니다"
+
+
 @pytest.mark.parametrize("question", ["budget \udcff?", "budget \ud800?", "\udcc3\udca9t\udce9?"])
 def test_a_question_that_is_not_valid_text_is_a_clear_error(assistant, question):
     with pytest.raises(QuestionError, match=r"not valid text \(at position \d+: invalid UTF-8 or a lone surrogate\)"):

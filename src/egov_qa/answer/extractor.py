@@ -12,6 +12,8 @@ deck comes to the question.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import cached_property
 
 from egov_qa.answer.features import FeatureMaker
 from egov_qa.answer.question import Question, analyze
@@ -34,6 +36,16 @@ def as_written(name: str, text: str) -> str:
     "POA&M") and matched by that part, but a person asked about the whole."""
     whole = re.search(rf"(?<![\w&]){re.escape(name)}(?:&[A-Za-z0-9]+)+", text)
     return whole.group() if whole else name
+
+
+def scripts(text: str) -> frozenset[str]:
+    """The writing systems of the letters in ``text``: the first word of each letter's Unicode
+    name ("LATIN", "HANGUL", "CJK", "CYRILLIC", ...)."""
+    return frozenset(unicodedata.name(c, "UNKNOWN").split()[0] for c in set(text) if c.isalpha())
+
+
+def _script_words(names: frozenset[str]) -> str:
+    return _listed(sorted(name if name == "CJK" else name.title() for name in names), "and")
 
 
 class AnswerExtractor:
@@ -70,6 +82,14 @@ class AnswerExtractor:
         """
         threshold = self.threshold if threshold is None else threshold
         question = analyze(retrieval.question)
+        asked = scripts(question.text)
+        if asked and self.corpus_scripts and asked.isdisjoint(self.corpus_scripts):
+            # No word of such a question can be found on a slide: whatever ranks first is chance.
+            reason = (
+                f"The question is written in {_script_words(asked)} letters, which no slide uses: "
+                f"ask it in the language of the decks (written in {_script_words(self.corpus_scripts)} letters)."
+            )
+            return self._abstain(question, retrieval, top_k, 0.0, reason)
         candidates = self.features.candidates(question, retrieval)
         quotes = [self.index.quote(c.unit_pos).text for c in candidates]
         # Slide titles (and the lines before, where it was trained so) are read by the answer scorer only.
@@ -110,6 +130,11 @@ class AnswerExtractor:
         citations = [self._cite(slide, self._relative_score(retrieval, slide), unit, quote)]
         citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
         return Answer(question.text, quote.text, False, best.confidence, tuple(citations), span, question.answer_type)
+
+    @cached_property
+    def corpus_scripts(self) -> frozenset[str]:
+        """The writing systems of the corpus's words."""
+        return scripts("".join(self.index.vocabulary))
 
     def _cite(self, slide: Slide, score: float, unit: Unit | None = None, quote: Span | None = None) -> Citation:
         """A citation of ``slide``, marking ``quote`` (the quoted ``unit``) when there is one."""
