@@ -753,6 +753,32 @@ class TestReranking:
         # Without a scorer's span, the rules'.
         assert span("How big was the public procurement in 2009?", None) == share
 
+    def test_a_scorers_span_over_several_cells_of_a_row_takes_them_whole(self):
+        from egov_qa.answer.scorer import Scored
+        from egov_qa.documents import Cell
+
+        # As a table row is written: "label | header: value | header: value", cells at their values.
+        line = "Budget | 2002: 12,155 | 2005: 20,272 | 2011: 21,948"
+        cells = tuple(
+            Cell(header, line.index(value), line.index(value) + len(value))
+            for header, value in (("2002", "12,155"), ("2005", "20,272"), ("2011", "21,948"))
+        )
+        units = [Unit("r", "d.md", 1, 0, len(line), line, "row", cells)]
+
+        def key(question, read):
+            class Reads:
+                def score(self, question, pairs):
+                    return [Scored(5.0, read) for _ in pairs]
+
+            span = Reader(reranking_model(), scorer=Reads()).run(analyze(question), [candidate(0, 0.9)], units)[0].span
+            return line[span[0] : span[1]]
+
+        # From the 2005 value to the 2011 one: the 2005 cell whole, with its header.
+        assert key("budget", (line.index("20,272"), len(line))) == "2005: 20,272 | 2011: 21,948"
+        # Inside one cell, or over the label and one cell, as read.
+        assert key("budget", (line.index("20,272"), line.index(" | 2011"))) == "20,272"
+        assert key("budget", (0, line.index(" | 2005"))) == "Budget | 2002: 12,155"
+
     def test_the_scorers_span_is_whole_words_without_the_commas_and_spaces_around(self):
         from egov_qa.answer.scorer import whole_words
 

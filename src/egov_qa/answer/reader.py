@@ -136,6 +136,22 @@ def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
+def whole_cells(span: tuple[int, int], unit: Unit) -> tuple[int, int]:
+    """A ``span`` of the table row ``unit`` that runs over parts of several of its cells, widened to
+    those cells whole, each with its column's header ("2005: 20,272 | 2010: 22,203", not
+    "20,272 | 2010: 22,203"); a span inside one cell, or of a line with no cells, as it is."""
+    lo, hi = span
+    # A cell as written in the row: "header: value" (the cell's offsets are its value's, in the slide).
+    written = [
+        (cell.start - unit.start - (len(cell.header) + 2 if cell.header else 0), cell.end - unit.start)
+        for cell in unit.cells
+    ]
+    touched = [(start, end) for start, end in written if start < hi and lo < end]
+    if len(touched) < 2:
+        return span
+    return min(lo, max(touched[0][0], 0)), max(hi, touched[-1][1])
+
+
 def chosen_span(
     question: Question, text: str, unit: Unit, scorer_span: tuple[int, int] | None
 ) -> tuple[int, int] | None:
@@ -148,21 +164,22 @@ def chosen_span(
     the line (a share, "10x", the first of two counts). Dates, shares, ranks and a table cell the
     question names stay the rules' exact slices. Both measured on the eval sets' answerable
     questions, each read by a scorer trained without its deck (docs/reader.md, "The key span").
+    A scorer's span over parts of several cells of a table row takes those cells whole (:func:`whole_cells`).
     """
     # Where the question names a table cell, the scorer has no say over the rules' span.
     scorer_may = named_cell(question, unit.cells) is None
     if scorer_span is not None and scorer_may and question.answer_type in SCORER_SPAN_TYPES:
-        return whole_name(text, scorer_span)
+        return whole_cells(whole_name(text, scorer_span), unit)
     rule = key_span(question, text, unit.cells, unit.start)
     if rule is None:
-        return scorer_span
+        return whole_cells(scorer_span, unit) if scorer_span is not None else None
     if (
         scorer_span is not None
         and scorer_may
         and question.answer_type in OVERLAP_SPAN_TYPES
         and max(rule[0], scorer_span[0]) >= min(rule[1], scorer_span[1])
     ):
-        return scorer_span
+        return whole_cells(scorer_span, unit)
     return rule
 
 
