@@ -191,6 +191,27 @@ class TestReasonsReadTrue:
         assert "confidence" not in answer.reason and not re.search(r"\d", answer.reason)
 
 
+class TestAnAnswerToWhatNoSlideMentions:
+    def test_is_given_with_a_note_saying_so(self, tiny_corpus, tmp_path, fake_embedder):
+        from egov_qa.app.render import answer_markdown, answer_text
+
+        # Threshold 0: answered, though no slide names Japan; the note says so in every rendering.
+        assistant = Assistant(tiny_corpus, tmp_path / "index", embedder=fake_embedder, threshold=0.0)
+        answer = assistant.ask("What was the budget of Japan in 2010?")
+        assert not answer.abstained
+        note = "No slide mentions Japan: check that this is what you asked about."
+        assert answer.reason == note and answer.to_dict()["reason"] == note
+        assert f"Note: {note}" in answer_text(answer)
+        assert "_Note: No slide mentions Japan" in answer_markdown(answer)
+
+    def test_an_answer_to_what_the_slides_name_has_no_note(self, assistant):
+        from egov_qa.app.render import answer_text
+
+        answer = assistant.ask("How many days does passport renewal take online?")
+        assert not answer.abstained and answer.reason == ""
+        assert "Note:" not in answer_text(answer)
+
+
 class TestQuestionsInAnotherScript:
     def test_a_question_in_letters_no_slide_uses_is_refused_in_words(self, tiny_corpus, tmp_path, fake_embedder):
         # Threshold 0: anything ranked first would be answered.

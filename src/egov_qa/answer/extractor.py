@@ -129,7 +129,13 @@ class AnswerExtractor:
             span = Span(start, end, slide.text[start:end])
         citations = [self._cite(slide, self._relative_score(retrieval, slide), unit, quote)]
         citations += self._other_citations(retrieval, exclude=slide, top_k=top_k - 1)
-        return Answer(question.text, quote.text, False, best.confidence, tuple(citations), span, question.answer_type)
+        # Answered all the same, a question naming what no slide mentions is said to: the answer may
+        # be about something else ("When was G4C launched?" of a deck that never names G4C).
+        unknown = [as_written(u, question.text) for u in self.features.unknown(question)]
+        caution = f"No slide mentions {_listed(unknown)}: check that this is what you asked about." if unknown else ""
+        return Answer(
+            question.text, quote.text, False, best.confidence, tuple(citations), span, question.answer_type, caution
+        )
 
     @cached_property
     def corpus_scripts(self) -> frozenset[str]:

@@ -132,6 +132,8 @@ def _text_one(answer: Answer, names: Mapping[str, str] | None = None, decks: int
     notes = quoted_from(first)
     lines.append(f"— Slide {first.slide}: {first.title} [{first.source}]{notes}")
     lines.append(f"Confidence: {confidence_words(answer.confidence)} ({answer.confidence:.2f})")
+    if answer.reason:
+        lines.append(f"Note: {answer.reason}")
     if len(answer.citations) > 1:
         # A slide of another deck than the cited one names its deck: "Slide 6" alone would be ambiguous.
         also = (
@@ -222,4 +224,6 @@ def _markdown_one(answer: Answer, names: Mapping[str, str] | None, decks: int, n
     words = confidence_words(answer.confidence)
     cite = f"— {_chip_for(first, 0, numbers)} {md_text(citation_words(first, names) + notes)}"
     lines.append(f"{cite} · confidence: {words} ({answer.confidence:.2f})")
+    if answer.reason:
+        lines.append(f"_Note: {md_text(answer.reason)}_")
     return "\n\n".join(lines)
