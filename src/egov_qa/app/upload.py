@@ -428,9 +428,10 @@ def _copy_decks(assistant: Assistant, corpus: Path) -> None:
                 log.warning("%s is left out of the workspace: it cannot be read (%s)", path, exc.strerror or exc)
                 continue
             destination = staging / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with deck, destination.open("wb") as copy:
-                shutil.copyfileobj(deck, copy)
+            with deck:  # closed too when the folder or the copy cannot be made
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with destination.open("wb") as copy:
+                    shutil.copyfileobj(deck, copy)
             shutil.copystat(path, destination)
         os.replace(staging, corpus)
         staging = None
