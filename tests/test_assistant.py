@@ -126,6 +126,8 @@ class TestQuestionValidation:
         [
             ("", "empty"),
             ("   \n\t ", "empty"),
+            ("?", "has no word or number"),
+            (" ... !? ", "has no word or number"),
             ("x" * (MAX_QUESTION_CHARS + 1), f"limit is {MAX_QUESTION_CHARS}"),
             (None, "must be text"),
         ],
@@ -142,6 +144,10 @@ class TestQuestionValidation:
     def test_ask_rejects_a_threshold_that_is_no_share(self, assistant, threshold):
         with pytest.raises(QuestionError, match=r"threshold must be within \[0, 1\]"):
             assistant.ask("How many days does passport renewal take online?", threshold=threshold)
+
+    @pytest.mark.parametrize("question", ["2005?", "G4C", "예산은?"])
+    def test_a_number_or_a_word_in_any_script_is_a_question(self, question):
+        assert validate_question(question) == question
 
     def test_spaces_are_folded(self):
         assert validate_question("  what   is\nit ") == "what is it"

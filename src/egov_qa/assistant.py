@@ -62,6 +62,9 @@ def validate_question(question: object, limit: int = MAX_QUESTION_CHARS) -> str:
         ) from exc
     if not text:
         raise QuestionError("the question is empty: type a question about the deck")
+    if not any(ch.isalnum() for ch in text):
+        # "?" or "..." alone: nothing to look up, and an abstention would blame the deck.
+        raise QuestionError("the question has no word or number in it: type a question about the deck")
     if len(text) > limit:
         raise QuestionError(f"the question is {len(text)} characters long; the limit is {limit}: ask something shorter")
     return text
