@@ -667,6 +667,18 @@ class TestAnswerWords:
         assert quote.startswith("“Total") and "**29,052**" in quote
         assert cite.startswith("— `1` Korea e\\-Gov · Slide 8: Budget")
 
+    def test_cells_of_figures_take_the_slides_unit_and_other_cells_do_not(self):
+        from egov_qa.app.render import key_fact
+        from egov_qa.documents import Span
+
+        answer = self._answer()
+        cells = self._answer(span=Span(0, 0, "2002: 12,155 | 2005: 29,052"))
+        assert key_fact(cells) == "2002: 12,155 | 2005: 29,052 (KRW 100 million)"
+        times = self._answer(span=Span(0, 0, "Before: 36 month(1997) | After: 9.8 month(2006)"))
+        assert key_fact(times) == "Before: 36 month(1997) | After: 9.8 month(2006)"
+        assert key_fact(self._answer(span=Span(0, 0, "at 10:30"))) == "at 10:30"
+        assert key_fact(answer) == "29,052 (KRW 100 million)"
+
     def test_a_figure_without_a_unit_line_stays_bare(self):
         from dataclasses import replace
 

@@ -778,6 +778,13 @@ class TestReranking:
         # Inside one cell, or over the label and one cell, as read.
         assert key("budget", (line.index("20,272"), line.index(" | 2011"))) == "20,272"
         assert key("budget", (0, line.index(" | 2005"))) == "Budget | 2002: 12,155"
+        # A question naming several cells gets them all, whatever the scorer read; one named cell, its value.
+        one_cell = (line.index("12,155"), line.index(" | 2005"))
+        assert key("What was the budget in 2005 and 2011?", one_cell) == "2005: 20,272 | 2011: 21,948"
+        assert key("What was the budget in 2002 and in 2005?", one_cell) == "2002: 12,155 | 2005: 20,272"
+        assert key("What was the budget in 2011?", one_cell) == "21,948"
+        # Unless the scorer reads the question as asking for the row's label: then not widened.
+        assert "|" not in key("Which line has figures for 2005 and 2011?", (0, len("Budget")))
 
     def test_the_scorers_span_is_whole_words_without_the_commas_and_spaces_around(self):
         from egov_qa.answer.scorer import whole_words

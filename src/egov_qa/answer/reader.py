@@ -136,17 +136,21 @@ def whole_name(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
+def _written_cells(unit: Unit) -> list[tuple[int, int]]:
+    """Where each cell of the table row ``unit`` is written in its text: "header: value" (a cell's
+    offsets are its value's, in the slide)."""
+    return [
+        (cell.start - unit.start - (len(cell.header) + 2 if cell.header else 0), cell.end - unit.start)
+        for cell in unit.cells
+    ]
+
+
 def whole_cells(span: tuple[int, int], unit: Unit) -> tuple[int, int]:
     """A ``span`` of the table row ``unit`` that runs over parts of several of its cells, widened to
     those cells whole, each with its column's header ("2005: 20,272 | 2010: 22,203", not
     "20,272 | 2010: 22,203"); a span inside one cell, or of a line with no cells, as it is."""
     lo, hi = span
-    # A cell as written in the row: "header: value" (the cell's offsets are its value's, in the slide).
-    written = [
-        (cell.start - unit.start - (len(cell.header) + 2 if cell.header else 0), cell.end - unit.start)
-        for cell in unit.cells
-    ]
-    touched = [(start, end) for start, end in written if start < hi and lo < end]
+    touched = [(start, end) for start, end in _written_cells(unit) if start < hi and lo < end]
     if len(touched) < 2:
         return span
     return min(lo, max(touched[0][0], 0)), max(hi, touched[-1][1])
@@ -164,8 +168,17 @@ def chosen_span(
     the line (a share, "10x", the first of two counts). Dates, shares, ranks and a table cell the
     question names stay the rules' exact slices. Both measured on the eval sets' answerable
     questions, each read by a scorer trained without its deck (docs/reader.md, "The key span").
-    A scorer's span over parts of several cells of a table row takes those cells whole (:func:`whole_cells`).
+    A scorer's span over parts of several cells of a table row takes those cells whole (:func:`whole_cells`),
+    and so does a question naming several cells of the row ("in 2005 and 2011"): from the first
+    named to the last, not one of them alone, unless the scorer read it as asking for words outside
+    the cells (the row's label).
     """
+    named = [cell for cell in unit.cells if named_cell(question, (cell,)) is not None]
+    in_cells = scorer_span is None or any(
+        start < scorer_span[1] and scorer_span[0] < end for start, end in _written_cells(unit)
+    )
+    if len(named) > 1 and in_cells:
+        return whole_cells((named[0].start - unit.start, named[-1].end - unit.start), unit)
     # Where the question names a table cell, the scorer has no say over the rules' span.
     scorer_may = named_cell(question, unit.cells) is None
     if scorer_span is not None and scorer_may and question.answer_type in SCORER_SPAN_TYPES:

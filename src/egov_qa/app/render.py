@@ -40,13 +40,16 @@ def not_said(decks: int = 1) -> str:
 
 
 def key_fact(answer: Answer) -> str | None:
-    """The short answer: the key span of the quote, with its unit when it is a bare figure and its
-    slide states one unit for its figures ("29,052 (KRW 100 million)"); None without a key span."""
+    """The short answer: the key span of the quote, with its unit when it is a bare figure (or table
+    cells of figures: "2005: 20,272 | 2011: 21,948") and its slide states one unit for its figures
+    ("29,052 (KRW 100 million)"); None without a key span."""
     if answer.span is None or not answer.citations:
         return None
     fact = answer.span.text.strip()
     units = {m.group("unit").strip() for m in _UNIT_LINE.finditer(answer.citations[0].text)}
-    if _FIGURE.match(fact) and len(units) == 1:
+    # Cells as a row writes them, "header: value | ...": the values are the figures.
+    values = [cell.rsplit(":", 1)[-1].strip() for cell in fact.split("|")] if "|" in fact else [fact]
+    if all(_FIGURE.match(value) for value in values) and len(units) == 1:
         return f"{fact} ({units.pop()})"
     return fact
 
