@@ -280,6 +280,20 @@ class TestQuestionsAsPeopleAskThem:
         # The answer's own fields are the first part's; the question is as typed.
         assert answer.question == question and answer.answer == first.answer and answer.read_as is None
 
+    def test_the_terminal_shows_each_part_numbered_with_a_blank_line_between(self, assistant):
+        from egov_qa.app.render import answer_text
+
+        text = answer_text(
+            assistant.ask("How many days does passport renewal take online, and when did tax filing move online?")
+        )
+        assert text.startswith("1. How many days does passport renewal take online?\n   ")
+        assert "\n\n2. When did tax filing move online?\n   " in text
+        # A note the reading makes comes first, the parts under it after a blank line.
+        corrected = answer_text(
+            assistant.ask("How many days does pasport renewal take online, and when did tax filing move online?")
+        )
+        assert corrected.startswith("Read as: ") and "\n\n1. How many days" in corrected
+
     def test_the_json_carries_the_reading_and_the_parts(self, assistant):
         data = assistant.ask("How many days does pasport renewal take online, and when did tax filing move online?")
         data = data.to_dict()

@@ -108,7 +108,9 @@ def answer_text(answer: Answer, names: Mapping[str, str] | None = None, decks: i
         lines.append(note)
     if answer.parts:
         for number, part in enumerate(answer.parts, 1):
-            lines += ["", f"{number}. {part.question}", textwrap.indent(_text_one(part, names, decks), "   ")]
+            # A blank line between parts, and after the note: none to open the reply with.
+            lines += [""] if lines else []
+            lines += [f"{number}. {part.question}", textwrap.indent(_text_one(part, names, decks), "   ")]
         return "\n".join(lines)
     lines.append(_text_one(answer, names, decks))
     return "\n".join(lines)
