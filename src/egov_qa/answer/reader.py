@@ -174,13 +174,13 @@ def chosen_span(
     the cells (the row's label).
     """
     named = [cell for cell in unit.cells if named_cell(question, (cell,)) is not None]
-    in_cells = scorer_span is None or any(
-        start < scorer_span[1] and scorer_span[0] < end for start, end in _written_cells(unit)
-    )
-    if len(named) > 1 and in_cells:
+    if len(named) > 1 and (
+        scorer_span is None
+        or any(start < scorer_span[1] and scorer_span[0] < end for start, end in _written_cells(unit))
+    ):
         return whole_cells((named[0].start - unit.start, named[-1].end - unit.start), unit)
     # Where the question names a table cell, the scorer has no say over the rules' span.
-    scorer_may = named_cell(question, unit.cells) is None
+    scorer_may = not named
     if scorer_span is not None and scorer_may and question.answer_type in SCORER_SPAN_TYPES:
         return whole_cells(whole_name(text, scorer_span), unit)
     rule = key_span(question, text, unit.cells, unit.start)
