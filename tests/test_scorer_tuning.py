@@ -164,7 +164,7 @@ def test_a_soup_is_the_mean_of_runs_that_differ_only_by_seed_and_order(tmp_path)
     from safetensors.numpy import load_file
 
     from egov_qa.answer.scorer import SCORER_RECORD, SCORER_WEIGHTS, AnswerScorer
-    from egov_qa.training.scorer import fine_tune
+    from egov_qa.training.scorer import device_name, fine_tune
     from egov_qa.training.scorer_tuning import SETTINGS, eval_pairs
 
     base = _untrained_scorer(tmp_path / "base")
@@ -173,6 +173,8 @@ def test_a_soup_is_the_mean_of_runs_that_differ_only_by_seed_and_order(tmp_path)
     fine_tune(base, tmp_path / "single", found, quick, {})
     record = fine_tune(base, tmp_path / "soup", found, dataclasses.replace(quick, soup=2), {})
     assert record["fine_tuned"]["settings"]["soup"] == 2
+    # Which CPU trained it: the same recipe and seed trained on another has other weights.
+    assert record["fine_tuned"]["device"] == device_name("cpu") and device_name("cpu").startswith("cpu (")
 
     def weights(folder):
         return load_file(str(folder / SCORER_WEIGHTS))

@@ -353,3 +353,16 @@ def test_the_scorers_int8_products_are_exact_on_every_cpu():
     )
     (found,) = session.run(None, {"a": activations})
     assert np.array_equal(found, (activations.astype(np.int64) - 117) @ weights.astype(np.int64))
+
+
+def test_a_scorers_record_names_the_cpu_model_it_was_trained_on(tmp_path, monkeypatch):
+    from egov_qa.training import scorer
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD  EPYC 7B13\nflags\t\t: avx2\n")
+    assert scorer.cpu_model(cpuinfo) == "AMD EPYC 7B13"
+    # Where Linux does not say (another system, or no model line), what the platform says.
+    monkeypatch.setattr(scorer.platform, "processor", lambda: "arm")
+    assert scorer.cpu_model(tmp_path / "missing") == "arm"
+    cpuinfo.write_text("processor\t: 0\n")
+    assert scorer.cpu_model(cpuinfo) == "arm"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
 import random
 import re
 import time
@@ -296,10 +297,28 @@ def train_scorer(
 
 
 def device_name(device: str) -> str:
-    """The hardware behind torch's ``device``, for a record: "cpu", or "cuda (NVIDIA H200)"."""
+    """The hardware behind torch's ``device``, for a record: "cuda (NVIDIA H200)", or the CPU's model
+    and the vector instructions torch's kernels use on it, "cpu (AMD EPYC 7B13, AVX2)". A scorer
+    trained again with the same recipe, seed and threads on another CPU has other weights (its
+    sums are rounded in another order), so a record says which CPU its figures come from."""
     import torch
 
-    return f"cuda ({torch.cuda.get_device_name()})" if device.startswith("cuda") else device
+    if device.startswith("cuda"):
+        return f"cuda ({torch.cuda.get_device_name()})"
+    found = [name for name in (cpu_model(), torch.backends.cpu.get_cpu_capability()) if name]
+    return f"{device} ({', '.join(found)})" if device == "cpu" and found else device
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name as Linux reports it, else what the platform says (may be empty)."""
+    try:
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def _fit(model, tokenizer, found: list[Pair], settings: ScorerSettings, device: str = "cpu") -> float:
@@ -396,6 +415,7 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
             "pairs": len(found),
             "positives": sum(p.answers for p in found),
             "train_seconds": round(seconds),
+            "device": device_name("cpu"),
             **about,
         },
     }
