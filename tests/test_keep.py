@@ -50,6 +50,19 @@ class TestCompare:
         assert (found.refit, found.installed) == pytest.approx((4 + 12, 12 + 12))
         assert str(found) == "utility on the decks left out 16 against 24 for the reader installed before"
 
+    def test_says_where_each_scorer_was_trained_when_not_on_the_same_cpu(self):
+        sets = {"a": figures(0.5, 0.75, 0.25)}
+        here, there = {"scorer": {"device": "cpu (AMD EPYC, AVX2)"}}, {"scorer": {"device": "cpu (Xeon, AVX512)"}}
+        found = keep.compare({**record(**sets), **here}, {**record(**sets), **there})
+        assert str(found).endswith(
+            "; the refit's scorer was trained on cpu (AMD EPYC, AVX2), the installed one's on cpu (Xeon, AVX512)"
+        )
+        # An installed reader whose scorer's record predates the device: said as not recorded.
+        found = keep.compare({**record(**sets), **here}, {**record(**sets), "scorer": {"sha256": "x"}})
+        assert str(found).endswith("the installed one's on a CPU not recorded")
+        # The same CPU (or none recorded on either side): nothing added.
+        assert str(keep.compare({**record(**sets), **here}, {**record(**sets), **here})).endswith("installed before")
+
     def test_a_tie_is_not_worse(self):
         same = record(a=figures(0.5, 0.75, 0.25))
         found = keep.compare(same, same)

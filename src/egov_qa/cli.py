@@ -475,6 +475,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = train(suites, asked, embedding_model, evals.parent, args.folds, say)
     report_dir = args.report or evals / "reports"
     readme = args.out is None and README.is_file()
+    if scorer is not None:
+        from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD
+        from egov_qa.files import file_sha256
+
+        scorer_record = json.loads((scorer_dir / SCORER_RECORD).read_text(encoding="utf-8"))
+        model.meta["scorer"] = {
+            "sha256": file_sha256(scorer_dir / SCORER_MODEL),
+            "trained_on_eval_sets": args.tune_scorer,
+            "created": scorer_record.get("created"),
+            "reranks": model.reranker is not None,
+            # The same recipe trained on another CPU gives other weights: a comparison says where.
+            "device": (scorer_record.get("fine_tuned") or scorer_record).get("device"),
+        }
     # A refit that loses on the decks left out does not replace the reader it was meant to improve.
     kept = keep.compare(model.meta, keep.installed_record(reader_path))
     demoted = kept is not None and kept.refit_is_worse and not args.replace
@@ -487,16 +500,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             candidate / "reports",
             False,
         )
-    if scorer is not None:
-        from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD
-        from egov_qa.files import file_sha256
-
-        model.meta["scorer"] = {
-            "sha256": file_sha256(scorer_dir / SCORER_MODEL),
-            "trained_on_eval_sets": args.tune_scorer,
-            "created": json.loads((scorer_dir / SCORER_RECORD).read_text(encoding="utf-8")).get("created"),
-            "reranks": model.reranker is not None,
-        }
     model.meta["encoder"] = {
         "model": embedding_model,
         "tuned": tuning is not None,

@@ -1,8 +1,8 @@
 """Which reader to keep: a refit replaces the installed one only when it does no worse on decks left out.
 
 A refit is not always a better reader: the answer scorer's training moves with its
-recipe and its seed, and a reader fit on other scorers can lose on the very figures it
-is quoted by (docs/log.md has refits that lost 20 in utility). ``egov-qa train`` so
+recipe, its seed and the CPU it runs on, and a reader fit on other scorers can lose on the
+very figures it is quoted by (docs/log.md has refits that lost 20 in utility). ``egov-qa train`` so
 compares the two records before it writes anything: when both were fit on the same eval
 sets with the same feature code and embedding model, their leave-one-deck-out figures
 measure the same questions, and the one with the higher utility on the decks left out
@@ -37,6 +37,10 @@ class Comparison:
 
     refit: float
     installed: float
+    # The CPUs each reader's answer scorer was trained on, as their records name them (None: not
+    # recorded, or no scorer).
+    refit_device: str | None = None
+    installed_device: str | None = None
 
     @property
     def refit_is_worse(self) -> bool:
@@ -45,7 +49,12 @@ class Comparison:
 
     def __str__(self) -> str:
         before = f"{self.installed:.0f} for the reader installed before"
-        return f"utility on the decks left out {self.refit:.0f} against {before}"
+        said = f"utility on the decks left out {self.refit:.0f} against {before}"
+        if self.refit_device == self.installed_device:
+            return said
+        # The same recipe trained on another CPU has other weights: part of the difference may be that.
+        where = [device or "a CPU not recorded" for device in (self.refit_device, self.installed_device)]
+        return f"{said}; the refit's scorer was trained on {where[0]}, the installed one's on {where[1]}"
 
 
 def installed_record(path: Path) -> dict | None:
@@ -73,7 +82,16 @@ def compare(refit: dict, installed: dict | None) -> Comparison | None:
         return None
     try:
         return Comparison(
-            sum(held_out_utility(f) for f in ours.values()), sum(held_out_utility(f) for f in theirs.values())
+            sum(held_out_utility(f) for f in ours.values()),
+            sum(held_out_utility(f) for f in theirs.values()),
+            _scorer_device(refit),
+            _scorer_device(installed),
         )
     except (KeyError, TypeError):
         return None  # an older record without these figures
+
+
+def _scorer_device(record: dict) -> str | None:
+    """Where the reader's answer scorer was trained, as its record names it (None: not recorded)."""
+    scorer = record.get("scorer")
+    return scorer.get("device") if isinstance(scorer, dict) else None
