@@ -305,8 +305,10 @@ def device_name(device: str) -> str:
 
     if device.startswith("cuda"):
         return f"cuda ({torch.cuda.get_device_name()})"
+    if device != "cpu":
+        return device
     found = [name for name in (cpu_model(), torch.backends.cpu.get_cpu_capability()) if name]
-    return f"{device} ({', '.join(found)})" if device == "cpu" and found else device
+    return f"cpu ({', '.join(found)})" if found else device
 
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
