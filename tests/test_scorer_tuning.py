@@ -194,3 +194,14 @@ def test_a_soup_is_the_mean_of_runs_that_differ_only_by_seed_and_order(tmp_path)
         for run in (tmp_path / "soup" / "runs" / "0", tmp_path / "soup" / "runs" / "1")
     ]
     assert seeds == [0, 1]
+    # A soup of more runs, asked for later, keeps the runs already trained on the same pairs and
+    # trains only those it lacks; runs of other pairs are trained again.
+    stamps = [(tmp_path / "soup" / "runs" / str(k) / SCORER_WEIGHTS).stat().st_mtime_ns for k in range(2)]
+    record = fine_tune(base, tmp_path / "soup", found, dataclasses.replace(quick, soup=3), {})
+    assert record["fine_tuned"]["settings"]["soup"] == 3
+    assert [(tmp_path / "soup" / "runs" / str(k) / SCORER_WEIGHTS).stat().st_mtime_ns for k in range(2)] == stamps
+    third = weights(tmp_path / "soup" / "runs" / "2")
+    soup = weights(tmp_path / "soup")
+    assert np.allclose(soup[trained], (runs[0][trained] + runs[1][trained] + third[trained]) / 3, atol=1e-6)
+    fine_tune(base, tmp_path / "soup", found[1:], dataclasses.replace(quick, soup=2), {})
+    assert (tmp_path / "soup" / "runs" / "0" / SCORER_WEIGHTS).stat().st_mtime_ns != stamps[0]

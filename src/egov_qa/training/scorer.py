@@ -27,13 +27,14 @@ torch and transformers are imported only inside the functions that need them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -402,7 +403,11 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
             order = list(found)
             if k:
                 random.Random(settings.seed + k).shuffle(order)
-            done = fine_tune(base_dir, run, order, replace(settings, seed=settings.seed + k, soup=1), about)
+            once = replace(settings, seed=settings.seed + k, soup=1)
+            # A run already trained from the same base, settings and pairs is kept: a soup asked for
+            # again (interrupted, or of more runs) trains only the runs it lacks.
+            digest = fine_tune_digest(base_dir, once, order)
+            done = finished(run, digest) or fine_tune(base_dir, run, order, once, {**about, "inputs_sha256": digest})
             seconds += done["fine_tuned"]["train_seconds"]
         _soup(runs, out_dir, base_dir, base, settings.max_tokens)
     else:
@@ -423,6 +428,27 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     }
     write_atomic(out_dir / SCORER_RECORD, json.dumps(record, indent=1) + "\n")
     return record
+
+
+def fine_tune_digest(base_dir: Path, settings: ScorerSettings, found: list[Pair]) -> str:
+    """The digest of what a fine-tune of the scorer in ``base_dir`` reads: its base model, the
+    settings that shape training (not those that make SQuAD pairs) and ``found`` in its order."""
+    used = {name: value for name, value in asdict(settings).items() if name not in PAIR_SETTINGS}
+    inputs = json.dumps([file_sha256(Path(base_dir) / SCORER_MODEL), used, [astuple(p) for p in found]], sort_keys=True)
+    return hashlib.sha256(inputs.encode("utf-8")).hexdigest()
+
+
+def finished(folder: Path, digest: str) -> dict | None:
+    """The record of the fine-tuned scorer in ``folder`` when it was trained on the inputs ``digest``
+    names (:func:`fine_tune_digest`) and its files are there, else None."""
+    folder = Path(folder)
+    try:
+        record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
+        done = record["fine_tuned"]["inputs_sha256"] == digest
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    files = (SCORER_MODEL, SCORER_WEIGHTS, SCORER_TOKENIZER)
+    return record if done and all((folder / name).is_file() for name in files) else None
 
 
 def _trained_once(base_dir: Path, out_dir: Path, base: dict, found: list[Pair], settings: ScorerSettings) -> float:

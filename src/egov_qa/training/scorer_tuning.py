@@ -16,26 +16,24 @@ trained on every set.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, astuple
 from pathlib import Path
 
 from egov_qa.answer.features import FEATURES
-from egov_qa.answer.scorer import SCORER_MODEL, SCORER_RECORD, AnswerScorer, Reading
+from egov_qa.answer.scorer import SCORER_RECORD, AnswerScorer, Reading
 from egov_qa.evaluation.scoring import EvalItem
-from egov_qa.files import file_sha256
 from egov_qa.training.fit import Asked, scored
 from egov_qa.training.scorer import (
-    PAIR_SETTINGS,
     QUANTIZATION,
     Pair,
     ScorerSettings,
     continued,
     export_again,
     fine_tune,
+    fine_tune_digest,
+    finished,
     quantization,
 )
 
@@ -144,15 +142,9 @@ def _trained(
         settings = continued(settings, json.loads((Path(base) / SCORER_RECORD).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # fine_tune says what is wrong with the base
-    used = {name: value for name, value in asdict(settings).items() if name not in PAIR_SETTINGS}
-    inputs = json.dumps([file_sha256(Path(base) / SCORER_MODEL), used, [astuple(p) for p in found]], sort_keys=True)
-    digest = hashlib.sha256(inputs.encode("utf-8")).hexdigest()
-    try:
-        record = json.loads((folder / SCORER_RECORD).read_text(encoding="utf-8"))
-        kept = record["fine_tuned"]["inputs_sha256"] == digest and (folder / SCORER_MODEL).is_file()
-    except (OSError, ValueError, KeyError, TypeError):
-        kept = False
-    if kept:
+    digest = fine_tune_digest(base, settings, found)
+    record = finished(folder, digest)
+    if record is not None:
         progress(f"the answer scorer trained further on {what} is kept: {folder} has the same base, settings and pairs")
         # Outside the record's reading: an export that fails says why, rather than training hours again.
         if quantization(record) != QUANTIZATION:
