@@ -197,8 +197,14 @@ def test_a_soup_is_the_mean_of_runs_that_differ_only_by_seed_and_order(tmp_path)
     # A soup of more runs, asked for later, keeps the runs already trained on the same pairs and
     # trains only those it lacks; runs of other pairs are trained again.
     stamps = [(tmp_path / "soup" / "runs" / str(k) / SCORER_WEIGHTS).stat().st_mtime_ns for k in range(2)]
+    # One of them as if trained on another CPU: the soup's record names both.
+    first = tmp_path / "soup" / "runs" / "0" / SCORER_RECORD
+    elsewhere = json.loads(first.read_text())
+    elsewhere["fine_tuned"]["device"] = "cpu (Another CPU, AVX512)"
+    first.write_text(json.dumps(elsewhere))
     record = fine_tune(base, tmp_path / "soup", found, dataclasses.replace(quick, soup=3), {})
     assert record["fine_tuned"]["settings"]["soup"] == 3
+    assert record["fine_tuned"]["device"] == f"cpu (Another CPU, AVX512); {device_name('cpu')}"
     assert [(tmp_path / "soup" / "runs" / str(k) / SCORER_WEIGHTS).stat().st_mtime_ns for k in range(2)] == stamps
     third = weights(tmp_path / "soup" / "runs" / "2")
     soup = weights(tmp_path / "soup")

@@ -398,7 +398,7 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
     out_dir = Path(out_dir)
     if settings.soup > 1:
         runs = [out_dir / "runs" / str(k) for k in range(settings.soup)]
-        seconds = 0.0
+        seconds, devices = 0.0, []
         for k, run in enumerate(runs):
             order = list(found)
             if k:
@@ -409,9 +409,13 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
             digest = fine_tune_digest(base_dir, once, order)
             done = finished(run, digest) or fine_tune(base_dir, run, order, once, {**about, "inputs_sha256": digest})
             seconds += done["fine_tuned"]["train_seconds"]
+            devices.append(done["fine_tuned"].get("device") or "a CPU not recorded")
         _soup(runs, out_dir, base_dir, base, settings.max_tokens)
+        # A kept run may have been trained on another CPU, whose arithmetic gives other weights.
+        device = "; ".join(dict.fromkeys(devices))
     else:
         seconds = _trained_once(base_dir, out_dir, base, found, settings)
+        device = device_name("cpu")
     record = {
         **base,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -422,7 +426,7 @@ def fine_tune(base_dir: Path, out_dir: Path, found: list[Pair], settings: Scorer
             "pairs": len(found),
             "positives": sum(p.answers for p in found),
             "train_seconds": round(seconds),
-            "device": device_name("cpu"),
+            "device": device,
             **about,
         },
     }
