@@ -582,6 +582,32 @@ class TestCalibration:
         assert row.endswith("| 0.000 | - | - |")
 
 
+class TestIntervals:
+    def test_the_wilson_interval_is_the_published_one(self):
+        from egov_qa.evaluation.report import wilson
+
+        # scipy.stats.binomtest(k, n).proportion_ci(method="wilson"), to the digits shown.
+        assert wilson(5, 10) == pytest.approx((0.236593, 0.763407), abs=1e-6)
+        assert wilson(0, 10) == pytest.approx((0.0, 0.277533), abs=1e-6)
+        assert wilson(341, 583) == pytest.approx((0.544480, 0.624220), abs=1e-6)
+        assert wilson(0, 0) == (0.0, 1.0)
+
+    def test_the_headline_rows_get_intervals_over_their_own_questions(self):
+        from egov_qa.evaluation.report import interval_markdown
+
+        # 341 of 583 answerable right, 146 of 164 unanswerable abstained: each over its own count.
+        pooled = {"n_answerable": 583, "n_unanswerable": 164, "answer_accuracy": 341 / 583}
+        pooled |= {"abstention_accuracy": 146 / 164, "false_abstention_rate": 0.0, "citation_accuracy": 1.0}
+        older = {"n": 4, "answer_accuracy": 0.5}  # a record from before the counts: no row
+        meta = {"leave_one_deck_out": {"real_decks_pooled": pooled, "sets": {"shipped": older}}}
+        lines = interval_markdown(meta)
+        assert lines[-1] == (
+            "| real decks, pooled (each left out) | 0.544 to 0.624 | 0.993 to 1.000 | 0.833 to 0.929 | 0.000 to 0.007 |"
+        )
+        assert not any("shipped" in line for line in lines)
+        assert interval_markdown({"leave_one_deck_out": {"sets": {"shipped": older}}}) == []
+
+
 class TestBoundedFit:
     """Weights of evidence against an answer are kept at or below zero."""
 

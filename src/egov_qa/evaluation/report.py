@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -252,6 +253,54 @@ READER_COLUMNS = (
 )
 # Which questions each figure is over, when not the answerable ones: the unanswerable, or all.
 _WEIGHT = {"abstention_accuracy": "n_unanswerable", "brier": "n", "calibration_error": "n"}
+
+
+# The normal quantile of a two-sided 95% interval.
+Z_95 = 1.959963984540054
+# The figures given an interval: shares of counted questions (the rest are not counts).
+INTERVAL_COLUMNS = READER_COLUMNS[:4]
+
+
+def wilson(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of ``k`` successes in ``n`` trials (95% by default): it stays inside
+    [0, 1] and holds for the small counts of one deck, where the normal approximation does not.
+    One formula, not :func:`scipy.stats.binomtest`, whose import alone takes over a second."""
+    if n <= 0:
+        return 0.0, 1.0
+    share, spread = k / n, z * z / n
+    centre = (share + spread / 2) / (1 + spread)
+    half = z / (1 + spread) * math.sqrt(share * (1 - share) / n + spread / (4 * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def interval_markdown(meta: dict) -> list[str]:
+    """The 95% intervals of the headline held-out figures (the real decks pooled, the shipped deck),
+    each question counted as one draw: how far the figures could move on as many new questions."""
+    lodo = meta.get("leave_one_deck_out") or {}
+    rows = []
+    for name, figures in (
+        ("real decks, pooled (each left out)", lodo.get("real_decks_pooled") or {}),
+        ("shipped deck, left out", (lodo.get("sets") or {}).get("shipped") or {}),
+    ):
+        cells = []
+        for key, _ in INTERVAL_COLUMNS:
+            # A record without the counts (an older one) gives no interval.
+            n = figures.get(_WEIGHT.get(key, "n_answerable"))
+            cells.append(
+                " to ".join(f"{end:.3f}" for end in wilson(round(figures[key] * n), n)) if key in figures and n else "-"
+            )
+        if any(cell != "-" for cell in cells):
+            rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "95% intervals (Wilson), each question counted as an independent draw, which the questions "
+        "of one deck are not: read them as the least uncertainty of these figures.",
+        "",
+        "| scored on | " + " | ".join(label for _, label in INTERVAL_COLUMNS) + " |",
+        "| --- | " + " | ".join("---" for _ in INTERVAL_COLUMNS) + " |",
+        *rows,
+    ]
 
 
 def pool(figures: list[dict]) -> dict:
@@ -547,8 +596,10 @@ def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
 
 
 def held_out_markdown(meta: dict) -> str:
-    """The reader's figures on decks (and folds) it never saw, as a Markdown table."""
-    return "\n".join(_reader_table(_reader_rows(meta), "scored on"))
+    """The reader's figures on decks (and folds) it never saw, as a Markdown table, with the
+    intervals of the headline ones."""
+    intervals = interval_markdown(meta)
+    return "\n".join([*_reader_table(_reader_rows(meta), "scored on"), *(["", *intervals] if intervals else [])])
 
 
 def _encoder_lines(encoder: dict | None) -> list[str]:
@@ -577,7 +628,7 @@ def render_reader_markdown(meta: dict) -> str:
         "",
         "Each row is scored by a reader that never saw that deck (or that fold):",
         "",
-        *_reader_table(_reader_rows(meta), "scored on"),
+        held_out_markdown(meta),
         "",
         "In-sample (the shipped reader on the questions it was fit on), for comparison only:",
         "",
@@ -638,7 +689,8 @@ def readme_figures(meta: dict, threshold: float) -> str:
         rows.append(("shipped deck, left out", sets["shipped"]))
     rows += [(f"{name}, left out", figures) for name, figures in sets.items() if name != "shipped"]
     note = f"Answers at confidence {threshold:.2f} or more; reader fit {meta.get('created', '?')}."
-    return "\n".join([*_reader_table(rows, "scored on"), "", note])
+    intervals = interval_markdown(meta)
+    return "\n".join([*_reader_table(rows, "scored on"), "", note, *(["", *intervals] if intervals else [])])
 
 
 def with_readme_figures(readme: str, meta: dict, threshold: float) -> str:
