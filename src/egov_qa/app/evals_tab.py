@@ -217,11 +217,11 @@ class EvalBoard:
             f"{summary['n']} questions ({summary['n_answerable']} answerable), threshold {summary['threshold']:.2f}, "
             f"run {_md(summary['created'])}",
             "",
-            "| metric | egov-qa | baseline |",
-            "| --- | --- | --- |",
+            "| metric | egov-qa | 95% interval | baseline |",
+            "| --- | --- | --- | --- |",
         ]
-        lines += [f"| {label} | {ours} | {base} |" for label, ours, base in report.metrics_rows(summary)]
-        lines.append(f"| latency p50 / p95 (ms) | {summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} | - |")
+        lines += [f"| {label} | {ours} | {span} | {base} |" for label, ours, span, base in report.metrics_rows(summary)]
+        lines.append(f"| latency p50 / p95 (ms) | {summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} | - | - |")
         if summary.get("conversational"):
             lines += ["", f"{summary['conversational']} conversational questions are scored apart from these figures."]
         return "\n".join(lines)

@@ -24,9 +24,14 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def metrics_rows(summary: dict) -> list[tuple[str, str, str]]:
+def metrics_rows(summary: dict) -> list[tuple[str, str, str, str]]:
+    """Each headline metric: its label, egov-qa's figure, that figure's 95% interval (a share of
+    counted questions; "-" for the rest) and the baseline's figure."""
     baseline = summary.get("baseline") or {}
-    return [(label, _fmt(summary[key]), _fmt(baseline[key]) if key in baseline else "-") for key, label in HEADLINE]
+    return [
+        (label, _fmt(summary[key]), interval(summary, key), _fmt(baseline[key]) if key in baseline else "-")
+        for key, label in HEADLINE
+    ]
 
 
 def failures(summary: dict) -> list[dict]:
@@ -47,9 +52,9 @@ def render_table(summary: dict) -> str:
         f"egov-qa eval: {summary['n']} questions ({summary['n_answerable']} answerable, "
         f"{summary['n_unanswerable']} unanswerable), threshold {summary['threshold']:.2f}",
         "",
-        f"{'metric':<24}{'egov-qa':>10}{'baseline':>10}",
+        f"{'metric':<24}{'egov-qa':>10}{'95% interval':>18}{'baseline':>10}",
     ]
-    lines += [f"{label:<24}{ours:>10}{base:>10}" for label, ours, base in metrics_rows(summary)]
+    lines += [f"{label:<24}{ours:>10}{span:>18}{base:>10}" for label, ours, span, base in metrics_rows(summary)]
     lines += ["", f"latency per question: p50 {summary['p50_ms']:.1f} ms, p95 {summary['p95_ms']:.1f} ms", ""]
     lines.append(f"{'group':<24}{'n':>5}{'accuracy':>10}")
     lines += [f"{g['group']:<24}{g['n']:>5}{g['accuracy']:>10.3f}" for g in summary["breakdown"]]
@@ -120,12 +125,12 @@ def render_markdown(summary: dict, plot_name: str | None) -> str:
         f"{summary['n_unanswerable']} unanswerable)",
         f"- corpus: `{summary['corpus']}`; model: `{summary['model']}`; threshold: {summary['threshold']:.2f}",
         "",
-        "| metric | egov-qa | baseline: dense-only, fixed-size chunks, best sentence |",
-        "| --- | --- | --- |",
+        "| metric | egov-qa | 95% interval | baseline: dense-only, fixed-size chunks, best sentence |",
+        "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {label} | {ours} | {base} |" for label, ours, base in metrics_rows(summary)]
+    lines += [f"| {label} | {ours} | {span} | {base} |" for label, ours, span, base in metrics_rows(summary)]
     lines += [
-        f"| latency p50 / p95 (ms) | {summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} | - |",
+        f"| latency p50 / p95 (ms) | {summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} | - | - |",
         "",
         "## By answer type",
         "",
@@ -259,6 +264,7 @@ _WEIGHT = {"abstention_accuracy": "n_unanswerable", "brier": "n", "calibration_e
 Z_95 = 1.959963984540054
 # The figures given an interval: shares of counted questions (the rest are not counts).
 INTERVAL_COLUMNS = READER_COLUMNS[:4]
+SHARES = frozenset(key for key, _ in INTERVAL_COLUMNS) | {"recall@1", "recall@3", "recall@5"}
 
 
 def wilson(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -273,6 +279,16 @@ def wilson(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def interval(figures: dict, key: str) -> str:
+    """The 95% interval of the share ``figures[key]`` over its own questions (the unanswerable ones
+    for abstention, else the answerable ones), as "0.544 to 0.624"; "-" for a figure that is no
+    share, or a record without the counts (an older one)."""
+    n = figures.get(_WEIGHT.get(key, "n_answerable"))
+    if key not in SHARES or key not in figures or not n:
+        return "-"
+    return " to ".join(f"{end:.3f}" for end in wilson(round(figures[key] * n), n))
+
+
 def interval_markdown(meta: dict) -> list[str]:
     """The 95% intervals of the headline held-out figures (the real decks pooled, the shipped deck),
     each question counted as one draw: how far the figures could move on as many new questions."""
@@ -282,13 +298,7 @@ def interval_markdown(meta: dict) -> list[str]:
         ("real decks, pooled (each left out)", lodo.get("real_decks_pooled") or {}),
         ("shipped deck, left out", (lodo.get("sets") or {}).get("shipped") or {}),
     ):
-        cells = []
-        for key, _ in INTERVAL_COLUMNS:
-            # A record without the counts (an older one) gives no interval.
-            n = figures.get(_WEIGHT.get(key, "n_answerable"))
-            cells.append(
-                " to ".join(f"{end:.3f}" for end in wilson(round(figures[key] * n), n)) if key in figures and n else "-"
-            )
+        cells = [interval(figures, key) for key, _ in INTERVAL_COLUMNS]
         if any(cell != "-" for cell in cells):
             rows.append(f"| {name} | " + " | ".join(cells) + " |")
     if not rows:
