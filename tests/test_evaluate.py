@@ -239,9 +239,9 @@ def test_eval_command_prints_a_table_with_failures(eval_command, capsys):
     out = capsys.readouterr().out
     assert "answer accuracy" in out and "0.500" in out
     # One right of two answerable: the Wilson interval says how little two questions tell.
-    rows = {" ".join(line.split()[:2]): line.split()[2:] for line in out.splitlines()}
-    assert rows["answer accuracy"][:4] == ["0.500", "0.095", "to", "0.905"]
-    assert rows["slide MRR"][1] == "-"  # not a share of questions
+    printed = {" ".join(line.split()[:2]): line.split()[2:] for line in out.splitlines()}
+    assert printed["answer accuracy"][:4] == ["0.500", "0.095", "to", "0.905"]
+    assert printed["slide MRR"][1] == "-"  # not a share of questions
     assert "failures (1):" in out and "- wrong [answer]" in out and "expected: 9 weeks" in out
     assert "cited:    Slide 2: Online Services" in out
     assert "latency per question: p50" in out and "report:" in out
