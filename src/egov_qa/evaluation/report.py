@@ -291,7 +291,8 @@ def interval(figures: dict, key: str) -> str:
 
 def interval_markdown(meta: dict) -> list[str]:
     """The 95% intervals of the headline held-out figures (the real decks pooled, the shipped deck),
-    each question counted as one draw: how far the figures could move on as many new questions."""
+    each question counted as one draw: how far the figures could move on as many new questions.
+    Lines to put under a table, a blank one first; none for a record without the counts."""
     lodo = meta.get("leave_one_deck_out") or {}
     rows = []
     for name, figures in (
@@ -304,6 +305,7 @@ def interval_markdown(meta: dict) -> list[str]:
     if not rows:
         return []
     return [
+        "",
         "95% intervals (Wilson), each question counted as an independent draw, which the questions "
         "of one deck are not: read them as the least uncertainty of these figures.",
         "",
@@ -608,8 +610,7 @@ def _reader_table(rows: list[tuple[str, dict]], first: str) -> list[str]:
 def held_out_markdown(meta: dict) -> str:
     """The reader's figures on decks (and folds) it never saw, as a Markdown table, with the
     intervals of the headline ones."""
-    intervals = interval_markdown(meta)
-    return "\n".join([*_reader_table(_reader_rows(meta), "scored on"), *(["", *intervals] if intervals else [])])
+    return "\n".join([*_reader_table(_reader_rows(meta), "scored on"), *interval_markdown(meta)])
 
 
 def _encoder_lines(encoder: dict | None) -> list[str]:
@@ -699,8 +700,7 @@ def readme_figures(meta: dict, threshold: float) -> str:
         rows.append(("shipped deck, left out", sets["shipped"]))
     rows += [(f"{name}, left out", figures) for name, figures in sets.items() if name != "shipped"]
     note = f"Answers at confidence {threshold:.2f} or more; reader fit {meta.get('created', '?')}."
-    intervals = interval_markdown(meta)
-    return "\n".join([*_reader_table(rows, "scored on"), "", note, *(["", *intervals] if intervals else [])])
+    return "\n".join([*_reader_table(rows, "scored on"), "", note, *interval_markdown(meta)])
 
 
 def with_readme_figures(readme: str, meta: dict, threshold: float) -> str:
